@@ -1,0 +1,52 @@
+//! The command line: one file per subcommand, all over the core library (errors via anyhow with context).
+
+mod header;
+mod sample_night;
+mod scan;
+mod stats;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// skycomb: browse, inspect, calibrate, register and combine FITS frames.
+#[derive(Debug, Parser)]
+#[command(name = "skycomb", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands; with none, skycomb opens the built-in sample night.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the FITS files of a folder with their header keys (headers only, in parallel).
+    Scan(scan::ScanArgs),
+    /// Print the header of a file's image HDU (or any HDU with --hdu, or the HDU list with --list).
+    Header(header::HeaderArgs),
+    /// Statistics of an image: shape, BITPIX, min, max, mean, median, std, mad_std, NaN count, zscale.
+    Stats(stats::StatsArgs),
+    /// Write the built-in synthetic night (raw frames + truth.json) into a folder.
+    SampleNight(sample_night::SampleNightArgs),
+}
+
+/// Run the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        None => sample_night::open_default_night(),
+        Some(Command::Scan(a)) => scan::run(&a),
+        Some(Command::Header(a)) => header::run(&a),
+        Some(Command::Stats(a)) => stats::run(&a),
+        Some(Command::SampleNight(a)) => sample_night::run(&a),
+    }
+}
+
+/// Where the built-in sample night is generated once: `$XDG_CACHE_HOME/skycomb` or `~/.cache/skycomb`.
+pub fn cache_dir() -> PathBuf {
+    if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|x| !x.is_empty()) {
+        return PathBuf::from(x).join("skycomb");
+    }
+    match std::env::var_os("HOME") {
+        Some(h) => PathBuf::from(h).join(".cache").join("skycomb"),
+        None => std::env::temp_dir().join("skycomb-cache"),
+    }
+}

@@ -1,0 +1,631 @@
+//! A night's folder as a collection: header-only parallel scan, one summary row per file, frame kinds,
+//! filters (exact, glob, regex, missing), grouping, sorting, and the files that could not be read.
+
+use crate::error::{Error, Result};
+use crate::fits::{HduChoice, Header, Value, read_image_info};
+use rayon::prelude::*;
+use regex::Regex;
+use serde::Serialize;
+use std::cmp::Ordering;
+use std::path::{Path, PathBuf};
+
+/// The standard summary columns, in the order a person reads them.
+pub const STANDARD_COLUMNS: &[&str] = &[
+    "file", "IMAGETYP", "FILTER", "EXPTIME", "NAXIS1", "NAXIS2", "DATE-OBS", "OBJECT", "BIASSEC",
+    "TRIMSEC",
+];
+
+/// What a frame is, from its IMAGETYP whatever the software spelled it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FrameKind {
+    Bias,
+    Dark,
+    Flat,
+    Light,
+    /// IMAGETYP present but not one of the above (e.g. SPECTROSCOPIC, EXT).
+    Other,
+    /// No IMAGETYP keyword.
+    Unknown,
+}
+
+impl FrameKind {
+    /// Normalise an IMAGETYP value: `Bias Frame`, `BIAS`, `zero`; `Dark Frame`; `Flat Field`, `FLAT`,
+    /// `DOME FLAT`, `SKY_FLAT`; `Light Frame`, `OBJECT`, `LIGHT`, ...
+    pub fn from_imagetyp(imagetyp: Option<&str>) -> FrameKind {
+        let Some(raw) = imagetyp else {
+            return FrameKind::Unknown;
+        };
+        let words: Vec<String> = raw
+            .to_ascii_lowercase()
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect();
+        let has = |w: &str| words.iter().any(|x| x == w || x.starts_with(w));
+        if has("flat") || words.iter().any(|w| w.ends_with("flat")) {
+            FrameKind::Flat
+        } else if has("bias") || has("zero") || has("offset") {
+            FrameKind::Bias
+        } else if has("dark") {
+            FrameKind::Dark
+        } else if has("light") || has("object") || has("science") || words == ["sci"] {
+            FrameKind::Light
+        } else if words.is_empty() {
+            FrameKind::Unknown
+        } else {
+            FrameKind::Other
+        }
+    }
+
+    /// The lower-case name used in tables and filters (`bias`, `dark`, `flat`, `light`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            FrameKind::Bias => "bias",
+            FrameKind::Dark => "dark",
+            FrameKind::Flat => "flat",
+            FrameKind::Light => "light",
+            FrameKind::Other => "other",
+            FrameKind::Unknown => "unknown",
+        }
+    }
+}
+
+/// One readable file of the collection: its image HDU's header and what follows from it.
+#[derive(Debug, Clone)]
+pub struct FrameSummary {
+    pub path: PathBuf,
+    /// The path relative to the scanned folder, with `/` separators.
+    pub file: String,
+    /// 0-based HDU the image came from.
+    pub hdu: usize,
+    pub bitpix: i32,
+    /// Axis lengths, NAXIS1 first.
+    pub naxes: Vec<usize>,
+    pub kind: FrameKind,
+    pub header: Header,
+}
+
+impl FrameSummary {
+    /// Exposure time in seconds (EXPTIME, else EXPOSURE).
+    pub fn exptime_s(&self) -> Option<f64> {
+        self.header
+            .get_f64("EXPTIME")
+            .or_else(|| self.header.get_f64("EXPOSURE"))
+    }
+
+    /// The filter name, trimmed; `None` when missing or blank.
+    pub fn filter(&self) -> Option<String> {
+        let f = self.header.get("FILTER")?.display();
+        let f = f.trim();
+        (!f.is_empty()).then(|| f.to_string())
+    }
+
+    /// Binning as `XxY` from XBINNING/YBINNING or CCDSUM; `1x1` when absent.
+    pub fn binning(&self) -> String {
+        if let (Some(x), Some(y)) = (
+            self.header.get_i64("XBINNING"),
+            self.header.get_i64("YBINNING"),
+        ) {
+            return format!("{x}x{y}");
+        }
+        if let Some(s) = self.header.get_str("CCDSUM") {
+            let p: Vec<&str> = s.split_whitespace().collect();
+            if p.len() == 2 {
+                return format!("{}x{}", p[0], p[1]);
+            }
+        }
+        "1x1".into()
+    }
+
+    /// The value of a column: `file`, `kind`, NAXISn from the image, else the header keyword.
+    pub fn value(&self, column: &str) -> Option<Value> {
+        let upper = column.to_ascii_uppercase();
+        match upper.as_str() {
+            "FILE" => Some(Value::Str(self.file.clone())),
+            "KIND" => Some(Value::Str(self.kind.name().into())),
+            "HDU" => Some(Value::Int(self.hdu as i64)),
+            _ => {
+                if let Some(n) = upper
+                    .strip_prefix("NAXIS")
+                    .and_then(|n| n.parse::<usize>().ok())
+                    && n >= 1
+                {
+                    return self.naxes.get(n - 1).map(|&v| Value::Int(v as i64));
+                }
+                self.header.get(column).cloned()
+            }
+        }
+    }
+
+    /// A column's value as text ("" when missing).
+    pub fn text(&self, column: &str) -> String {
+        self.value(column).map(|v| v.display()).unwrap_or_default()
+    }
+}
+
+/// A file that could not be read, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+/// Options for [`scan`].
+#[derive(Debug, Clone, Default)]
+pub struct ScanOptions {
+    /// Descend into sub-folders.
+    pub recursive: bool,
+}
+
+/// A scanned folder: readable frames (sorted by file name) and problems.
+#[derive(Debug, Clone, Default)]
+pub struct Collection {
+    pub root: PathBuf,
+    pub frames: Vec<FrameSummary>,
+    pub problems: Vec<Problem>,
+}
+
+/// True for names FITS files usually have (`.fits`, `.fit`, `.fts`, `.fz`, gzip and compress variants).
+pub fn is_fits_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    if n.starts_with('.') {
+        return false; // hidden and temporary files (our own partial outputs among them)
+    }
+    let n = n
+        .strip_suffix(".gz")
+        .or_else(|| n.strip_suffix(".z"))
+        .unwrap_or(&n);
+    [".fits", ".fit", ".fts", ".fz"]
+        .iter()
+        .any(|e| n.ends_with(e))
+}
+
+/// List candidate files (by name) under `dir`; unreadable sub-folders become problems.
+fn list_candidates(
+    dir: &Path,
+    recursive: bool,
+    files: &mut Vec<PathBuf>,
+    problems: &mut Vec<Problem>,
+) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, "cannot read folder", e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, "cannot read folder", e))?;
+        let path = entry.path();
+        let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false) || path.is_dir();
+        if is_dir {
+            if recursive && let Err(e) = list_candidates(&path, true, files, problems) {
+                problems.push(Problem {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                });
+            }
+            continue;
+        }
+        if is_fits_name(&entry.file_name().to_string_lossy()) {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Read the headers of every FITS file in `dir` in parallel (pixels are not read).
+pub fn scan(dir: &Path, options: &ScanOptions) -> Result<Collection> {
+    let meta = std::fs::metadata(dir).map_err(|e| Error::io(dir, "cannot open folder", e))?;
+    if !meta.is_dir() {
+        return Err(Error::Invalid(format!("{}: not a folder", dir.display())));
+    }
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    list_candidates(dir, options.recursive, &mut files, &mut problems)?;
+    files.sort();
+    let results: Vec<Result<FrameSummary, Problem>> =
+        files.par_iter().map(|p| summarize_file(dir, p)).collect();
+    let mut frames = Vec::with_capacity(results.len());
+    for r in results {
+        match r {
+            Ok(f) => frames.push(f),
+            Err(p) => problems.push(p),
+        }
+    }
+    problems.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(Collection {
+        root: dir.into(),
+        frames,
+        problems,
+    })
+}
+
+fn summarize_file(root: &Path, path: &Path) -> Result<FrameSummary, Problem> {
+    let info = read_image_info(path, &HduChoice::FirstImage).map_err(|e| Problem {
+        path: path.into(),
+        reason: e.to_string(),
+    })?;
+    let file = path
+        .strip_prefix(root)
+        .unwrap_or(path)
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/");
+    let kind =
+        FrameKind::from_imagetyp(info.header.get("IMAGETYP").map(|v| v.display()).as_deref());
+    Ok(FrameSummary {
+        path: path.into(),
+        file,
+        hdu: info.hdu,
+        bitpix: info.bitpix,
+        naxes: info.naxes,
+        kind,
+        header: info.header,
+    })
+}
+
+/// A condition on one keyword, as typed after `--where`:
+/// `KEY=VALUE` (case-insensitive; numbers compare as numbers; `*?[` make it a glob),
+/// `KEY!=VALUE`, `KEY~REGEX` (case-insensitive search), `!KEY` (keyword missing), `KEY` (present).
+/// For IMAGETYP, a value also matches the frame kind, so `imagetyp=flat` finds `DOME FLAT` and `Flat Field`.
+#[derive(Debug, Clone)]
+pub enum Condition {
+    Equals { key: String, value: String },
+    NotEquals { key: String, value: String },
+    Glob { key: String, pattern: Regex },
+    Regex { key: String, pattern: Regex },
+    Missing { key: String },
+    Present { key: String },
+}
+
+fn glob_to_regex(glob: &str) -> Result<Regex> {
+    let mut re = String::from("(?i)^");
+    for c in glob.chars() {
+        match c {
+            '*' => re.push_str(".*"),
+            '?' => re.push('.'),
+            '[' | ']' => re.push(c),
+            c => re.push_str(&regex::escape(&c.to_string())),
+        }
+    }
+    re.push('$');
+    Regex::new(&re).map_err(|e| Error::Invalid(format!("bad glob {glob:?}: {e}")))
+}
+
+impl std::str::FromStr for Condition {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let s = s.trim();
+        let key_ok = |k: &str| -> Result<String> {
+            let k = k.trim();
+            if k.is_empty() || k.contains(char::is_whitespace) && !k.contains(' ') {
+                return Err(Error::Invalid(format!("condition {s:?}: missing keyword")));
+            }
+            Ok(k.to_string())
+        };
+        if let Some(k) = s.strip_prefix('!') {
+            return Ok(Condition::Missing { key: key_ok(k)? });
+        }
+        if let Some((k, v)) = s.split_once("!=") {
+            return Ok(Condition::NotEquals {
+                key: key_ok(k)?,
+                value: v.trim().to_string(),
+            });
+        }
+        if let Some((k, v)) = s.split_once('~') {
+            let pattern = Regex::new(&format!("(?i){}", v.trim())).map_err(|e| {
+                Error::Invalid(format!("condition {s:?}: bad regular expression: {e}"))
+            })?;
+            return Ok(Condition::Regex {
+                key: key_ok(k)?,
+                pattern,
+            });
+        }
+        if let Some((k, v)) = s.split_once('=') {
+            let v = v.trim();
+            if v.contains(['*', '?', '[']) {
+                return Ok(Condition::Glob {
+                    key: key_ok(k)?,
+                    pattern: glob_to_regex(v)?,
+                });
+            }
+            return Ok(Condition::Equals {
+                key: key_ok(k)?,
+                value: v.to_string(),
+            });
+        }
+        Ok(Condition::Present { key: key_ok(s)? })
+    }
+}
+
+/// Case-insensitive equality of a header value and typed text; numbers compare as numbers.
+fn value_equals(v: &Value, text: &str) -> bool {
+    if let (Some(a), Ok(b)) = (v.as_f64(), text.trim().parse::<f64>()) {
+        return a == b;
+    }
+    v.display().trim().eq_ignore_ascii_case(text.trim())
+}
+
+/// True for a bare frame-kind word (`flat`, `bias`, `zero`, `dark`, `light`, `object`, `science`), which
+/// an IMAGETYP condition matches against the frame kind rather than the raw spelling.
+fn is_kind_word(value: &str) -> bool {
+    let v = value.trim().to_ascii_lowercase();
+    ["bias", "zero", "dark", "flat", "light", "object", "science"].contains(&v.as_str())
+}
+
+impl Condition {
+    /// True when the row satisfies the condition.
+    pub fn matches(&self, row: &FrameSummary) -> bool {
+        let is_imagetyp =
+            |k: &str| k.eq_ignore_ascii_case("IMAGETYP") || k.eq_ignore_ascii_case("kind");
+        let equals = |key: &str, value: &str| {
+            row.value(key).is_some_and(|v| value_equals(&v, value))
+                || (is_imagetyp(key)
+                    && is_kind_word(value)
+                    && FrameKind::from_imagetyp(Some(value)) == row.kind)
+        };
+        match self {
+            Condition::Equals { key, value } => equals(key, value),
+            Condition::NotEquals { key, value } => !equals(key, value),
+            Condition::Glob { key, pattern } | Condition::Regex { key, pattern } => row
+                .value(key)
+                .is_some_and(|v| pattern.is_match(v.display().trim())),
+            Condition::Missing { key } => row.value(key).is_none(),
+            Condition::Present { key } => row.value(key).is_some(),
+        }
+    }
+}
+
+/// What rows are grouped by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupKey {
+    Kind,
+    Filter,
+    Exptime,
+    Binning,
+    Keyword(String),
+}
+
+impl std::str::FromStr for GroupKey {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s.trim().to_ascii_lowercase().as_str() {
+            "" => return Err(Error::Invalid("empty group key".into())),
+            "kind" | "imagetyp" | "type" => GroupKey::Kind,
+            "filter" => GroupKey::Filter,
+            "exptime" | "exposure" => GroupKey::Exptime,
+            "binning" | "bin" => GroupKey::Binning,
+            _ => GroupKey::Keyword(s.trim().to_string()),
+        })
+    }
+}
+
+impl GroupKey {
+    /// The group label of a row under this key.
+    pub fn label(&self, row: &FrameSummary) -> String {
+        match self {
+            GroupKey::Kind => row.kind.name().into(),
+            GroupKey::Filter => row.filter().unwrap_or_else(|| "(none)".into()),
+            GroupKey::Exptime => row
+                .exptime_s()
+                .map(|t| format!("{t}s"))
+                .unwrap_or_else(|| "(none)".into()),
+            GroupKey::Binning => row.binning(),
+            GroupKey::Keyword(k) => row
+                .value(k)
+                .map(|v| v.display())
+                .unwrap_or_else(|| "(none)".into()),
+        }
+    }
+
+    /// A short name for headings.
+    pub fn name(&self) -> String {
+        match self {
+            GroupKey::Kind => "kind".into(),
+            GroupKey::Filter => "filter".into(),
+            GroupKey::Exptime => "exptime".into(),
+            GroupKey::Binning => "binning".into(),
+            GroupKey::Keyword(k) => k.clone(),
+        }
+    }
+}
+
+/// Rows sharing the same labels under some group keys.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    /// One label per key, in the keys' order.
+    pub labels: Vec<String>,
+    /// Indices into [`Collection::frames`].
+    pub members: Vec<usize>,
+}
+
+/// Order two optional values: numbers numerically, text case-insensitively, missing last.
+pub fn compare_values(a: Option<&Value>, b: Option<&Value>) -> Ordering {
+    match (a, b) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Greater,
+        (Some(_), None) => Ordering::Less,
+        (Some(a), Some(b)) => match (a.as_f64(), b.as_f64()) {
+            (Some(x), Some(y)) => x.total_cmp(&y),
+            _ => a
+                .display()
+                .to_ascii_lowercase()
+                .cmp(&b.display().to_ascii_lowercase()),
+        },
+    }
+}
+
+impl Collection {
+    /// Indices of the rows that satisfy every condition.
+    pub fn select(&self, conditions: &[Condition]) -> Vec<usize> {
+        (0..self.frames.len())
+            .filter(|&i| conditions.iter().all(|c| c.matches(&self.frames[i])))
+            .collect()
+    }
+
+    /// Sort rows by a column (missing values last, ties kept in file order).
+    pub fn sort_by_column(&mut self, column: &str, descending: bool) {
+        self.frames.sort_by(|a, b| {
+            let o = compare_values(a.value(column).as_ref(), b.value(column).as_ref());
+            let o = if descending { o.reverse() } else { o };
+            o.then_with(|| a.file.cmp(&b.file))
+        });
+    }
+
+    /// Group the given rows by the keys; groups come in sorted label order.
+    pub fn group(&self, rows: &[usize], keys: &[GroupKey]) -> Vec<Group> {
+        let mut groups: Vec<Group> = Vec::new();
+        for &i in rows {
+            let labels: Vec<String> = keys.iter().map(|k| k.label(&self.frames[i])).collect();
+            match groups.iter_mut().find(|g| g.labels == labels) {
+                Some(g) => g.members.push(i),
+                None => groups.push(Group {
+                    labels,
+                    members: vec![i],
+                }),
+            }
+        }
+        groups.sort_by(|a, b| {
+            a.labels
+                .iter()
+                .zip(&b.labels)
+                .map(|(x, y)| compare_values(Some(&label_value(x)), Some(&label_value(y))))
+                .find(|o| o.is_ne())
+                .unwrap_or(Ordering::Equal)
+        });
+        groups
+    }
+}
+
+/// A label as a value, so "60s" sorts before "300s".
+fn label_value(label: &str) -> Value {
+    match label.strip_suffix('s').and_then(|n| n.parse::<f64>().ok()) {
+        Some(n) => Value::Float(n),
+        None => Value::Str(label.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(imagetyp: &str, filter: Option<&str>, exptime: f64) -> FrameSummary {
+        let mut header = Header::default();
+        header.set("IMAGETYP", Value::Str(imagetyp.into()), "");
+        if let Some(f) = filter {
+            header.set("FILTER", Value::Str(f.into()), "");
+        }
+        header.set("EXPTIME", Value::Float(exptime), "");
+        FrameSummary {
+            path: "x.fits".into(),
+            file: format!("{imagetyp}-{exptime}.fits"),
+            hdu: 0,
+            bitpix: 16,
+            naxes: vec![10, 20],
+            kind: FrameKind::from_imagetyp(Some(imagetyp)),
+            header,
+        }
+    }
+
+    #[test]
+    fn imagetyp_spellings_normalise() {
+        use FrameKind::*;
+        for (s, k) in [
+            ("Bias Frame", Bias),
+            ("BIAS", Bias),
+            ("zero", Bias),
+            ("Dark Frame", Dark),
+            ("Flat Field", Flat),
+            ("FLAT", Flat),
+            ("DOME FLAT", Flat),
+            ("SKY_FLAT", Flat),
+            ("twilight flat", Flat),
+            ("domeflat", Flat),
+            ("Light Frame", Light),
+            ("OBJECT", Light),
+            ("LIGHT", Light),
+            ("SPECTROSCOPIC", Other),
+            ("", Unknown),
+        ] {
+            assert_eq!(FrameKind::from_imagetyp(Some(s)), k, "{s}");
+        }
+        assert_eq!(FrameKind::from_imagetyp(None), Unknown);
+    }
+
+    #[test]
+    fn conditions_select_what_a_person_expects() {
+        let c = Collection {
+            root: ".".into(),
+            frames: vec![
+                row("DOME FLAT", Some("V"), 7.0),
+                row("Flat Field", Some("B"), 15.0),
+                row("OBJECT", Some("v"), 60.0),
+                row("BIAS", None, 0.0),
+            ],
+            problems: vec![],
+        };
+        let sel = |s: &str| c.select(&[s.parse().unwrap()]);
+        assert_eq!(sel("imagetyp=flat"), vec![0, 1]);
+        assert_eq!(sel("IMAGETYP=dome flat"), vec![0]);
+        assert_eq!(sel("filter=V"), vec![0, 2]);
+        assert_eq!(sel("exptime=60"), vec![2]);
+        assert_eq!(sel("imagetyp=*flat*"), vec![0, 1]);
+        assert_eq!(sel("object~^O"), Vec::<usize>::new());
+        assert_eq!(sel("imagetyp~^(bias|object)$"), vec![2, 3]);
+        assert_eq!(sel("!FILTER"), vec![3]);
+        assert_eq!(sel("filter!=v"), vec![1, 3]);
+        assert_eq!(sel("NAXIS2=20"), vec![0, 1, 2, 3]);
+        assert!("x~(".parse::<Condition>().is_err());
+    }
+
+    #[test]
+    fn groups_and_sorting() {
+        let mut c = Collection {
+            root: ".".into(),
+            frames: vec![
+                row("DARK", None, 300.0),
+                row("DARK", None, 60.0),
+                row("FLAT", Some("R"), 2.0),
+                row("DARK", None, 60.0),
+            ],
+            problems: vec![],
+        };
+        let all: Vec<usize> = (0..4).collect();
+        let g = c.group(&all, &[GroupKey::Kind, GroupKey::Exptime]);
+        let labels: Vec<_> = g
+            .iter()
+            .map(|g| (g.labels.join(" "), g.members.len()))
+            .collect();
+        assert_eq!(
+            labels,
+            vec![
+                ("dark 60s".to_string(), 2),
+                ("dark 300s".to_string(), 1),
+                ("flat 2s".to_string(), 1)
+            ]
+        );
+        c.sort_by_column("EXPTIME", true);
+        assert_eq!(c.frames[0].exptime_s(), Some(300.0));
+        c.sort_by_column("FILTER", false);
+        assert_eq!(
+            c.frames[0].filter().as_deref(),
+            Some("R"),
+            "missing values sort last"
+        );
+    }
+
+    #[test]
+    fn fits_names() {
+        for n in [
+            "a.fits",
+            "B.FIT",
+            "c.fts",
+            "d.fits.gz",
+            "e.fits.fz",
+            "f.fits.Z",
+            "g.fz",
+        ] {
+            assert!(is_fits_name(n), "{n}");
+        }
+        for n in ["notes.txt", ".a.fits.part-1-0", "fits", "a.fits.bak"] {
+            assert!(!is_fits_name(n), "{n}");
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! Display intervals: minmax, zscale (astropy's ZScaleInterval, exactly), percentile, manual limits.
+
+use crate::stats::{finite_values, median_mut, percentile_sorted};
+use ndarray::ArrayView2;
+use serde::{Deserialize, Serialize};
+
+/// astropy's ZScaleInterval parameters; `Default` gives astropy's defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ZScale {
+    pub n_samples: usize,
+    pub contrast: f64,
+    pub max_reject: f64,
+    pub min_npixels: usize,
+    pub krej: f64,
+    pub max_iterations: usize,
+}
+
+impl Default for ZScale {
+    fn default() -> Self {
+        ZScale {
+            n_samples: 1000,
+            contrast: 0.25,
+            max_reject: 0.5,
+            min_npixels: 5,
+            krej: 2.5,
+            max_iterations: 5,
+        }
+    }
+}
+
+/// How the low and high display limits are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Interval {
+    MinMax,
+    ZScale(ZScale),
+    /// The central `p` percent of the finite values (astropy's PercentileInterval).
+    Percentile(f64),
+    Manual {
+        low: f64,
+        high: f64,
+    },
+}
+
+/// The display limits (low, high) of an image; `None` when it has no finite pixel.
+pub fn limits(view: ArrayView2<f32>, interval: &Interval) -> Option<(f64, f64)> {
+    match interval {
+        Interval::MinMax => {
+            let (lo, hi) = view
+                .iter()
+                .filter(|v| v.is_finite())
+                .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| {
+                    (l.min(v), h.max(v))
+                });
+            (lo <= hi).then_some((lo as f64, hi as f64))
+        }
+        Interval::ZScale(z) => zscale(view, z),
+        Interval::Percentile(p) => {
+            let mut v = finite_values(view);
+            v.sort_unstable_by(f32::total_cmp);
+            let lower = (100.0 - p) / 2.0;
+            Some((
+                percentile_sorted(&v, lower)?,
+                percentile_sorted(&v, 100.0 - lower)?,
+            ))
+        }
+        Interval::Manual { low, high } => Some((*low, *high)),
+    }
+}
+
+/// Every `stride`-th finite value (row-major), the first `n_samples` of them, as astropy samples.
+fn zscale_samples(view: ArrayView2<f32>, n_samples: usize) -> Vec<f32> {
+    let n_finite = view.iter().filter(|v| v.is_finite()).count();
+    let stride = ((n_finite as f64 / n_samples as f64).max(1.0)) as usize;
+    view.iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .step_by(stride)
+        .take(n_samples)
+        .collect()
+}
+
+/// Least-squares line `intercept + slope * x` through the points where `bad` is false.
+fn fit_line(samples: &[f64], bad: &[bool]) -> (f64, f64) {
+    let good = || samples.iter().enumerate().filter(|(i, _)| !bad[*i]);
+    let n = good().count() as f64;
+    let (sx, sy) = good().fold((0.0, 0.0), |(sx, sy), (i, &y)| (sx + i as f64, sy + y));
+    let (mx, my) = (sx / n, sy / n);
+    let (sxx, sxy) = good().fold((0.0, 0.0), |(sxx, sxy), (i, &y)| {
+        let dx = i as f64 - mx;
+        (sxx + dx * dx, sxy + dx * (y - my))
+    });
+    let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
+    (my - slope * mx, slope)
+}
+
+/// Mark every sample within the window numpy's `convolve(bad, ones(ngrow), 'same')` covers.
+fn dilate(bad: &[bool], ngrow: usize) -> Vec<bool> {
+    let n = bad.len();
+    // out[i] = any(bad[i - ngrow/2 ..= i + (ngrow-1)/2])
+    let (behind, ahead) = (ngrow / 2, (ngrow - 1) / 2);
+    (0..n)
+        .map(|i| {
+            let lo = i.saturating_sub(behind);
+            let hi = (i + ahead).min(n - 1);
+            bad[lo..=hi].iter().any(|&b| b)
+        })
+        .collect()
+}
+
+/// IRAF's zscale as astropy implements it: sample, sort, fit a line with iterative k-sigma
+/// rejection (grown by 1% of the samples), and spread the median by slope / contrast.
+pub fn zscale(view: ArrayView2<f32>, z: &ZScale) -> Option<(f64, f64)> {
+    let mut samples32 = zscale_samples(view, z.n_samples);
+    if samples32.is_empty() {
+        return None;
+    }
+    samples32.sort_unstable_by(f32::total_cmp);
+    let samples: Vec<f64> = samples32.iter().map(|&v| v as f64).collect();
+    let npix = samples.len();
+    let (mut vmin, mut vmax) = (samples[0], samples[npix - 1]);
+    let minpix = z.min_npixels.max((npix as f64 * z.max_reject) as usize);
+    let ngrow = ((npix as f64 * 0.01) as usize).max(1);
+    let mut bad = vec![false; npix];
+    let (mut ngood, mut last_ngood) = (npix, npix + 1);
+    let mut slope = None;
+    for _ in 0..z.max_iterations {
+        if ngood >= last_ngood || ngood < minpix {
+            break;
+        }
+        let (intercept, s) = fit_line(&samples, &bad);
+        slope = Some(s);
+        let flat: Vec<f64> = samples
+            .iter()
+            .enumerate()
+            .map(|(i, &y)| y - (intercept + s * i as f64))
+            .collect();
+        let good_flat: Vec<f64> = flat
+            .iter()
+            .zip(&bad)
+            .filter(|(_, b)| !**b)
+            .map(|(f, _)| *f)
+            .collect();
+        let m = good_flat.iter().sum::<f64>() / good_flat.len() as f64;
+        let sd = (good_flat.iter().map(|f| (f - m).powi(2)).sum::<f64>() / good_flat.len() as f64)
+            .sqrt();
+        let threshold = z.krej * sd;
+        for (b, f) in bad.iter_mut().zip(&flat) {
+            if *f < -threshold || *f > threshold {
+                *b = true;
+            }
+        }
+        bad = dilate(&bad, ngrow);
+        last_ngood = ngood;
+        ngood = bad.iter().filter(|b| !**b).count();
+    }
+    if let Some(mut slope) = slope.filter(|_| ngood >= minpix) {
+        if z.contrast > 0.0 {
+            slope /= z.contrast;
+        }
+        let center = ((npix - 1) / 2) as f64;
+        let median = median_mut(&mut samples32)?;
+        vmin = vmin.max(median - (center - 1.0) * slope);
+        vmax = vmax.min(median + (npix as f64 - center) * slope);
+    }
+    Some((vmin, vmax))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    #[test]
+    fn dilate_matches_numpy_convolve_same() {
+        let bad = [false, true, false, false, false, false];
+        assert_eq!(
+            dilate(&bad, 2),
+            vec![false, true, true, false, false, false]
+        );
+        assert_eq!(dilate(&bad, 3), vec![true, true, true, false, false, false]);
+    }
+
+    #[test]
+    fn zscale_of_a_ramp_is_its_range_and_nan_is_ignored() {
+        let mut a = Array2::from_shape_fn((50, 50), |(y, x)| (y * 50 + x) as f32);
+        a[[0, 0]] = f32::NAN;
+        let (lo, hi) = zscale(a.view(), &ZScale::default()).unwrap();
+        // stride int(2499/1000) = 2 over the finite values 1..=2499, first 1000: 1, 3, ..., 1999
+        assert_eq!((lo, hi), (1.0, 1999.0));
+    }
+
+    #[test]
+    fn percentile_and_minmax() {
+        let a = Array2::from_shape_fn((1, 101), |(_, x)| x as f32);
+        assert_eq!(limits(a.view(), &Interval::MinMax), Some((0.0, 100.0)));
+        assert_eq!(
+            limits(a.view(), &Interval::Percentile(90.0)),
+            Some((5.0, 95.0))
+        );
+        assert_eq!(
+            limits(
+                Array2::<f32>::from_elem((2, 2), f32::NAN).view(),
+                &Interval::MinMax
+            ),
+            None
+        );
+    }
+}

@@ -1,0 +1,416 @@
+//! Reading FITS images into [`Frame`]s: any BITPIX with BZERO/BSCALE, primary or extension HDU,
+//! tile-compressed, gzip, cubes plane by plane, BLANK and NaN kept as NaN.
+
+use super::cfitsio::{IMAGE_HDU, RawFits};
+use super::header::{Card, Header, Value, is_structural};
+use crate::error::{Error, Result};
+use crate::frame::{Frame, FrameSource};
+use ndarray::Array2;
+use std::io::Read;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// Which HDU of a file to read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum HduChoice {
+    /// The primary HDU when it holds pixels, else the first image extension that does.
+    #[default]
+    FirstImage,
+    /// An HDU by its 0-based number (0 is the primary).
+    Index(usize),
+    /// An HDU by EXTNAME.
+    Name(String),
+}
+
+impl std::str::FromStr for HduChoice {
+    type Err = Error;
+    /// A number selects by index, anything else by EXTNAME.
+    fn from_str(s: &str) -> Result<Self> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err(Error::Invalid("empty HDU name".into()));
+        }
+        Ok(match s.parse::<usize>() {
+            Ok(i) => HduChoice::Index(i),
+            Err(_) => HduChoice::Name(s.to_string()),
+        })
+    }
+}
+
+/// What a file's chosen image HDU holds, read from the header alone.
+#[derive(Debug, Clone)]
+pub struct ImageInfo {
+    pub path: PathBuf,
+    /// 0-based HDU number.
+    pub hdu: usize,
+    /// BITPIX as stored (ZBITPIX for compressed images), before BZERO/BSCALE.
+    pub bitpix: i32,
+    /// Axis lengths, NAXIS1 (x, columns) first.
+    pub naxes: Vec<usize>,
+    /// The compression type (ZCMPTYPE) of a tile-compressed image.
+    pub compression: Option<String>,
+    /// The image's header: for compressed images the image header cfitsio presents, for
+    /// extensions with the primary header's keywords that the extension lacks appended.
+    pub header: Header,
+}
+
+impl ImageInfo {
+    /// Number of columns (NAXIS1).
+    pub fn nx(&self) -> usize {
+        self.naxes.first().copied().unwrap_or(0)
+    }
+    /// Number of rows (NAXIS2; 1 for a one-dimensional image).
+    pub fn ny(&self) -> usize {
+        self.naxes.get(1).copied().unwrap_or(1)
+    }
+    /// Number of planes (the product of NAXIS3 and above; 1 for a 2-D image).
+    pub fn n_planes(&self) -> usize {
+        self.naxes.iter().skip(2).product::<usize>().max(1)
+    }
+}
+
+/// An image HDU opened for reading, so that planes or row bands can be read one after another.
+pub struct FitsImage {
+    raw: RawFits,
+    pub info: ImageInfo,
+}
+
+/// Check the file is there, not empty, and starts like FITS (or like a gzip/compress stream).
+fn sniff(path: &Path) -> Result<()> {
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, "cannot open", e))?;
+    if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+        return Err(Error::NotFits {
+            path: path.into(),
+            reason: "it is a folder".into(),
+        });
+    }
+    let mut head = [0u8; 80];
+    let n = f
+        .read(&mut head)
+        .map_err(|e| Error::io(path, "cannot read", e))?;
+    let head = &head[..n];
+    if n == 0 {
+        return Err(Error::NotFits {
+            path: path.into(),
+            reason: "the file is empty".into(),
+        });
+    }
+    let compressed = head.starts_with(&[0x1f, 0x8b]) || head.starts_with(&[0x1f, 0x9d]);
+    if compressed || head.starts_with(b"SIMPLE  =") {
+        return Ok(());
+    }
+    let shown: String = head
+        .iter()
+        .take(24)
+        .map(|&b| {
+            if (0x20..0x7f).contains(&b) {
+                b as char
+            } else {
+                '.'
+            }
+        })
+        .collect();
+    Err(Error::NotFits {
+        path: path.into(),
+        reason: format!("it does not begin with 'SIMPLE  =' (it begins with {shown:?})"),
+    })
+}
+
+/// Keywords of the binary table that carries a compressed image, and what they mean for the image.
+fn compressed_card_rename(key: &str) -> Option<Option<&'static str>> {
+    let renamed = match key {
+        "ZSIMPLE" => Some("SIMPLE"),
+        "ZTENSION" => Some("XTENSION"),
+        "ZBITPIX" => Some("BITPIX"),
+        "ZNAXIS" => Some("NAXIS"),
+        "ZEXTEND" => Some("EXTEND"),
+        "ZPCOUNT" => Some("PCOUNT"),
+        "ZGCOUNT" => Some("GCOUNT"),
+        "ZHECKSUM" => Some("CHECKSUM"),
+        "ZDATASUM" => Some("DATASUM"),
+        _ => None,
+    };
+    if renamed.is_some() {
+        return Some(renamed);
+    }
+    let table_only = [
+        "XTENSION", "BITPIX", "NAXIS", "PCOUNT", "GCOUNT", "TFIELDS", "THEAP", "ZIMAGE",
+        "ZCMPTYPE", "ZQUANTIZ", "ZDITHER0", "ZBLANK", "ZBLOCKED", "CHECKSUM", "DATASUM",
+    ];
+    let indexed = [
+        "NAXIS", "TTYPE", "TFORM", "TUNIT", "TNULL", "TSCAL", "TZERO", "TDIM", "ZTILE", "ZNAME",
+        "ZVAL",
+    ];
+    let is_indexed = |p: &str| {
+        key.strip_prefix(p)
+            .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit()))
+    };
+    if table_only.contains(&key) || indexed.iter().any(|p| is_indexed(p)) {
+        return Some(None);
+    }
+    None
+}
+
+/// The header of the image inside a tile-compressed binary table, as the image's own header.
+fn image_header_of_compressed(table: Header, naxes: &[usize]) -> Header {
+    let mut cards = Vec::with_capacity(table.cards.len());
+    for card in table.cards {
+        if card.is_commentary() {
+            cards.push(card);
+            continue;
+        }
+        if let Some(n) = card
+            .keyword
+            .strip_prefix("ZNAXIS")
+            .filter(|n| n.parse::<usize>().is_ok())
+        {
+            cards.push(Card {
+                keyword: format!("NAXIS{n}"),
+                ..card
+            });
+            continue;
+        }
+        match compressed_card_rename(&card.keyword) {
+            Some(Some(new)) => cards.push(Card {
+                keyword: new.into(),
+                ..card
+            }),
+            Some(None) => {}
+            None => cards.push(card),
+        }
+    }
+    let mut h = Header { cards };
+    if !h.contains("SIMPLE") && !h.contains("XTENSION") {
+        h.cards
+            .insert(0, Card::new("XTENSION", Value::Str("IMAGE".into()), ""));
+    }
+    if !h.contains("NAXIS") {
+        h.set("NAXIS", Value::Int(naxes.len() as i64), "");
+    }
+    h
+}
+
+/// Append the primary header's keywords that an extension lacks (the usual INHERIT behaviour).
+fn inherit_primary(mut ext: Header, primary: &Header) -> Header {
+    for card in &primary.cards {
+        if card.is_commentary() || is_structural(&card.keyword) || ext.contains(&card.keyword) {
+            continue;
+        }
+        if matches!(
+            card.keyword.as_str(),
+            "EXTNAME" | "CHECKSUM" | "DATASUM" | "INHERIT"
+        ) {
+            continue;
+        }
+        ext.cards.push(card.clone());
+    }
+    ext
+}
+
+impl FitsImage {
+    /// Open `path` and select an image HDU, reading its header (no pixels yet).
+    pub fn open(path: &Path, choice: &HduChoice) -> Result<FitsImage> {
+        sniff(path)?;
+        let mut raw = RawFits::open(path)?;
+        let n_hdus = raw.num_hdus()?;
+        let hdu = match choice {
+            HduChoice::FirstImage => first_image_hdu(&mut raw, path, n_hdus)?,
+            HduChoice::Index(i) if *i >= n_hdus => {
+                return Err(Error::Hdu {
+                    path: path.into(),
+                    hdu: i.to_string(),
+                    reason: format!("the file has {n_hdus} HDU(s), numbered 0 to {}", n_hdus - 1),
+                });
+            }
+            HduChoice::Index(i) => *i,
+            HduChoice::Name(name) => raw.move_to_name(name)?,
+        };
+        let kind = raw.move_to(hdu)?;
+        let naxes = if kind == IMAGE_HDU {
+            raw.image_shape()?
+        } else {
+            vec![]
+        };
+        if naxes.is_empty() || naxes.contains(&0) {
+            let what = if kind == IMAGE_HDU {
+                "an image HDU without pixels (NAXIS = 0)"
+            } else {
+                "a table, not an image"
+            };
+            return Err(Error::Hdu {
+                path: path.into(),
+                hdu: hdu.to_string(),
+                reason: what.into(),
+            });
+        }
+        let info = read_info(&mut raw, path, hdu, naxes)?;
+        Ok(FitsImage { raw, info })
+    }
+
+    /// Read one plane (0-based) of the image as a 2-D array (row = y).
+    pub fn read_plane(&mut self, plane: usize) -> Result<Array2<f32>> {
+        let ny = self.info.ny();
+        self.read_rows(plane, 0..ny)
+    }
+
+    /// Read rows `rows` (0-based, half-open) of one plane: the building block of row-band streaming.
+    pub fn read_rows(&mut self, plane: usize, rows: Range<usize>) -> Result<Array2<f32>> {
+        let (nx, ny, np) = (self.info.nx(), self.info.ny(), self.info.n_planes());
+        if plane >= np {
+            return Err(Error::Invalid(format!(
+                "{}: plane {} does not exist (the image has {np} plane(s), numbered 1 to {np})",
+                self.info.path.display(),
+                plane + 1
+            )));
+        }
+        if rows.end > ny || rows.start > rows.end {
+            return Err(Error::Invalid(format!(
+                "{}: rows {}..{} lie outside the image's {ny} rows",
+                self.info.path.display(),
+                rows.start,
+                rows.end
+            )));
+        }
+        let mut first = vec![0usize; self.info.naxes.len().max(2)];
+        first[1] = rows.start;
+        // planes beyond the third axis are flattened, NAXIS3 fastest
+        let mut rest = plane;
+        for (axis, len) in self.info.naxes.iter().enumerate().skip(2) {
+            first[axis] = rest % len;
+            rest /= len;
+        }
+        first.truncate(self.info.naxes.len());
+        let data = self.raw.read_f32(&first, nx * rows.len())?;
+        Array2::from_shape_vec((rows.len(), nx), data).map_err(|e| Error::Invalid(e.to_string()))
+    }
+}
+
+fn first_image_hdu(raw: &mut RawFits, path: &Path, n_hdus: usize) -> Result<usize> {
+    let mut seen = Vec::new();
+    for i in 0..n_hdus {
+        let kind = raw.move_to(i)?;
+        if kind == IMAGE_HDU {
+            let naxes = raw.image_shape()?;
+            if !naxes.is_empty() && !naxes.contains(&0) {
+                return Ok(i);
+            }
+            seen.push(format!("HDU {i}: empty image"));
+        } else {
+            seen.push(format!("HDU {i}: table"));
+        }
+    }
+    Err(Error::NoImage {
+        path: path.into(),
+        detail: seen.join(", "),
+    })
+}
+
+fn read_info(raw: &mut RawFits, path: &Path, hdu: usize, naxes: Vec<usize>) -> Result<ImageInfo> {
+    let bitpix = raw.bitpix()?;
+    let compressed = raw.is_compressed_image();
+    let mut header = Header::from_card_images(raw.card_images()?);
+    let compression = if compressed {
+        header.get_str("ZCMPTYPE").map(str::to_string)
+    } else {
+        None
+    };
+    if compressed {
+        header = image_header_of_compressed(header, &naxes);
+    }
+    if hdu > 0 {
+        raw.move_to(0)?;
+        let primary = Header::from_card_images(raw.card_images()?);
+        header = inherit_primary(header, &primary);
+        raw.move_to(hdu)?;
+    }
+    Ok(ImageInfo {
+        path: path.into(),
+        hdu,
+        bitpix,
+        naxes,
+        compression,
+        header,
+    })
+}
+
+/// Options for [`read_frame`].
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    pub hdu: HduChoice,
+    /// 0-based plane of a cube (0 for 2-D images).
+    pub plane: usize,
+}
+
+/// Read the header of a file's image HDU without its pixels.
+pub fn read_image_info(path: &Path, hdu: &HduChoice) -> Result<ImageInfo> {
+    Ok(FitsImage::open(path, hdu)?.info)
+}
+
+/// Read one image (one plane of a cube) into a [`Frame`].
+pub fn read_frame(path: &Path, options: &ReadOptions) -> Result<Frame> {
+    let mut img = FitsImage::open(path, &options.hdu)?;
+    let data = img.read_plane(options.plane)?;
+    let info = img.info;
+    Ok(Frame {
+        data,
+        source: Some(FrameSource {
+            path: info.path,
+            hdu: info.hdu,
+            plane: options.plane,
+            n_planes: info.naxes.iter().skip(2).product::<usize>().max(1),
+            bitpix: info.bitpix,
+        }),
+        header: info.header,
+    })
+}
+
+/// One line of a file's HDU list.
+#[derive(Debug, Clone)]
+pub struct HduSummary {
+    pub index: usize,
+    pub extname: Option<String>,
+    /// "image", "compressed image", "ascii table", "binary table"
+    pub kind: &'static str,
+    pub naxes: Vec<usize>,
+}
+
+/// List every HDU of a file.
+pub fn list_hdus(path: &Path) -> Result<Vec<HduSummary>> {
+    sniff(path)?;
+    let mut raw = RawFits::open(path)?;
+    let n = raw.num_hdus()?;
+    let mut out = Vec::with_capacity(n);
+    for index in 0..n {
+        let kind = raw.move_to(index)?;
+        let header = Header::from_card_images(raw.card_images()?);
+        let (kind, naxes) = match kind {
+            IMAGE_HDU if raw.is_compressed_image() => ("compressed image", raw.image_shape()?),
+            IMAGE_HDU => ("image", raw.image_shape()?),
+            1 => ("ascii table", vec![]),
+            _ => ("binary table", vec![]),
+        };
+        out.push(HduSummary {
+            index,
+            extname: header.get_str("EXTNAME").map(str::to_string),
+            kind,
+            naxes,
+        });
+    }
+    Ok(out)
+}
+
+/// Read the raw header of HDU `index` exactly as stored (for compressed images: the table's header).
+pub fn read_raw_header(path: &Path, index: usize) -> Result<Header> {
+    sniff(path)?;
+    let mut raw = RawFits::open(path)?;
+    let n = raw.num_hdus()?;
+    if index >= n {
+        return Err(Error::Hdu {
+            path: path.into(),
+            hdu: index.to_string(),
+            reason: format!("the file has {n} HDU(s), numbered 0 to {}", n - 1),
+        });
+    }
+    raw.move_to(index)?;
+    Ok(Header::from_card_images(raw.card_images()?))
+}

@@ -1,0 +1,158 @@
+//! Writing f32 images (BITPIX -32) atomically: a temporary file in the target folder, renamed into place.
+
+use super::header::{Card, Header, Value, is_structural};
+use crate::error::{Error, Result};
+use ndarray::ArrayView2;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+const BLOCK: usize = 2880;
+
+/// Options for writing an output file.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WriteOptions {
+    /// Replace an existing file (never an input: see [`refuse_inputs`]).
+    pub overwrite: bool,
+}
+
+/// Cards whose meaning is lost once the pixels change; not copied from a source header.
+const DROPPED_ON_WRITE: &[&str] = &[
+    "CHECKSUM", "DATASUM", "EXTNAME", "EXTVER", "INHERIT", "XTENSION", "SIMPLE",
+];
+
+/// The full header of a BITPIX -32 primary image: structure cards, then the source cards.
+pub fn output_header(source: &Header, nx: usize, ny: usize) -> Header {
+    let mut h = Header::default();
+    h.cards.push(Card::new(
+        "SIMPLE",
+        Value::Bool(true),
+        "conforms to FITS standard",
+    ));
+    h.cards.push(Card::new(
+        "BITPIX",
+        Value::Int(-32),
+        "32-bit IEEE floating point",
+    ));
+    h.cards.push(Card::new("NAXIS", Value::Int(2), ""));
+    h.cards
+        .push(Card::new("NAXIS1", Value::Int(nx as i64), "columns (x)"));
+    h.cards
+        .push(Card::new("NAXIS2", Value::Int(ny as i64), "rows (y)"));
+    h.cards.push(Card::new("EXTEND", Value::Bool(true), ""));
+    for card in &source.cards {
+        let k = card.keyword.as_str();
+        if !card.is_commentary() && (is_structural(k) || DROPPED_ON_WRITE.contains(&k)) {
+            continue;
+        }
+        h.cards.push(card.clone());
+    }
+    h
+}
+
+/// Header cards, END, and blank padding to a whole block.
+fn encode_header(full: &Header, bytes: &mut Vec<u8>) -> Result<()> {
+    for image in full.to_card_images()? {
+        bytes.extend_from_slice(image.as_bytes());
+    }
+    bytes.extend_from_slice(format!("{:<80}", "END").as_bytes());
+    bytes.resize(bytes.len().div_ceil(BLOCK) * BLOCK, b' ');
+    Ok(())
+}
+
+/// The bytes of a whole FITS file holding `data` as BITPIX -32 with `header`'s cards.
+pub fn encode_f32(data: ArrayView2<f32>, header: &Header) -> Result<Vec<u8>> {
+    let (ny, nx) = data.dim();
+    let mut bytes = Vec::with_capacity(BLOCK * 4 + nx * ny * 4);
+    encode_header(&output_header(header, nx, ny), &mut bytes)?;
+    for v in data.iter() {
+        bytes.extend_from_slice(&v.to_be_bytes());
+    }
+    bytes.resize(bytes.len().div_ceil(BLOCK) * BLOCK, 0);
+    Ok(bytes)
+}
+
+/// The bytes of a FITS file holding unsigned 16-bit `data` as cameras write it: BITPIX 16, BZERO 32768.
+pub fn encode_u16(data: ArrayView2<u16>, header: &Header) -> Result<Vec<u8>> {
+    let (ny, nx) = data.dim();
+    let mut full = output_header(header, nx, ny);
+    full.cards[1] = Card::new(
+        "BITPIX",
+        Value::Int(16),
+        "16-bit integers, unsigned through BZERO",
+    );
+    full.cards.insert(
+        6,
+        Card::new("BZERO", Value::Float(32768.0), "physical = stored + 32768"),
+    );
+    full.cards
+        .insert(7, Card::new("BSCALE", Value::Float(1.0), ""));
+    let mut bytes = Vec::with_capacity(BLOCK * 4 + nx * ny * 2);
+    encode_header(&full, &mut bytes)?;
+    for &v in data.iter() {
+        bytes.extend_from_slice(&((v as i32 - 32768) as i16).to_be_bytes());
+    }
+    bytes.resize(bytes.len().div_ceil(BLOCK) * BLOCK, 0);
+    Ok(bytes)
+}
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A temporary name beside `path`, unique within this process.
+fn temp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+    path.with_file_name(format!(".{name}.part-{}-{n}", std::process::id()))
+}
+
+/// Write `bytes` to `path` atomically: to a temporary file in the same folder, synced, then renamed.
+/// An existing `path` is refused unless `options.overwrite`.
+pub fn write_atomic(path: &Path, bytes: &[u8], options: WriteOptions) -> Result<()> {
+    if path.exists() && !options.overwrite {
+        return Err(Error::OutputExists { path: path.into() });
+    }
+    let tmp = temp_path(path);
+    let result = (|| {
+        // an interrupted run leaves at most a hidden .part file, never a half output
+        let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, "cannot create", e))?;
+        f.write_all(bytes)
+            .map_err(|e| Error::io(&tmp, "cannot write", e))?;
+        f.sync_all()
+            .map_err(|e| Error::io(&tmp, "cannot sync", e))?;
+        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, "cannot rename into place", e))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Write an f32 image with `header`'s cards (structure cards are made anew) as a FITS file.
+pub fn write_f32(
+    path: &Path,
+    data: ArrayView2<f32>,
+    header: &Header,
+    options: WriteOptions,
+) -> Result<()> {
+    let bytes = encode_f32(data, header)?;
+    write_atomic(path, &bytes, options)
+}
+
+/// Refuse an output path that names one of the inputs (compared after resolving links).
+pub fn refuse_inputs(output: &Path, inputs: &[PathBuf]) -> Result<()> {
+    let Ok(out) = output.canonicalize() else {
+        return Ok(()); // does not exist yet, so it is no input
+    };
+    if inputs
+        .iter()
+        .any(|i| i.canonicalize().is_ok_and(|i| i == out))
+    {
+        return Err(Error::WouldOverwriteInput {
+            path: output.into(),
+        });
+    }
+    Ok(())
+}
