@@ -16,6 +16,8 @@ const END_OF_FILE: c_int = 107;
 pub struct RawFits {
     ptr: *mut sys::fitsfile,
     path: PathBuf,
+    /// For files opened from memory: the bytes, and the pointer/size pair cfitsio keeps the address of.
+    _memory: Option<(Vec<u8>, Box<(*mut c_void, usize)>)>,
 }
 
 // The handle is used by one thread at a time (it is not Sync); cfitsio is built reentrant.
@@ -72,7 +74,47 @@ impl RawFits {
         Ok(RawFits {
             ptr,
             path: path.into(),
+            _memory: None,
         })
+    }
+
+    /// Open a FITS file held in memory (used for files whose last block lacks its padding).
+    pub fn open_memory(path: &Path, mut bytes: Vec<u8>) -> Result<RawFits> {
+        let name = CString::new("mem.fits").expect("no NUL");
+        let mut cell = Box::new((bytes.as_mut_ptr() as *mut c_void, bytes.len()));
+        let mut ptr = std::ptr::null_mut();
+        let mut status = 0;
+        unsafe {
+            sys::ffomem(
+                &mut ptr,
+                name.as_ptr(),
+                READONLY,
+                &mut cell.0,
+                &mut cell.1,
+                0,
+                None,
+                &mut status,
+            )
+        };
+        if status != 0 || ptr.is_null() {
+            return Err(Error::BadFits {
+                path: path.into(),
+                reason: format!("cannot open as FITS: {}", status_text(status)),
+            });
+        }
+        Ok(RawFits {
+            ptr,
+            path: path.into(),
+            _memory: Some((bytes, cell)),
+        })
+    }
+
+    /// Byte offsets of the current HDU: (header start, data start).
+    pub fn offsets(&mut self) -> Result<(u64, u64)> {
+        let (mut head, mut data, mut end, mut status) = (0, 0, 0, 0);
+        unsafe { sys::ffghadll(self.ptr, &mut head, &mut data, &mut end, &mut status) };
+        self.check(status, "locating the HDU")?;
+        Ok((head as u64, data as u64))
     }
 
     fn check(&self, status: c_int, what: &str) -> Result<()> {

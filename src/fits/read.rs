@@ -75,8 +75,17 @@ pub struct FitsImage {
     pub info: ImageInfo,
 }
 
+/// How a file is stored on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Storage {
+    /// Plain FITS: the file length can be checked against the header.
+    Plain { len: u64 },
+    /// gzip or Unix compress: cfitsio decompresses it.
+    Compressed,
+}
+
 /// Check the file is there, not empty, and starts like FITS (or like a gzip/compress stream).
-fn sniff(path: &Path) -> Result<()> {
+fn sniff(path: &Path) -> Result<Storage> {
     let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, "cannot open", e))?;
     if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
         return Err(Error::NotFits {
@@ -96,8 +105,15 @@ fn sniff(path: &Path) -> Result<()> {
         });
     }
     let compressed = head.starts_with(&[0x1f, 0x8b]) || head.starts_with(&[0x1f, 0x9d]);
-    if compressed || head.starts_with(b"SIMPLE  =") {
-        return Ok(());
+    if compressed {
+        return Ok(Storage::Compressed);
+    }
+    if head.starts_with(b"SIMPLE  =") {
+        let len = f
+            .metadata()
+            .map_err(|e| Error::io(path, "cannot read", e))?
+            .len();
+        return Ok(Storage::Plain { len });
     }
     let shown: String = head
         .iter()
@@ -207,10 +223,51 @@ fn inherit_primary(mut ext: Header, primary: &Header) -> Header {
     ext
 }
 
+/// Bytes of data the current HDU's raw header announces: |BITPIX|/8 x GCOUNT x (PCOUNT + NAXIS1 x ...).
+fn announced_data_bytes(raw_header: &Header) -> u64 {
+    let bitpix = raw_header.get_i64("BITPIX").unwrap_or(8).unsigned_abs();
+    let naxis = raw_header.get_i64("NAXIS").unwrap_or(0).max(0);
+    let product: u64 = (1..=naxis)
+        .map(|i| raw_header.get_i64(&format!("NAXIS{i}")).unwrap_or(0).max(0) as u64)
+        .product();
+    let product = if naxis == 0 { 0 } else { product };
+    let pcount = raw_header.get_i64("PCOUNT").unwrap_or(0).max(0) as u64;
+    let gcount = raw_header.get_i64("GCOUNT").unwrap_or(1).max(1) as u64;
+    bitpix / 8 * gcount * (pcount + product)
+}
+
+/// Refuse a plain file that ends before the chosen HDU's data does; reopen one that only lacks
+/// the padding of its last block from memory, padded (cfitsio reads whole blocks).
+fn check_length(raw: RawFits, path: &Path, storage: Storage, hdu: usize) -> Result<RawFits> {
+    let Storage::Plain { len } = storage else {
+        return Ok(raw);
+    };
+    let mut raw = raw;
+    let (_, data_start) = raw.offsets()?;
+    let need = data_start + announced_data_bytes(&Header::from_card_images(raw.card_images()?));
+    if len < need {
+        return Err(Error::BadFits {
+            path: path.into(),
+            reason: format!(
+                "the file is truncated: HDU {hdu} needs {need} bytes but the file has only {len}"
+            ),
+        });
+    }
+    if len % 2880 == 0 {
+        return Ok(raw);
+    }
+    drop(raw);
+    let mut bytes = std::fs::read(path).map_err(|e| Error::io(path, "cannot read", e))?;
+    bytes.resize((bytes.len()).div_ceil(2880) * 2880, 0);
+    let mut raw = RawFits::open_memory(path, bytes)?;
+    raw.move_to(hdu)?;
+    Ok(raw)
+}
+
 impl FitsImage {
     /// Open `path` and select an image HDU, reading its header (no pixels yet).
     pub fn open(path: &Path, choice: &HduChoice) -> Result<FitsImage> {
-        sniff(path)?;
+        let storage = sniff(path)?;
         let mut raw = RawFits::open(path)?;
         let n_hdus = raw.num_hdus()?;
         let hdu = match choice {
@@ -243,6 +300,7 @@ impl FitsImage {
                 reason: what.into(),
             });
         }
+        let mut raw = check_length(raw, path, storage, hdu)?;
         let info = read_info(&mut raw, path, hdu, naxes)?;
         Ok(FitsImage { raw, info })
     }

@@ -5,7 +5,8 @@ Usage: python make_expected.py DATA_DIR OUT_JSON
 
 For each file: the first HDU with pixels (astropy's view), its shape [NAXIS1, NAXIS2], plane count, BITPIX
 as stored, and over the first plane, in float64: median, mean, min, max, NaN count; plus IMAGETYP, FILTER,
-EXPTIME, OBJECT from the header (primary header keys fill in what an extension lacks). Unix-compress
+EXPTIME, OBJECT from the header (primary header keys fill in what an extension lacks), every plane's
+median for cubes, and every HDU's name (with shape and median where it has pixels). Unix-compress
 (.Z) files, which astropy cannot open without an extra package, are decompressed with `gzip -dc` first.
 """
 import json, os, subprocess, sys, tempfile, warnings
@@ -25,6 +26,16 @@ def open_any(path):
     return fits.open(path)
 
 
+def hdu_entry(h):
+    """Name and, for images with pixels, shape and median of one HDU."""
+    e = {"name": h.name, "kind": type(h).__name__}
+    if isinstance(h, (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU)) and h.data is not None and h.data.size:
+        d = np.asarray(h.data)
+        e["shape"] = list(reversed(d.shape))
+        e["median"] = float(np.nanmedian(d.reshape((-1,) + d.shape[-2:])[0].astype(np.float64)))
+    return e
+
+
 def describe(path):
     with open_any(path) as hl:
         for i, hdu in enumerate(hl):
@@ -42,7 +53,10 @@ def describe(path):
                 v = hdr.get(k, hl[0].header.get(k) if i > 0 else None)
                 keys[k] = v if isinstance(v, (str, int, float, bool)) or v is None else str(v)
             shape = list(reversed(data.shape))
+            planes = data.reshape((-1,) + data.shape[-2:]) if data.ndim > 2 else []
             return {
+                "plane_medians": [float(np.nanmedian(p.astype(np.float64))) for p in planes],
+                "hdus": [hdu_entry(h) for h in hl],
                 "hdu": i,
                 "shape": shape[:2] if len(shape) >= 2 else [shape[0], 1],
                 "n_planes": int(np.prod(shape[2:])) if len(shape) > 2 else 1,
