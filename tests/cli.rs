@@ -1,0 +1,498 @@
+//! The command line as a person uses it: scan (filters, JSON, problems), header, stats, sample-night,
+//! and clear messages, never a panic, for bad input.
+
+use serde_json::Value as Json;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn data(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(rel)
+}
+
+fn skycomb(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_skycomb"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok_stdout(args: &[&str]) -> String {
+    let o = skycomb(args);
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// A failing run: exit code 1, no panic, and stderr containing every needle.
+fn fails_clearly(args: &[&str], needles: &[&str]) {
+    let o = skycomb(args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    for n in needles {
+        assert!(err.contains(n), "{args:?}: missing {n:?} in {err}");
+    }
+}
+
+fn scan_json(dir: &Path, extra: &[&str]) -> Json {
+    let mut args = vec!["scan", dir.to_str().unwrap(), "--format", "json"];
+    args.extend_from_slice(extra);
+    serde_json::from_str(&ok_stdout(&args)).unwrap()
+}
+
+fn names(j: &Json) -> Vec<String> {
+    j["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            Path::new(f["path"].as_str().unwrap())
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn scan_lists_m92_with_types_exposures_and_sizes() {
+    let j = scan_json(&data("shared/iraf-m92-kpno-1987"), &[]);
+    let files = j["files"].as_array().unwrap();
+    assert_eq!(files.len(), 7);
+    assert!(j["problems"].as_array().unwrap().is_empty());
+    let f = &files[1];
+    assert_eq!(
+        (
+            f["IMAGETYP"].as_str(),
+            f["kind"].as_str(),
+            f["EXPTIME"].as_i64()
+        ),
+        (Some("DOME FLAT"), Some("flat"), Some(15))
+    );
+    assert_eq!(
+        (
+            f["NAXIS1"].as_i64(),
+            f["NAXIS2"].as_i64(),
+            f["BIASSEC"].as_str()
+        ),
+        (Some(352), Some(512), Some("[321:352,1:512]"))
+    );
+    let flats = scan_json(
+        &data("shared/iraf-m92-kpno-1987"),
+        &["--where", "imagetyp=flat"],
+    );
+    assert_eq!(names(&flats), vec!["fm920002.fits", "fm920003.fits"]);
+    let long = scan_json(
+        &data("shared/iraf-m92-kpno-1987"),
+        &["--where", "imagetyp=object", "--where", "exptime=120"],
+    );
+    assert_eq!(names(&long), vec!["fm920006.fits", "fm920007.fits"]);
+}
+
+#[test]
+fn scan_feder_headers_filters_by_filter_type_and_missing_keys() {
+    let dir = data("shared/feder-headers");
+    let all = scan_json(&dir, &["--keywords", "instrume"]);
+    assert_eq!(all["files"].as_array().unwrap().len(), 22);
+    assert_eq!(
+        all["files"][0]["INSTRUME"].as_str(),
+        Some("Apogee Aspen CG16M")
+    );
+    let r = scan_json(&dir, &["--where", "filter=r"]);
+    assert_eq!(
+        names(&r).len(),
+        6,
+        "R and r, case-insensitive: {:?}",
+        names(&r)
+    );
+    let b = scan_json(&dir, &["--where", "filter=B"]);
+    assert_eq!(
+        names(&b),
+        vec!["maximdl_5_23_header.fit", "maximdl_6_16_header.fit"]
+    );
+    let no_filter = scan_json(&dir, &["--where", "imagetyp=light", "--where", "!filter"]);
+    assert_eq!(
+        names(&no_filter),
+        vec![
+            "celestron_nightscape_10100_astro_fx_v106.fit",
+            "uint16_missing_filter.fit"
+        ]
+    );
+    let darks = scan_json(&dir, &["--where", "imagetyp=dark", "--sort", "-file"]);
+    assert_eq!(names(&darks)[0], "darktest5.fit");
+    let glob = scan_json(&dir, &["--where", "object=ngc-*"]);
+    assert_eq!(names(&glob).len(), 2);
+    let csv = ok_stdout(&[
+        "scan",
+        dir.to_str().unwrap(),
+        "--format",
+        "csv",
+        "--where",
+        "kind=bias",
+    ]);
+    assert_eq!(
+        csv.lines().count(),
+        7,
+        "header + 5 biastest + flattest (IMAGETYP BIAS): {csv}"
+    );
+    assert!(csv.starts_with(
+        "file,IMAGETYP,kind,FILTER,EXPTIME,NAXIS1,NAXIS2,DATE-OBS,OBJECT,BIASSEC,TRIMSEC"
+    ));
+}
+
+#[test]
+fn scan_reports_problems_and_goes_on() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        data("shared/singles/sip-wcs.fit"),
+        d.path().join("good.fit"),
+    )
+    .unwrap();
+    std::fs::write(d.path().join("log.fits"), "not an image\n").unwrap();
+    let bytes = std::fs::read(data("shared/odd-astropy/m13.fits")).unwrap();
+    std::fs::write(d.path().join("cut.fits"), &bytes[..10000]).unwrap();
+    std::fs::write(d.path().join("readme.txt"), "ignored: not a FITS name").unwrap();
+    let j = scan_json(d.path(), &[]);
+    assert_eq!(names(&j), vec!["good.fit"]);
+    let reasons: Vec<&str> = j["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert!(
+        reasons[0].contains("cut.fits") && reasons[0].contains("truncated"),
+        "{}",
+        reasons[0]
+    );
+    assert!(
+        reasons[1].contains("log.fits") && reasons[1].contains("not a FITS file"),
+        "{}",
+        reasons[1]
+    );
+    let table = skycomb(&["scan", d.path().to_str().unwrap()]);
+    assert!(table.status.success());
+    let err = String::from_utf8_lossy(&table.stderr);
+    assert!(
+        err.contains("problem:") && err.contains("1 file(s) shown of 1 readable; 2 problem(s)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn empty_missing_and_unreadable_folders_say_so() {
+    let d = tempfile::tempdir().unwrap();
+    let o = skycomb(&["scan", d.path().to_str().unwrap()]);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no FITS files here"));
+    fails_clearly(
+        &["scan", "/nonexistent/night"],
+        &["/nonexistent/night", "cannot open folder", "No such file"],
+    );
+    fails_clearly(
+        &["scan", data("shared/singles/sip-wcs.fit").to_str().unwrap()],
+        &["sip-wcs.fit", "not a folder"],
+    );
+
+    // A folder without read permission. root reads anything, so then run as `nobody` through setpriv.
+    let locked = d.path().join("locked");
+    std::fs::create_dir(&locked).unwrap();
+    std::fs::copy(data("shared/singles/sip-wcs.fit"), locked.join("a.fit")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let is_root = unsafe { libc::geteuid() } == 0;
+    let o = if is_root {
+        Command::new("setpriv")
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                env!("CARGO_BIN_EXE_skycomb"),
+                "scan",
+            ])
+            .arg(&locked)
+            .output()
+            .expect("setpriv (util-linux) runs the check as an unprivileged user")
+    } else {
+        skycomb(&["scan", locked.to_str().unwrap()])
+    };
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("locked")
+            && err.contains("cannot read folder")
+            && err.contains("Permission denied"),
+        "{err}"
+    );
+}
+
+#[test]
+fn stats_json_has_the_documented_keys_and_astropy_values() {
+    let j: Json = serde_json::from_str(&ok_stdout(&[
+        "stats",
+        data("shared/odd-astropy/1904-66_AZP.fits")
+            .to_str()
+            .unwrap(),
+        "--json",
+    ]))
+    .unwrap();
+    for k in [
+        "shape",
+        "bitpix",
+        "min",
+        "max",
+        "mean",
+        "median",
+        "std",
+        "mad_std",
+        "nan_count",
+        "zscale",
+    ] {
+        assert!(j.get(k).is_some(), "missing {k}");
+    }
+    assert_eq!(j["shape"], serde_json::json!([192, 192]));
+    assert_eq!(
+        (j["bitpix"].as_i64(), j["nan_count"].as_u64()),
+        (Some(-32), Some(8121))
+    );
+    let j: Json = serde_json::from_str(&ok_stdout(&[
+        "stats",
+        data("shared/iraf-m92-kpno-1987/fm920001.fits")
+            .to_str()
+            .unwrap(),
+        "--json",
+        "--section",
+        "[321:352,1:512]",
+    ]))
+    .unwrap();
+    assert_eq!(
+        j["shape"],
+        serde_json::json!([32, 512]),
+        "the overscan strip"
+    );
+    let j: Json = serde_json::from_str(&ok_stdout(&[
+        "stats",
+        data("shared/nasa-samples/HST_WFPC_II.fits")
+            .to_str()
+            .unwrap(),
+        "--json",
+        "--plane",
+        "2",
+    ]))
+    .unwrap();
+    assert!(
+        (j["median"].as_f64().unwrap() - 0.6225340366363525).abs() < 1e-6,
+        "astropy's median of plane 2"
+    );
+    let text = ok_stdout(&[
+        "stats",
+        data("shared/odd-astropy/m13_hcomp.fits").to_str().unwrap(),
+    ]);
+    assert!(
+        text.contains("HCOMPRESS_1") && text.contains("300 x 300"),
+        "{text}"
+    );
+    fails_clearly(
+        &[
+            "stats",
+            data("shared/odd-astropy/m13.fits").to_str().unwrap(),
+            "--section",
+            "[1:400,1:10]",
+        ],
+        &["m13.fits", "outside the image"],
+    );
+    fails_clearly(
+        &[
+            "stats",
+            data("shared/odd-astropy/m13.fits").to_str().unwrap(),
+            "--plane",
+            "2",
+        ],
+        &["m13.fits", "plane 2 does not exist"],
+    );
+    fails_clearly(
+        &["stats", data("shared/MANIFEST.md").to_str().unwrap()],
+        &["MANIFEST.md", "not a FITS file"],
+    );
+}
+
+#[test]
+fn header_prints_cards_and_lists_hdus() {
+    let out = ok_stdout(&[
+        "header",
+        data("shared/iraf-m92-kpno-1987/fm920004.fits")
+            .to_str()
+            .unwrap(),
+    ]);
+    assert!(
+        out.contains("IMAGETYP= 'OBJECT  '") || out.contains("IMAGETYP= 'OBJECT'"),
+        "{out}"
+    );
+    assert!(out.lines().last() == Some("END"));
+    let list = ok_stdout(&[
+        "header",
+        data("shared/odd-astropy/test0.fits").to_str().unwrap(),
+        "--list",
+    ]);
+    assert_eq!(list.lines().count(), 5);
+    assert!(
+        list.lines().nth(1).unwrap().contains("SCI") && list.contains("40x40"),
+        "{list}"
+    );
+    let sci = ok_stdout(&[
+        "header",
+        data("shared/odd-astropy/test0.fits").to_str().unwrap(),
+        "--hdu",
+        "SCI",
+    ]);
+    assert!(sci.contains("EXTNAME = 'SCI"), "{sci}");
+    fails_clearly(
+        &[
+            "header",
+            data("shared/odd-astropy/test0.fits").to_str().unwrap(),
+            "--hdu",
+            "7",
+        ],
+        &["test0.fits", "has 5 HDU(s)"],
+    );
+    let o = skycomb(&["scan", ".", "--bogus"]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "unknown options are refused as usage errors"
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unexpected argument '--bogus'"));
+}
+
+#[test]
+fn sample_night_is_deterministic_and_true_to_its_truth() {
+    let d = tempfile::tempdir().unwrap();
+    let (a, b) = (d.path().join("a"), d.path().join("b"));
+    ok_stdout(&[
+        "sample-night",
+        a.to_str().unwrap(),
+        "--size",
+        "128",
+        "--seed",
+        "7",
+    ]);
+    ok_stdout(&[
+        "sample-night",
+        b.to_str().unwrap(),
+        "--size",
+        "128",
+        "--seed",
+        "7",
+    ]);
+    let listing = |p: &Path| {
+        let mut v: Vec<_> = std::fs::read_dir(p)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(listing(&a).len(), 31);
+    for name in listing(&a) {
+        assert_eq!(
+            std::fs::read(a.join(&name)).unwrap(),
+            std::fs::read(b.join(&name)).unwrap(),
+            "{name:?} differs between runs"
+        );
+    }
+    fails_clearly(
+        &[
+            "sample-night",
+            a.to_str().unwrap(),
+            "--size",
+            "128",
+            "--seed",
+            "7",
+        ],
+        &["bias_001.fits", "already exists"],
+    );
+
+    let j = scan_json(&a, &["--group-by", "kind,filter"]);
+    let groups: Vec<String> = j["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            format!(
+                "{} {} {}",
+                g["labels"]["kind"].as_str().unwrap(),
+                g["labels"]["filter"].as_str().unwrap(),
+                g["files"].as_array().unwrap().len()
+            )
+        })
+        .collect();
+    assert_eq!(
+        groups,
+        vec![
+            "bias (none) 5",
+            "dark (none) 8",
+            "flat R 5",
+            "flat V 5",
+            "light R 7"
+        ]
+    );
+    let raw = &j["files"][0];
+    assert_eq!(
+        (
+            raw["NAXIS1"].as_i64(),
+            raw["BIASSEC"].as_str(),
+            raw["TRIMSEC"].as_str()
+        ),
+        (Some(192), Some("[129:192,1:128]"), Some("[1:128,1:128]"))
+    );
+    let hdr = ok_stdout(&["header", a.join("sci_R_001.fits").to_str().unwrap()]);
+    assert!(
+        hdr.contains("BITPIX  =                   16")
+            && hdr.contains("BZERO   =              32768.0"),
+        "{hdr}"
+    );
+
+    // Every reference star stands where truth.json says, shifted by the frame's dither.
+    let truth: Json =
+        serde_json::from_str(&std::fs::read_to_string(a.join("truth.json")).unwrap()).unwrap();
+    for k in 1..=7 {
+        let name = format!("sci_R_{k:03}.fits");
+        let frame = skycomb::Frame::open(&a.join(&name)).unwrap();
+        let (dx, dy) = (
+            truth["frames"][&name]["dx"].as_f64().unwrap(),
+            truth["frames"][&name]["dy"].as_f64().unwrap(),
+        );
+        for s in truth["stars"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["reference"].as_bool().unwrap())
+        {
+            let (x, y) = (s["x"].as_f64().unwrap() + dx, s["y"].as_f64().unwrap() + dy);
+            let (cx, cy) = (x.round() as usize, y.round() as usize);
+            let mut best = (0.0f32, 0, 0);
+            for yy in cy - 4..=cy + 4 {
+                for xx in cx - 4..=cx + 4 {
+                    if frame.data[[yy, xx]] > best.0 {
+                        best = (frame.data[[yy, xx]], xx, yy);
+                    }
+                }
+            }
+            assert!(
+                (best.1 as f64 - x).abs() <= 1.0 && (best.2 as f64 - y).abs() <= 1.0,
+                "{name}: star {} peak at {:?}, truth ({x:.2}, {y:.2})",
+                s["id"],
+                best
+            );
+        }
+    }
+}
