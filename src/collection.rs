@@ -15,6 +15,9 @@ pub const STANDARD_COLUMNS: &[&str] = &[
     "TRIMSEC",
 ];
 
+/// Keywords that name the filter, in the order they are consulted.
+pub const FILTER_KEYWORDS: &[&str] = &["FILTER", "FILTER1", "FILTNAM", "FILTERS", "FILT"];
+
 /// What a frame is, from its IMAGETYP whatever the software spelled it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -94,11 +97,14 @@ impl FrameSummary {
             .or_else(|| self.header.get_f64("EXPOSURE"))
     }
 
-    /// The filter name, trimmed; `None` when missing or blank.
+    /// The filter, trimmed: FILTER, else the first of FILTER1, FILTNAM, FILTERS (IRAF's filter-bolt
+    /// positions, which ccdred uses as the subset), FILT; `None` when all are missing or blank.
     pub fn filter(&self) -> Option<String> {
-        let f = self.header.get("FILTER")?.display();
-        let f = f.trim();
-        (!f.is_empty()).then(|| f.to_string())
+        FILTER_KEYWORDS.iter().find_map(|k| {
+            let f = self.header.get(k)?.display();
+            let f = f.split_whitespace().collect::<Vec<_>>().join(" ");
+            (!f.is_empty()).then_some(f)
+        })
     }
 
     /// Binning as `XxY` from XBINNING/YBINNING or CCDSUM; `1x1` when absent.
@@ -356,7 +362,14 @@ impl Condition {
         let is_imagetyp =
             |k: &str| k.eq_ignore_ascii_case("IMAGETYP") || k.eq_ignore_ascii_case("kind");
         let equals = |key: &str, value: &str| {
+            let filter_fallback = || {
+                key.eq_ignore_ascii_case("FILTER")
+                    && row
+                        .filter()
+                        .is_some_and(|f| f.eq_ignore_ascii_case(value.trim()))
+            };
             row.value(key).is_some_and(|v| value_equals(&v, value))
+                || filter_fallback()
                 || (is_imagetyp(key)
                     && is_kind_word(value)
                     && FrameKind::from_imagetyp(Some(value)) == row.kind)

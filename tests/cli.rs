@@ -93,6 +93,41 @@ fn scan_lists_m92_with_types_exposures_and_sizes() {
         &["--where", "imagetyp=object", "--where", "exptime=120"],
     );
     assert_eq!(names(&long), vec!["fm920006.fits", "fm920007.fits"]);
+    // No FILTER key: the filter-bolt positions (FILTERS) stand in, as IRAF's ccdred subsets do.
+    let g = scan_json(
+        &data("shared/iraf-m92-kpno-1987"),
+        &["--group-by", "kind,filter"],
+    );
+    let groups: Vec<String> = g["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            format!(
+                "{} {} {}",
+                g["labels"]["kind"].as_str().unwrap(),
+                g["labels"]["filter"].as_str().unwrap(),
+                g["files"].as_array().unwrap().len()
+            )
+        })
+        .collect();
+    assert_eq!(
+        groups,
+        vec![
+            "bias 2 0 1",
+            "flat 5 0 1",
+            "flat 6 0 1",
+            "light 5 0 2",
+            "light 6 0 2"
+        ]
+    );
+    assert_eq!(
+        names(&scan_json(
+            &data("shared/iraf-m92-kpno-1987"),
+            &["--where", "filter=6 0"]
+        )),
+        vec!["fm920003.fits", "fm920004.fits", "fm920005.fits"]
+    );
 }
 
 #[test]

@@ -85,7 +85,7 @@ fn existing_outputs_and_inputs_are_refused_and_no_temp_is_left() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("input"), "{e}");
-    assert!(refuse_inputs(&d.path().join("new.fits"), &[out.clone()]).is_ok());
+    assert!(refuse_inputs(&d.path().join("new.fits"), std::slice::from_ref(&out)).is_ok());
 }
 
 #[test]

@@ -16,8 +16,14 @@ const END_OF_FILE: c_int = 107;
 pub struct RawFits {
     ptr: *mut sys::fitsfile,
     path: PathBuf,
-    /// For files opened from memory: the bytes, and the pointer/size pair cfitsio keeps the address of.
-    _memory: Option<(Vec<u8>, Box<(*mut c_void, usize)>)>,
+    /// For files opened from memory: kept alive as long as cfitsio uses them.
+    _memory: Option<MemoryFile>,
+}
+
+/// The bytes of a file opened from memory, and the pointer/size pair whose addresses cfitsio keeps.
+struct MemoryFile {
+    _bytes: Vec<u8>,
+    _cell: Box<(*mut c_void, usize)>,
 }
 
 // The handle is used by one thread at a time (it is not Sync); cfitsio is built reentrant.
@@ -105,7 +111,10 @@ impl RawFits {
         Ok(RawFits {
             ptr,
             path: path.into(),
-            _memory: Some((bytes, cell)),
+            _memory: Some(MemoryFile {
+                _bytes: bytes,
+                _cell: cell,
+            }),
         })
     }
 
