@@ -45,6 +45,24 @@ fn scan_json(dir: &Path, extra: &[&str]) -> Json {
     serde_json::from_str(&ok_stdout(&args)).unwrap()
 }
 
+/// "kind filter count" for each group of a `--group-by kind,filter` JSON scan.
+fn kind_filter_groups(j: &Json) -> Vec<String> {
+    let label = |g: &Json, k: &str| g["labels"][k].as_str().unwrap().to_string();
+    j["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            format!(
+                "{} {} {}",
+                label(g, "kind"),
+                label(g, "filter"),
+                g["files"].as_array().unwrap().len()
+            )
+        })
+        .collect()
+}
+
 fn names(j: &Json) -> Vec<String> {
     j["files"]
         .as_array()
@@ -98,19 +116,7 @@ fn scan_lists_m92_with_types_exposures_and_sizes() {
         &data("shared/iraf-m92-kpno-1987"),
         &["--group-by", "kind,filter"],
     );
-    let groups: Vec<String> = g["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| {
-            format!(
-                "{} {} {}",
-                g["labels"]["kind"].as_str().unwrap(),
-                g["labels"]["filter"].as_str().unwrap(),
-                g["files"].as_array().unwrap().len()
-            )
-        })
-        .collect();
+    let groups = kind_filter_groups(&g);
     assert_eq!(
         groups,
         vec![
@@ -457,19 +463,7 @@ fn sample_night_is_deterministic_and_true_to_its_truth() {
     );
 
     let j = scan_json(&a, &["--group-by", "kind,filter"]);
-    let groups: Vec<String> = j["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| {
-            format!(
-                "{} {} {}",
-                g["labels"]["kind"].as_str().unwrap(),
-                g["labels"]["filter"].as_str().unwrap(),
-                g["files"].as_array().unwrap().len()
-            )
-        })
-        .collect();
+    let groups = kind_filter_groups(&j);
     assert_eq!(
         groups,
         vec![

@@ -71,6 +71,16 @@ impl RawFits {
         let mut ptr = std::ptr::null_mut();
         let mut status = 0;
         unsafe { sys::ffdkopn(&mut ptr, cpath.as_ptr(), READONLY, &mut status) };
+        RawFits::opened(ptr, status, path, None)
+    }
+
+    /// The handle cfitsio returned, or the error it reported.
+    fn opened(
+        ptr: *mut sys::fitsfile,
+        status: c_int,
+        path: &Path,
+        memory: Option<MemoryFile>,
+    ) -> Result<RawFits> {
         if status != 0 || ptr.is_null() {
             return Err(Error::BadFits {
                 path: path.into(),
@@ -80,7 +90,7 @@ impl RawFits {
         Ok(RawFits {
             ptr,
             path: path.into(),
-            _memory: None,
+            _memory: memory,
         })
     }
 
@@ -102,20 +112,11 @@ impl RawFits {
                 &mut status,
             )
         };
-        if status != 0 || ptr.is_null() {
-            return Err(Error::BadFits {
-                path: path.into(),
-                reason: format!("cannot open as FITS: {}", status_text(status)),
-            });
-        }
-        Ok(RawFits {
-            ptr,
-            path: path.into(),
-            _memory: Some(MemoryFile {
-                _bytes: bytes,
-                _cell: cell,
-            }),
-        })
+        let memory = MemoryFile {
+            _bytes: bytes,
+            _cell: cell,
+        };
+        RawFits::opened(ptr, status, path, Some(memory))
     }
 
     /// Byte offsets of the current HDU: (header start, data start).
