@@ -9,10 +9,12 @@
 //! - [`sample`]: the built-in synthetic night
 
 pub mod collection;
+pub mod combine;
 pub mod display;
 pub mod error;
 pub mod fits;
 pub mod frame;
+pub mod progress;
 pub mod sample;
 pub mod stats;
 

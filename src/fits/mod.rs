@@ -12,4 +12,4 @@ pub use read::{
     read_raw_header,
 };
 pub use section::{PixelBox, Section, parse_section};
-pub use write::{WriteOptions, refuse_inputs, write_f32};
+pub use write::{StreamingWriter, WriteOptions, refuse_inputs, write_f32};

@@ -156,3 +156,97 @@ pub fn refuse_inputs(output: &Path, inputs: &[PathBuf]) -> Result<()> {
     }
     Ok(())
 }
+
+/// An f32 image written row band by row band: header first, rows appended, then padded, synced and
+/// renamed into place by [`StreamingWriter::finish`]. Dropped unfinished, it removes its temporary file.
+pub struct StreamingWriter {
+    file: Option<std::io::BufWriter<std::fs::File>>,
+    tmp: PathBuf,
+    path: PathBuf,
+    rows_left: usize,
+    nx: usize,
+    data_bytes: usize,
+}
+
+impl StreamingWriter {
+    /// Start writing an `nx` x `ny` BITPIX -32 image with `header`'s cards to `path`.
+    pub fn create(
+        path: &Path,
+        nx: usize,
+        ny: usize,
+        header: &Header,
+        options: WriteOptions,
+    ) -> Result<StreamingWriter> {
+        if path.exists() && !options.overwrite {
+            return Err(Error::OutputExists { path: path.into() });
+        }
+        let tmp = temp_path(path);
+        let f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, "cannot create", e))?;
+        let mut w = StreamingWriter {
+            file: Some(std::io::BufWriter::with_capacity(1 << 20, f)),
+            tmp,
+            path: path.into(),
+            rows_left: ny,
+            nx,
+            data_bytes: 0,
+        };
+        let mut head = Vec::new();
+        encode_header(&output_header(header, nx, ny), &mut head)?;
+        w.write(&head)?;
+        Ok(w)
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        let f = self.file.as_mut().expect("writer used after finish");
+        f.write_all(bytes)
+            .map_err(|e| Error::io(&self.tmp, "cannot write", e))
+    }
+
+    /// Append the next rows (each `nx` long), top to bottom in FITS order (row 0 first).
+    pub fn write_rows(&mut self, rows: ArrayView2<f32>) -> Result<()> {
+        if rows.ncols() != self.nx || rows.nrows() > self.rows_left {
+            return Err(Error::Invalid(format!(
+                "{}: rows of the wrong shape for this image",
+                self.path.display()
+            )));
+        }
+        let mut buf = Vec::with_capacity(rows.len() * 4);
+        for v in rows.iter() {
+            buf.extend_from_slice(&v.to_be_bytes());
+        }
+        self.write(&buf)?;
+        self.rows_left -= rows.nrows();
+        self.data_bytes += buf.len();
+        Ok(())
+    }
+
+    /// Pad, sync and rename into place; every row must have been written.
+    pub fn finish(mut self) -> Result<()> {
+        if self.rows_left != 0 {
+            return Err(Error::Invalid(format!(
+                "{}: {} rows never written",
+                self.path.display(),
+                self.rows_left
+            )));
+        }
+        let pad = self.data_bytes.div_ceil(BLOCK) * BLOCK - self.data_bytes;
+        self.write(&vec![0u8; pad])?;
+        let f = self.file.take().expect("finish once");
+        let f = f
+            .into_inner()
+            .map_err(|e| Error::io(&self.tmp, "cannot write", e.into_error()))?;
+        f.sync_all()
+            .map_err(|e| Error::io(&self.tmp, "cannot sync", e))?;
+        std::fs::rename(&self.tmp, &self.path)
+            .map_err(|e| Error::io(&self.path, "cannot rename into place", e))
+    }
+}
+
+impl Drop for StreamingWriter {
+    fn drop(&mut self) {
+        if self.file.is_some() {
+            self.file = None;
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}

@@ -1,0 +1,383 @@
+//! The per-pixel kernel: which of a pixel's N values are rejected and why, and the combined value,
+//! under IRAF imcombine semantics or ccdproc.combine's exact behaviour.
+
+use super::params::{Method, Rejection, Semantics, SigmaRule, Spread};
+use crate::stats::{Centre, MAD_TO_SIGMA};
+
+/// Why a value at a pixel was not used (stored per frame and pixel as a u8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Reason {
+    Kept = 0,
+    /// NaN (or infinite) input: a masked pixel.
+    Missing = 1,
+    /// Outside the min/max value thresholds.
+    Threshold = 2,
+    /// Among the nlow lowest or nhigh highest.
+    Extrema = 3,
+    /// Outside the sigma-type rule's bounds.
+    Sigma = 4,
+    /// Within the grow radius of a rejected pixel of the same frame.
+    Grow = 5,
+}
+
+/// Number of [`Reason`] values.
+pub const N_REASONS: usize = 6;
+
+/// Per-frame numbers the kernel needs: `scaled = raw * scale + zero`.
+#[derive(Debug, Clone)]
+pub struct FrameFactors {
+    pub scale: Vec<f64>,
+    pub zero: Vec<f64>,
+    pub weight: Option<Vec<f64>>,
+    /// Mean of `scale` and of `zero`, for the CCD noise model.
+    pub mean_scale: f64,
+    pub mean_zero: f64,
+}
+
+impl FrameFactors {
+    /// No scaling, no offsets, no weights.
+    pub fn unit(n: usize) -> FrameFactors {
+        FrameFactors::new(vec![1.0; n], vec![0.0; n], None)
+    }
+
+    pub fn new(scale: Vec<f64>, zero: Vec<f64>, weight: Option<Vec<f64>>) -> FrameFactors {
+        let n = scale.len().max(1) as f64;
+        let mean_scale = scale.iter().sum::<f64>() / n;
+        let mean_zero = zero.iter().sum::<f64>() / n;
+        FrameFactors {
+            scale,
+            zero,
+            weight,
+            mean_scale,
+            mean_zero,
+        }
+    }
+}
+
+/// Reusable buffers, one per worker thread.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    pairs: Vec<(f64, u32)>,
+    tmp: Vec<f64>,
+}
+
+/// Sort (value, frame) pairs by value; insertion sort for the usual small stacks.
+fn sort_pairs(p: &mut [(f64, u32)]) {
+    if p.len() > 24 {
+        p.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        return;
+    }
+    for i in 1..p.len() {
+        let x = p[i];
+        let mut j = i;
+        while j > 0 && p[j - 1].0 > x.0 {
+            p[j] = p[j - 1];
+            j -= 1;
+        }
+        p[j] = x;
+    }
+}
+
+/// Median of sorted values (even count: mean of the two middle ones).
+fn median_sorted(v: &[(f64, u32)]) -> f64 {
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2].0
+    } else {
+        0.5 * (v[n / 2 - 1].0 + v[n / 2].0)
+    }
+}
+
+fn mean_of(v: &[(f64, u32)]) -> f64 {
+    v.iter().map(|p| p.0).sum::<f64>() / v.len() as f64
+}
+
+fn std_of(v: &[(f64, u32)]) -> f64 {
+    let m = mean_of(v);
+    (v.iter().map(|p| (p.0 - m).powi(2)).sum::<f64>() / v.len() as f64).sqrt()
+}
+
+/// 1.4826 x MAD of sorted values: the deviations from the median come out sorted by merging the
+/// two sides, so no second sort is needed.
+fn mad_std_sorted(v: &[(f64, u32)], tmp: &mut Vec<f64>) -> f64 {
+    let n = v.len();
+    let med = median_sorted(v);
+    tmp.clear();
+    let split = v.partition_point(|p| p.0 < med);
+    let (mut l, mut r) = (split as isize - 1, split);
+    while tmp.len() < n {
+        let dl = if l >= 0 {
+            med - v[l as usize].0
+        } else {
+            f64::INFINITY
+        };
+        let dr = if r < n { v[r].0 - med } else { f64::INFINITY };
+        if dl <= dr {
+            tmp.push(dl);
+            l -= 1;
+        } else {
+            tmp.push(dr);
+            r += 1;
+        }
+    }
+    let mad = if n % 2 == 1 {
+        tmp[n / 2]
+    } else {
+        0.5 * (tmp[n / 2 - 1] + tmp[n / 2])
+    };
+    MAD_TO_SIGMA * mad
+}
+
+fn centre_of(v: &[(f64, u32)], centre: Centre) -> f64 {
+    match centre {
+        Centre::Median => median_sorted(v),
+        Centre::Mean => mean_of(v),
+    }
+}
+
+fn spread_of(
+    v: &[(f64, u32)],
+    rule: &SigmaRule,
+    centre: f64,
+    f: &FrameFactors,
+    tmp: &mut Vec<f64>,
+) -> f64 {
+    match rule.spread {
+        Spread::Std => std_of(v),
+        Spread::MadStd => mad_std_sorted(v, tmp),
+        Spread::Percentile(p) => {
+            let n = v.len();
+            let med = median_sorted(v);
+            let steps = (p.abs() * (n as f64 - 1.0) / 2.0).round() as usize;
+            if p < 0.0 {
+                med - v[((n - 1) / 2).saturating_sub(steps)].0
+            } else {
+                v[(n / 2 + steps).min(n - 1)].0 - med
+            }
+        }
+        Spread::CcdNoise {
+            gain_e_per_adu: g,
+            read_noise_e: rn,
+            sensitivity_noise: sn,
+        } => {
+            let c = ((centre - f.mean_zero) / f.mean_scale).max(0.0);
+            ((rn / g).powi(2) + c / g + (sn * c).powi(2)).sqrt() * f.mean_scale
+        }
+    }
+}
+
+/// Decide the rejection at one pixel. `raw` holds the N input values; `reasons` receives one [`Reason`] per frame.
+pub fn reject_pixel(
+    raw: &[f32],
+    f: &FrameFactors,
+    r: &Rejection,
+    semantics: Semantics,
+    reasons: &mut [u8],
+    s: &mut Scratch,
+) {
+    match semantics {
+        Semantics::Iraf => reject_iraf(raw, f, r, reasons, s),
+        Semantics::Ccdproc => reject_ccdproc(raw, r, reasons, s),
+    }
+}
+
+/// IRAF: thresholds on raw values, then on scaled values extrema among survivors and an iterated
+/// sigma rule. Survivors stay a contiguous window [a, b) of the sorted values throughout.
+fn reject_iraf(raw: &[f32], f: &FrameFactors, r: &Rejection, reasons: &mut [u8], s: &mut Scratch) {
+    s.pairs.clear();
+    for (i, &x) in raw.iter().enumerate() {
+        let reason = if !x.is_finite() {
+            Reason::Missing
+        } else if r.min_clip.is_some_and(|m| (x as f64) < m)
+            || r.max_clip.is_some_and(|m| (x as f64) > m)
+        {
+            Reason::Threshold
+        } else {
+            s.pairs.push((x as f64 * f.scale[i] + f.zero[i], i as u32));
+            Reason::Kept
+        };
+        reasons[i] = reason as u8;
+    }
+    sort_pairs(&mut s.pairs);
+    let (mut a, mut b) = (0, s.pairs.len());
+    let drop_low = r.nlow.min(b - a);
+    a += drop_low;
+    let drop_high = r.nhigh.min(b - a);
+    b -= drop_high;
+    for p in s.pairs[..a].iter().chain(&s.pairs[b..]) {
+        reasons[p.1 as usize] = Reason::Extrema as u8;
+    }
+    let Some(rule) = &r.sigma else {
+        return;
+    };
+    let mut iterations = 0;
+    while rule.max_iterations.is_none_or(|m| iterations < m) && b - a >= 3 {
+        iterations += 1;
+        let window = &s.pairs[a..b];
+        let c = centre_of(window, rule.centre);
+        let sp = spread_of(window, rule, c, f, &mut s.tmp);
+        let (lo, hi) = (c - rule.low * sp, c + rule.high * sp);
+        let mut na = a + window.partition_point(|p| p.0 < lo);
+        let mut nb = a + window.partition_point(|p| p.0 <= hi);
+        if nb < na {
+            nb = na;
+        }
+        if na == a && nb == b {
+            break;
+        }
+        // nkeep: bring back the rejected values nearest the centre
+        let keep = r.nkeep.min(b - a);
+        let restored = nb - na < keep;
+        while nb - na < keep {
+            let below = (na > a).then(|| c - s.pairs[na - 1].0);
+            let above = (nb < b).then(|| s.pairs[nb].0 - c);
+            match (below, above) {
+                (Some(d), Some(u)) if d <= u => na -= 1,
+                (Some(_), None) => na -= 1,
+                _ => nb += 1,
+            }
+        }
+        for p in s.pairs[a..na].iter().chain(&s.pairs[nb..b]) {
+            reasons[p.1 as usize] = Reason::Sigma as u8;
+        }
+        a = na;
+        b = nb;
+        if restored {
+            break;
+        }
+    }
+}
+
+/// ccdproc.combine: clip_extrema (argsort of raw values, NaN highest, masked values counted), then
+/// minmax, then ONE sigma pass with centre and spread over all N raw values; masks OR'ed.
+fn reject_ccdproc(raw: &[f32], r: &Rejection, reasons: &mut [u8], s: &mut Scratch) {
+    reasons.fill(Reason::Kept as u8);
+    if r.nlow > 0 || r.nhigh > 0 {
+        s.pairs.clear();
+        s.pairs.extend(
+            raw.iter()
+                .enumerate()
+                .map(|(i, &x)| (if x.is_nan() { f64::INFINITY } else { x as f64 }, i as u32)),
+        );
+        // NaN sorts highest: after +inf values, as numpy's argsort puts it
+        s.pairs.sort_by(|p, q| {
+            p.0.total_cmp(&q.0)
+                .then_with(|| raw[p.1 as usize].is_nan().cmp(&raw[q.1 as usize].is_nan()))
+        });
+        let n = raw.len();
+        for (k, p) in s.pairs.iter().enumerate() {
+            if k < r.nlow || k >= n.saturating_sub(r.nhigh) {
+                reasons[p.1 as usize] = Reason::Extrema as u8;
+            }
+        }
+    }
+    for (i, &x) in raw.iter().enumerate() {
+        let x = x as f64;
+        if reasons[i] == 0
+            && (r.min_clip.is_some_and(|m| x < m) || r.max_clip.is_some_and(|m| x > m))
+        {
+            reasons[i] = Reason::Threshold as u8;
+        }
+    }
+    if let Some(rule) = &r.sigma
+        && raw.iter().all(|x| x.is_finite())
+    {
+        s.pairs.clear();
+        s.pairs
+            .extend(raw.iter().enumerate().map(|(i, &x)| (x as f64, i as u32)));
+        sort_pairs(&mut s.pairs);
+        let c = centre_of(&s.pairs, rule.centre);
+        let sp = match rule.spread {
+            Spread::MadStd => mad_std_sorted(&s.pairs, &mut s.tmp),
+            _ => std_of(&s.pairs),
+        };
+        let (lo, hi) = (c - rule.low * sp, c + rule.high * sp);
+        for (i, &x) in raw.iter().enumerate() {
+            let x = x as f64;
+            if reasons[i] == 0 && (x < lo || x > hi) {
+                reasons[i] = Reason::Sigma as u8;
+            }
+        }
+    }
+    for (i, &x) in raw.iter().enumerate() {
+        if reasons[i] == 0 && !x.is_finite() {
+            reasons[i] = Reason::Missing as u8;
+        }
+    }
+}
+
+/// The combined value at one pixel, the number of values used, and the standard error (NaN when
+/// not asked for or undefined).
+pub struct Combined {
+    pub value: f32,
+    pub n_used: u16,
+    pub sigma: f32,
+}
+
+/// Combine the values `reasons` keeps.
+pub fn combine_pixel(
+    raw: &[f32],
+    f: &FrameFactors,
+    method: Method,
+    semantics: Semantics,
+    reasons: &[u8],
+    blank: f32,
+    want_sigma: bool,
+    s: &mut Scratch,
+) -> Combined {
+    s.pairs.clear();
+    let zero_used = semantics == Semantics::Iraf;
+    for (i, &x) in raw.iter().enumerate() {
+        if reasons[i] == Reason::Kept as u8 {
+            let z = if zero_used { f.zero[i] } else { 0.0 };
+            s.pairs.push((x as f64 * f.scale[i] + z, i as u32));
+        }
+    }
+    let n = s.pairs.len();
+    if n == 0 {
+        let value = if semantics == Semantics::Ccdproc && method == Method::Sum {
+            0.0
+        } else {
+            blank
+        };
+        return Combined {
+            value,
+            n_used: 0,
+            sigma: f32::NAN,
+        };
+    }
+    let value = match method {
+        Method::Average => match &f.weight {
+            None => mean_of(&s.pairs),
+            Some(w) => {
+                let num: f64 = s.pairs.iter().map(|p| p.0 * w[p.1 as usize]).sum();
+                let den: f64 = match semantics {
+                    Semantics::Iraf => s.pairs.iter().map(|p| w[p.1 as usize]).sum(),
+                    Semantics::Ccdproc => w.iter().sum(), // ccdproc issue 893: rejected frames' weights stay
+                };
+                num / den
+            }
+        },
+        Method::Median => {
+            sort_pairs(&mut s.pairs);
+            median_sorted(&s.pairs)
+        }
+        Method::Sum => s.pairs.iter().map(|p| p.0).sum(),
+    };
+    let sigma = if want_sigma {
+        let nf = n as f64;
+        match method {
+            Method::Average => std_of(&s.pairs) / nf.sqrt(),
+            Method::Median => mad_std_sorted(&s.pairs, &mut s.tmp) / nf.sqrt(),
+            Method::Sum => std_of(&s.pairs) / nf.sqrt() * nf,
+        }
+    } else {
+        f64::NAN
+    };
+    Combined {
+        value: value as f32,
+        n_used: n as u16,
+        sigma: sigma as f32,
+    }
+}

@@ -1,0 +1,543 @@
+//! Combining a stack of frames: row bands streamed under a memory limit, rejection per pixel
+//! (IRAF imcombine or exact ccdproc semantics), scaling, zero offsets, weights, and the npix,
+//! rejected-count and sigma maps. The result does not depend on band size or thread count.
+
+pub mod input;
+pub mod kernel;
+pub mod params;
+mod scaling;
+
+pub use input::{FileInput, MemoryInput, StackInput};
+pub use kernel::{FrameFactors, N_REASONS, Reason};
+pub use params::{
+    CombineParams, Method, Rejection, Scale, Semantics, SigmaRule, Spread, Weights, Zero,
+};
+pub use scaling::frame_factors;
+
+use crate::error::{Error, Result};
+use crate::fits::{Card, Header, StreamingWriter, Value, WriteOptions};
+use crate::progress::Progress;
+use kernel::{Scratch, combine_pixel, reject_pixel};
+use ndarray::{Array2, Array3, Axis};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// One band of results: rows `y0..y0 + image.nrows()` of the outputs.
+pub struct BandResult {
+    pub y0: usize,
+    pub image: Array2<f32>,
+    /// Values used per pixel.
+    pub npix: Array2<f32>,
+    /// Values rejected per pixel by the rules (NaN inputs not counted).
+    pub rejected: Array2<f32>,
+    pub sigma: Option<Array2<f32>>,
+}
+
+/// What a combination did, for logs, JSON and headers.
+#[derive(Debug, Clone, Serialize)]
+pub struct CombineSummary {
+    pub ncombine: usize,
+    pub inputs: Vec<String>,
+    pub shape: [usize; 2],
+    pub scale: Vec<f64>,
+    pub zero: Vec<f64>,
+    pub weights: Option<Vec<f64>>,
+    /// Values rejected by the rules, per frame.
+    pub rejected_per_frame: Vec<u64>,
+    /// NaN/masked input values, per frame.
+    pub missing_per_frame: Vec<u64>,
+    /// Values rejected per rule: threshold, extrema, sigma, grow.
+    pub rejected_per_rule: RuleCounts,
+    /// Output pixels where nothing survived.
+    pub blank_pixels: u64,
+    pub band_rows: usize,
+    pub n_bands: usize,
+    pub seconds: f64,
+}
+
+/// Rejections per rule.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct RuleCounts {
+    pub threshold: u64,
+    pub extrema: u64,
+    pub sigma: u64,
+    pub grow: u64,
+}
+
+/// Bytes one output row of `nx` pixels needs with `n` inputs: input values, reason codes, outputs.
+fn bytes_per_row(n: usize, nx: usize) -> usize {
+    nx * (4 * n + n + 4 * 4)
+}
+
+/// Rows per band that fit the memory limit, counting the grow halo above and below.
+pub fn band_rows_for(params: &CombineParams, n: usize, nx: usize, ny: usize) -> Result<usize> {
+    let per_row = bytes_per_row(n, nx);
+    let halo = 2 * params.rejection.grow_radius_px.ceil() as usize;
+    let rows = params.memory_limit_bytes / per_row.max(1);
+    if rows < 1 + halo {
+        return Err(Error::Invalid(format!(
+            "memory limit {} bytes is too small: one band of {} row(s) of {n} frames x {nx} columns needs {} bytes",
+            params.memory_limit_bytes,
+            1 + halo,
+            (1 + halo) * per_row
+        )));
+    }
+    Ok((rows - halo).min(ny).max(1))
+}
+
+/// Check every input has the first one's shape.
+fn check_shapes(inputs: &[&dyn StackInput]) -> Result<(usize, usize)> {
+    let first = inputs
+        .first()
+        .ok_or_else(|| Error::Invalid("nothing to combine: no input frames".into()))?;
+    let shape = first.shape();
+    for inp in &inputs[1..] {
+        if inp.shape() != shape {
+            let (a, b) = (inp.shape(), shape);
+            return Err(Error::Invalid(format!(
+                "{} is {}x{} (NAXIS1 x NAXIS2) but {} is {}x{}: frames of a stack must have one shape",
+                inp.name(),
+                a.1,
+                a.0,
+                first.name(),
+                b.1,
+                b.0
+            )));
+        }
+    }
+    Ok(shape)
+}
+
+/// Receives bands in order.
+pub trait BandSink {
+    fn accept(&mut self, band: BandResult) -> Result<()>;
+}
+
+/// Per-thread counters, merged at the end: [frame][reason].
+type Counts = Vec<[u64; N_REASONS]>;
+
+fn merge_counts(mut a: Counts, b: Counts) -> Counts {
+    for (x, y) in a.iter_mut().zip(b) {
+        for k in 0..N_REASONS {
+            x[k] += y[k];
+        }
+    }
+    a
+}
+
+/// Grow: pixels within `radius` of a pixel rejected by extrema or sigma (same frame) are rejected too.
+fn grow_rejections(reasons: &mut Array3<u8>, radius: f64) {
+    let r = radius.ceil() as isize;
+    let (_, ny, nx) = reasons.dim();
+    let offsets: Vec<(isize, isize)> = (-r..=r)
+        .flat_map(|dy| (-r..=r).map(move |dx| (dy, dx)))
+        .filter(|(dy, dx)| ((dy * dy + dx * dx) as f64) <= radius * radius)
+        .collect();
+    reasons
+        .axis_iter_mut(Axis(0))
+        .into_par_iter()
+        .for_each(|mut plane| {
+            let seeds: Vec<(usize, usize)> = plane
+                .indexed_iter()
+                .filter(|(_, v)| **v == Reason::Extrema as u8 || **v == Reason::Sigma as u8)
+                .map(|(i, _)| i)
+                .collect();
+            for (y, x) in seeds {
+                for (dy, dx) in &offsets {
+                    let (yy, xx) = (y as isize + dy, x as isize + dx);
+                    if yy >= 0
+                        && xx >= 0
+                        && (yy as usize) < ny
+                        && (xx as usize) < nx
+                        && plane[[yy as usize, xx as usize]] == 0
+                    {
+                        plane[[yy as usize, xx as usize]] = Reason::Grow as u8;
+                    }
+                }
+            }
+        });
+}
+
+/// The kernel's output for one row.
+struct RowOut {
+    image: Vec<f32>,
+    npix: Vec<f32>,
+    rejected: Vec<f32>,
+    sigma: Vec<f32>,
+    counts: Counts,
+}
+
+/// Per-thread buffers: kernel scratch, the N values and N reasons of one pixel.
+type PixelBuffers = (Scratch, Vec<f32>, Vec<u8>);
+
+fn pixel_buffers(n: usize) -> PixelBuffers {
+    (Scratch::default(), vec![0f32; n], vec![0u8; n])
+}
+
+/// Reason codes of every frame at every pixel of rows `0..nrows` of the stack, with grow applied.
+fn grown_reasons(stack: &[Array2<f32>], f: &FrameFactors, p: &CombineParams) -> Array3<u8> {
+    let (n, (rows, nx)) = (stack.len(), stack[0].dim());
+    let planes: Vec<Vec<u8>> = (0..rows)
+        .into_par_iter()
+        .map_init(
+            || pixel_buffers(n),
+            |(s, vals, reasons), y| {
+                let mut out = vec![0u8; n * nx];
+                for x in 0..nx {
+                    for i in 0..n {
+                        vals[i] = stack[i][[y, x]];
+                    }
+                    reject_pixel(vals, f, &p.rejection, p.semantics, reasons, s);
+                    for i in 0..n {
+                        out[i * nx + x] = reasons[i];
+                    }
+                }
+                out
+            },
+        )
+        .collect();
+    let mut r = Array3::<u8>::zeros((n, rows, nx));
+    for (y, plane) in planes.iter().enumerate() {
+        for i in 0..n {
+            r.slice_mut(ndarray::s![i, y, ..])
+                .assign(&ndarray::ArrayView1::from(&plane[i * nx..(i + 1) * nx]));
+        }
+    }
+    grow_rejections(&mut r, p.rejection.grow_radius_px);
+    r
+}
+
+/// Combine one band whose inputs cover rows `h0..` (the band plus any grow halo), producing rows `y0..y1`.
+fn combine_band(
+    stack: &[Array2<f32>],
+    h0: usize,
+    y0: usize,
+    y1: usize,
+    f: &FrameFactors,
+    p: &CombineParams,
+) -> (BandResult, Counts) {
+    let (n, nx) = (stack.len(), stack[0].ncols());
+    let grown = (p.rejection.grow_radius_px > 0.0).then(|| grown_reasons(stack, f, p));
+    let rows: Vec<RowOut> = (y0..y1)
+        .into_par_iter()
+        .map_init(
+            || pixel_buffers(n),
+            |(s, vals, reasons), yy| {
+                let y = yy - h0;
+                let mut out = RowOut {
+                    image: vec![0.0; nx],
+                    npix: vec![0.0; nx],
+                    rejected: vec![0.0; nx],
+                    sigma: Vec::new(),
+                    counts: vec![[0; N_REASONS]; n],
+                };
+                if p.sigma_map {
+                    out.sigma = vec![0.0; nx];
+                }
+                for x in 0..nx {
+                    for i in 0..n {
+                        vals[i] = stack[i][[y, x]];
+                    }
+                    match &grown {
+                        Some(all) => (0..n).for_each(|i| reasons[i] = all[[i, y, x]]),
+                        None => reject_pixel(vals, f, &p.rejection, p.semantics, reasons, s),
+                    }
+                    let c = combine_pixel(
+                        vals,
+                        f,
+                        p.method,
+                        p.semantics,
+                        reasons,
+                        p.blank,
+                        p.sigma_map,
+                        s,
+                    );
+                    out.image[x] = c.value;
+                    out.npix[x] = c.n_used as f32;
+                    let mut nrej = 0u32;
+                    for i in 0..n {
+                        out.counts[i][reasons[i] as usize] += 1;
+                        nrej += (reasons[i] >= Reason::Threshold as u8) as u32;
+                    }
+                    out.rejected[x] = nrej as f32;
+                    if p.sigma_map {
+                        out.sigma[x] = c.sigma;
+                    }
+                }
+                out
+            },
+        )
+        .collect();
+    let to_array = |get: &dyn Fn(&RowOut) -> &Vec<f32>| {
+        let flat: Vec<f32> = rows.iter().flat_map(|r| get(r).iter().copied()).collect();
+        Array2::from_shape_vec((y1 - y0, nx), flat).expect("rows of nx values")
+    };
+    let band = BandResult {
+        y0,
+        image: to_array(&|r| &r.image),
+        npix: to_array(&|r| &r.npix),
+        rejected: to_array(&|r| &r.rejected),
+        sigma: p.sigma_map.then(|| to_array(&|r| &r.sigma)),
+    };
+    let counts = rows
+        .into_iter()
+        .map(|r| r.counts)
+        .fold(vec![[0; N_REASONS]; n], merge_counts);
+    (band, counts)
+}
+
+/// Combine `inputs` band by band, handing each band to `sink`. `band_rows` overrides the band
+/// height the memory limit gives (tests use it to prove results do not depend on it).
+pub fn combine_stream(
+    inputs: &[&dyn StackInput],
+    params: &CombineParams,
+    progress: &Progress,
+    sink: &mut dyn BandSink,
+    band_rows: Option<usize>,
+) -> Result<CombineSummary> {
+    let t0 = std::time::Instant::now();
+    params.validate(inputs.len())?;
+    let (ny, nx) = check_shapes(inputs)?;
+    let n = inputs.len();
+    let factors = frame_factors(inputs, params, progress)?;
+    let rows = match band_rows {
+        Some(r) => r.max(1),
+        None => band_rows_for(params, n, nx, ny)?,
+    };
+    let halo = if params.rejection.grow_radius_px > 0.0 {
+        params.rejection.grow_radius_px.ceil() as usize
+    } else {
+        0
+    };
+    let n_bands = ny.div_ceil(rows);
+    progress.begin("combining", n_bands as u64);
+    let mut counts: Counts = vec![[0; N_REASONS]; n];
+    let mut blank_pixels = 0u64;
+    for b in 0..n_bands {
+        progress.check()?;
+        let (y0, y1) = (b * rows, ((b + 1) * rows).min(ny));
+        let (h0, h1) = (y0.saturating_sub(halo), (y1 + halo).min(ny));
+        let stack: Vec<Array2<f32>> = inputs
+            .par_iter()
+            .map(|inp| inp.read_rows(h0..h1))
+            .collect::<Result<_>>()?;
+        progress.check()?;
+        let (band, c) = combine_band(&stack, h0, y0, y1, &factors, params);
+        drop(stack);
+        blank_pixels += band.npix.iter().filter(|v| **v == 0.0).count() as u64;
+        counts = merge_counts(counts, c);
+        sink.accept(band)?;
+        progress.advance(1);
+    }
+    let per = |r: Reason| counts.iter().map(|c| c[r as usize]).sum::<u64>();
+    Ok(CombineSummary {
+        ncombine: n,
+        inputs: inputs.iter().map(|i| i.name()).collect(),
+        shape: [nx, ny],
+        scale: factors.scale.clone(),
+        zero: factors.zero.clone(),
+        weights: factors.weight.clone(),
+        rejected_per_frame: counts.iter().map(|c| c[2..].iter().sum()).collect(),
+        missing_per_frame: counts.iter().map(|c| c[Reason::Missing as usize]).collect(),
+        rejected_per_rule: RuleCounts {
+            threshold: per(Reason::Threshold),
+            extrema: per(Reason::Extrema),
+            sigma: per(Reason::Sigma),
+            grow: per(Reason::Grow),
+        },
+        blank_pixels,
+        band_rows: rows,
+        n_bands,
+        seconds: t0.elapsed().as_secs_f64(),
+    })
+}
+
+/// The whole result in memory.
+pub struct CombineResult {
+    pub image: Array2<f32>,
+    pub npix: Array2<f32>,
+    pub rejected: Array2<f32>,
+    pub sigma: Option<Array2<f32>>,
+    pub summary: CombineSummary,
+}
+
+struct MemorySink {
+    image: Array2<f32>,
+    npix: Array2<f32>,
+    rejected: Array2<f32>,
+    sigma: Option<Array2<f32>>,
+}
+
+impl BandSink for MemorySink {
+    fn accept(&mut self, band: BandResult) -> Result<()> {
+        let rows = band.y0..band.y0 + band.image.nrows();
+        self.image
+            .slice_mut(ndarray::s![rows.clone(), ..])
+            .assign(&band.image);
+        self.npix
+            .slice_mut(ndarray::s![rows.clone(), ..])
+            .assign(&band.npix);
+        self.rejected
+            .slice_mut(ndarray::s![rows.clone(), ..])
+            .assign(&band.rejected);
+        if let (Some(all), Some(s)) = (self.sigma.as_mut(), band.sigma.as_ref()) {
+            all.slice_mut(ndarray::s![rows, ..]).assign(s);
+        }
+        Ok(())
+    }
+}
+
+/// Combine into memory (for tests, the GUI, and stacks known to fit).
+pub fn combine_in_memory(
+    inputs: &[&dyn StackInput],
+    params: &CombineParams,
+    band_rows: Option<usize>,
+) -> Result<CombineResult> {
+    let (ny, nx) = check_shapes(inputs)?;
+    let mut sink = MemorySink {
+        image: Array2::zeros((ny, nx)),
+        npix: Array2::zeros((ny, nx)),
+        rejected: Array2::zeros((ny, nx)),
+        sigma: params.sigma_map.then(|| Array2::zeros((ny, nx))),
+    };
+    let summary = combine_stream(inputs, params, &Progress::new(), &mut sink, band_rows)?;
+    Ok(CombineResult {
+        image: sink.image,
+        npix: sink.npix,
+        rejected: sink.rejected,
+        sigma: sink.sigma,
+        summary,
+    })
+}
+
+/// Where the combined image and its maps go.
+#[derive(Debug, Clone, Default)]
+pub struct OutputPaths {
+    pub image: PathBuf,
+    pub npix: Option<PathBuf>,
+    pub rejected: Option<PathBuf>,
+    pub sigma: Option<PathBuf>,
+    pub overwrite: bool,
+}
+
+struct FileSink {
+    image: StreamingWriter,
+    npix: Option<StreamingWriter>,
+    rejected: Option<StreamingWriter>,
+    sigma: Option<StreamingWriter>,
+}
+
+impl BandSink for FileSink {
+    fn accept(&mut self, band: BandResult) -> Result<()> {
+        self.image.write_rows(band.image.view())?;
+        if let Some(w) = self.npix.as_mut() {
+            w.write_rows(band.npix.view())?;
+        }
+        if let Some(w) = self.rejected.as_mut() {
+            w.write_rows(band.rejected.view())?;
+        }
+        if let (Some(w), Some(s)) = (self.sigma.as_mut(), band.sigma.as_ref()) {
+            w.write_rows(s.view())?;
+        }
+        Ok(())
+    }
+}
+
+/// The output header: the first input's cards plus NCOMBINE, IMCMBnnn, the parameters and HISTORY.
+pub fn output_header(inputs: &[&dyn StackInput], params: &CombineParams) -> Header {
+    let mut h = inputs[0].header().clone();
+    h.remove("NCOMBINE");
+    h.cards.retain(|c| !c.keyword.starts_with("IMCMB"));
+    h.set(
+        "NCOMBINE",
+        Value::Int(inputs.len() as i64),
+        "number of frames combined",
+    );
+    for (i, inp) in inputs.iter().enumerate().take(999) {
+        h.set(&format!("IMCMB{:03}", i + 1), Value::Str(inp.name()), "");
+    }
+    let method = match params.method {
+        Method::Average => "average",
+        Method::Median => "median",
+        Method::Sum => "sum",
+    };
+    h.set("COMBINE", Value::Str(method.into()), "combination method");
+    h.set(
+        "REJECT",
+        Value::Str(params.rejection.describe()),
+        "rejection rules",
+    );
+    h.set(
+        "SCALE",
+        Value::Str(scaling::describe_scale(&params.scale)),
+        "multiplicative scaling",
+    );
+    h.set(
+        "ZERO",
+        Value::Str(scaling::describe_zero(&params.zero)),
+        "additive zero offsets",
+    );
+    h.set(
+        "SEMANTIC",
+        Value::Str(
+            match params.semantics {
+                Semantics::Iraf => "iraf",
+                Semantics::Ccdproc => "ccdproc",
+            }
+            .into(),
+        ),
+        "whose rules where they differ",
+    );
+    h.add_history(&format!(
+        "skycomb combine: {method} of {} frames, reject {}",
+        inputs.len(),
+        params.rejection.describe()
+    ));
+    h
+}
+
+fn map_header(base: &Header, what: &str) -> Header {
+    let mut h = Header::default();
+    for key in ["OBJECT", "FILTER", "EXPTIME", "NCOMBINE"] {
+        if let Some(c) = base.card(key) {
+            h.cards.push(c.clone());
+        }
+    }
+    h.cards
+        .push(Card::new("BUNIT", Value::Str(what.into()), ""));
+    h
+}
+
+/// Combine `inputs` into FITS files, streamed: an error or a cancel leaves no output at all.
+pub fn combine_to_files(
+    inputs: &[&dyn StackInput],
+    params: &CombineParams,
+    out: &OutputPaths,
+    progress: &Progress,
+) -> Result<CombineSummary> {
+    let (ny, nx) = check_shapes(inputs)?;
+    let header = output_header(inputs, params);
+    let opts = WriteOptions {
+        overwrite: out.overwrite,
+    };
+    let open = |p: &Option<PathBuf>, what: &str| -> Result<Option<StreamingWriter>> {
+        p.as_ref()
+            .map(|p| StreamingWriter::create(p, nx, ny, &map_header(&header, what), opts))
+            .transpose()
+    };
+    let mut sink = FileSink {
+        image: StreamingWriter::create(&out.image, nx, ny, &header, opts)?,
+        npix: open(&out.npix, "values used per pixel (npix)")?,
+        rejected: open(&out.rejected, "values rejected per pixel")?,
+        sigma: open(&out.sigma, "standard error of the combined value")?,
+    };
+    let mut params = params.clone();
+    params.sigma_map |= out.sigma.is_some();
+    let summary = combine_stream(inputs, &params, progress, &mut sink, None)?;
+    sink.image.finish()?;
+    for w in [sink.npix, sink.rejected, sink.sigma].into_iter().flatten() {
+        w.finish()?;
+    }
+    Ok(summary)
+}

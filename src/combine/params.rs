@@ -1,0 +1,291 @@
+//! CombineParams: method, rejection rules, scaling, zero offsets, weights, semantics and memory limit.
+
+use crate::error::{Error, Result};
+use crate::fits::Section;
+use crate::stats::Centre;
+
+/// How surviving values are combined into one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Method {
+    #[default]
+    Average,
+    /// Even count: the mean of the two middle values.
+    Median,
+    Sum,
+}
+
+/// The spread a sigma-type rejection scales its thresholds by.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Spread {
+    /// Standard deviation of the values (ddof = 0).
+    Std,
+    /// 1.482602218505602 x median absolute deviation.
+    MadStd,
+    /// IRAF pclip: the distance from the median to the value `p` of the way (-1..1) from the median
+    /// towards the lowest (p < 0) or highest (p > 0) value.
+    Percentile(f64),
+    /// IRAF ccdclip: the CCD noise model at the centre value, sqrt((rn/g)^2 + c/g + (s*c)^2) in ADU.
+    CcdNoise {
+        gain_e_per_adu: f64,
+        read_noise_e: f64,
+        sensitivity_noise: f64,
+    },
+}
+
+/// A sigma-type rejection: values below centre - low*spread or above centre + high*spread (strictly) go.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SigmaRule {
+    pub low: f64,
+    pub high: f64,
+    pub centre: Centre,
+    pub spread: Spread,
+    /// `None`: iterate until nothing changes (IRAF); ccdproc compatibility always makes one pass.
+    pub max_iterations: Option<usize>,
+}
+
+/// Rejection rules, applied in IRAF/ccdproc order: thresholds, extrema, the sigma-type rule, grow.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Rejection {
+    /// Raw values below this are rejected (before scaling).
+    pub min_clip: Option<f64>,
+    /// Raw values above this are rejected (before scaling).
+    pub max_clip: Option<f64>,
+    /// Number of lowest values rejected.
+    pub nlow: usize,
+    /// Number of highest values rejected.
+    pub nhigh: usize,
+    pub sigma: Option<SigmaRule>,
+    /// Radius in pixels around a rejected pixel within which that frame's pixels are rejected too.
+    pub grow_radius_px: f64,
+    /// The sigma-type rule never leaves fewer values than this (IRAF nkeep); rejected values nearest
+    /// the centre come back first.
+    pub nkeep: usize,
+}
+
+impl Rejection {
+    /// True when no rule can reject anything.
+    pub fn is_none(&self) -> bool {
+        self.min_clip.is_none()
+            && self.max_clip.is_none()
+            && self.nlow == 0
+            && self.nhigh == 0
+            && self.sigma.is_none()
+    }
+
+    /// A short description for headers and logs, e.g. `minmax(-25,25) extrema(1,1) sigclip(5,5,median,mad_std)`.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if self.min_clip.is_some() || self.max_clip.is_some() {
+            let f = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_else(|| "-".into());
+            parts.push(format!(
+                "thresholds({},{})",
+                f(self.min_clip),
+                f(self.max_clip)
+            ));
+        }
+        if self.nlow > 0 || self.nhigh > 0 {
+            parts.push(format!("extrema({},{})", self.nlow, self.nhigh));
+        }
+        if let Some(s) = &self.sigma {
+            let centre = match s.centre {
+                Centre::Median => "median",
+                Centre::Mean => "mean",
+            };
+            let spread = match s.spread {
+                Spread::Std => "std".to_string(),
+                Spread::MadStd => "mad_std".to_string(),
+                Spread::Percentile(p) => format!("pclip {p}"),
+                Spread::CcdNoise {
+                    gain_e_per_adu,
+                    read_noise_e,
+                    sensitivity_noise,
+                } => {
+                    format!("ccdclip g={gain_e_per_adu} rn={read_noise_e} sn={sensitivity_noise}")
+                }
+            };
+            let iters = s
+                .max_iterations
+                .map(|m| m.to_string())
+                .unwrap_or_else(|| "converge".into());
+            parts.push(format!(
+                "sigma({},{},{centre},{spread},iters {iters})",
+                s.low, s.high
+            ));
+        }
+        if self.grow_radius_px > 0.0 {
+            parts.push(format!("grow({})", self.grow_radius_px));
+        }
+        if self.nkeep > 0 {
+            parts.push(format!("nkeep({})", self.nkeep));
+        }
+        if parts.is_empty() {
+            "none".into()
+        } else {
+            parts.join(" ")
+        }
+    }
+}
+
+/// Multiplicative scaling applied to each frame's values: `scaled = raw * factor + zero`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Scale {
+    #[default]
+    None,
+    /// 1 / median of the frame (over the statistics section): ccdproc's inv_median, for flats.
+    InvMedian,
+    /// 1 / mean of the frame.
+    InvMean,
+    /// mean(EXPTIME) / EXPTIME of the frame, from this header keyword.
+    Exptime(String),
+    /// One factor per frame.
+    Given(Vec<f64>),
+}
+
+/// Additive offsets applied after scaling.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Zero {
+    #[default]
+    None,
+    /// mean over frames of the scaled medians minus this frame's scaled median.
+    Median,
+    /// The same with means.
+    Mean,
+    /// One offset per frame.
+    Given(Vec<f64>),
+}
+
+/// Weights of the frames in an average (ignored by median and sum).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Weights {
+    #[default]
+    None,
+    /// From this header keyword.
+    Keyword(String),
+    /// One weight per frame.
+    Given(Vec<f64>),
+}
+
+/// Whose rules the combination follows where the two disagree (see the README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Semantics {
+    /// IRAF imcombine: rejection on scaled values, each rule among the values earlier rules kept,
+    /// weights renormalised over survivors, sigma rule iterated.
+    #[default]
+    Iraf,
+    /// ccdproc.combine exactly: every rule on all unscaled values, masks OR'ed, one sigma pass,
+    /// extrema counting masked and NaN values (NaN highest), weight denominator over all frames.
+    Ccdproc,
+}
+
+/// Everything that decides a combination.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CombineParams {
+    pub method: Method,
+    pub rejection: Rejection,
+    pub scale: Scale,
+    pub zero: Zero,
+    pub weights: Weights,
+    /// Where scaling statistics are measured (default: the whole frame).
+    pub stat_section: Option<Section>,
+    pub semantics: Semantics,
+    /// Value of pixels where nothing survives (default NaN; ccdproc compat: NaN, or 0 for sum).
+    pub blank: f32,
+    /// Bytes the row bands may use (inputs of a band plus work and output rows).
+    pub memory_limit_bytes: usize,
+    /// Also compute the sigma map (standard error of each combined value).
+    pub sigma_map: bool,
+}
+
+impl Default for CombineParams {
+    fn default() -> Self {
+        CombineParams {
+            method: Method::Average,
+            rejection: Rejection::default(),
+            scale: Scale::None,
+            zero: Zero::None,
+            weights: Weights::None,
+            stat_section: None,
+            semantics: Semantics::Iraf,
+            blank: f32::NAN,
+            memory_limit_bytes: 350_000_000,
+            sigma_map: false,
+        }
+    }
+}
+
+impl CombineParams {
+    /// Check the parameters make sense for `n` frames.
+    pub fn validate(&self, n: usize) -> Result<()> {
+        if n == 0 {
+            return Err(Error::Invalid("nothing to combine: no input frames".into()));
+        }
+        if n > u16::MAX as usize {
+            return Err(Error::Invalid(format!(
+                "{n} frames: at most {} can be combined at once",
+                u16::MAX
+            )));
+        }
+        let per_frame = |what: &str, len: usize| {
+            if len != n {
+                return Err(Error::Invalid(format!(
+                    "{what}: {len} values given for {n} frames"
+                )));
+            }
+            Ok(())
+        };
+        if let Scale::Given(v) = &self.scale {
+            per_frame("scale", v.len())?;
+        }
+        if let Zero::Given(v) = &self.zero {
+            per_frame("zero", v.len())?;
+        }
+        if let Weights::Given(v) = &self.weights {
+            per_frame("weights", v.len())?;
+        }
+        if let Some(s) = &self.rejection.sigma {
+            if !(s.low > 0.0 && s.high > 0.0) {
+                return Err(Error::Invalid("sigma thresholds must be positive".into()));
+            }
+            if let Spread::Percentile(p) = s.spread
+                && !(p > -1.0 && p < 1.0 && p != 0.0)
+            {
+                return Err(Error::Invalid(format!(
+                    "pclip {p}: must lie in -1..1 and not be 0"
+                )));
+            }
+            if let Spread::CcdNoise {
+                gain_e_per_adu,
+                read_noise_e,
+                ..
+            } = s.spread
+                && (gain_e_per_adu <= 0.0 || read_noise_e < 0.0)
+            {
+                return Err(Error::Invalid(
+                    "ccdclip needs a positive gain and a read noise >= 0".into(),
+                ));
+            }
+        }
+        if self.rejection.grow_radius_px < 0.0 {
+            return Err(Error::Invalid("grow radius must be >= 0".into()));
+        }
+        if self.semantics == Semantics::Ccdproc {
+            let r = &self.rejection;
+            if r.grow_radius_px > 0.0
+                || r.nkeep > 0
+                || r.sigma.is_some_and(|s| {
+                    matches!(s.spread, Spread::Percentile(_) | Spread::CcdNoise { .. })
+                })
+            {
+                return Err(Error::Invalid(
+                    "--compat ccdproc has no grow, nkeep, pclip or ccdclip".into(),
+                ));
+            }
+            if !matches!(self.zero, Zero::None) {
+                return Err(Error::Invalid(
+                    "--compat ccdproc has no zero offsets".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,537 @@
+//! Every rejection rule, scaling and weighting on tiny stacks with obvious answers, ccdproc's quirks
+//! (../shared/oracle/quirks.json) in --compat ccdproc, and results independent of bands and threads.
+
+use ndarray::Array2;
+use skycomb::combine::*;
+use skycomb::fits::Header;
+use skycomb::stats::Centre;
+
+/// One 1x1 frame per value.
+fn stack(values: &[f64]) -> Vec<MemoryInput> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| MemoryInput {
+            name: format!("f{i}"),
+            data: Array2::from_elem((1, 1), v as f32),
+            header: Header::default(),
+        })
+        .collect()
+}
+
+fn run(values: &[f64], p: &CombineParams) -> (f64, f32, CombineSummary) {
+    let s = stack(values);
+    let refs: Vec<&dyn StackInput> = s.iter().map(|m| m as &dyn StackInput).collect();
+    let r = combine_in_memory(&refs, p, None).unwrap();
+    (r.image[[0, 0]] as f64, r.npix[[0, 0]], r.summary)
+}
+
+fn sigma(
+    low: f64,
+    high: f64,
+    centre: Centre,
+    spread: Spread,
+    iters: Option<usize>,
+) -> Option<SigmaRule> {
+    Some(SigmaRule {
+        low,
+        high,
+        centre,
+        spread,
+        max_iterations: iters,
+    })
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-6 * b.abs().max(1.0)
+}
+
+#[test]
+fn methods_and_even_median() {
+    let p = |m| CombineParams {
+        method: m,
+        ..Default::default()
+    };
+    assert!(close(
+        run(&[1.0, 2.0, 3.0, 10.0], &p(Method::Average)).0,
+        4.0
+    ));
+    assert!(close(
+        run(&[1.0, 2.0, 3.0, 10.0], &p(Method::Median)).0,
+        2.5
+    ));
+    assert!(close(run(&[1.0, 2.0, 3.0, 10.0], &p(Method::Sum)).0, 16.0));
+}
+
+#[test]
+fn nan_never_poisons_and_all_rejected_is_blank_and_counted() {
+    let p = CombineParams::default();
+    let (v, n, s) = run(&[1.0, f64::NAN, 3.0], &p);
+    assert_eq!((v, n), (2.0, 2.0));
+    assert_eq!(s.missing_per_frame, vec![0, 1, 0]);
+    let p = CombineParams {
+        rejection: Rejection {
+            max_clip: Some(0.0),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let (v, n, s) = run(&[1.0, 2.0], &p);
+    assert!(v.is_nan() && n == 0.0 && s.blank_pixels == 1);
+    let p = CombineParams { blank: -1.0, ..p };
+    assert_eq!(run(&[1.0, 2.0], &p).0, -1.0);
+}
+
+#[test]
+fn thresholds_then_extrema_among_survivors_iraf() {
+    let r = Rejection {
+        max_clip: Some(50.0),
+        nlow: 1,
+        nhigh: 1,
+        ..Default::default()
+    };
+    // 100 goes to the threshold; among 1,2,3,4 the extrema are 1 and 4
+    let (v, n, s) = run(
+        &[1.0, 2.0, 3.0, 4.0, 100.0],
+        &CombineParams {
+            rejection: r,
+            ..Default::default()
+        },
+    );
+    assert_eq!((v, n), (2.5, 2.0));
+    assert_eq!(
+        (s.rejected_per_rule.threshold, s.rejected_per_rule.extrema),
+        (1, 2)
+    );
+}
+
+#[test]
+fn sigma_clip_iterates_to_convergence_or_stops_after_max_iterations() {
+    let values = [10.0, 10.1, 9.9, 10.05, 9.95, 10.02, 9.98, 10.03, 11.5, 50.0];
+    let one = CombineParams {
+        rejection: Rejection {
+            sigma: sigma(2.5, 2.5, Centre::Mean, Spread::Std, Some(1)),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    assert!(
+        close(run(&values, &one).0, 10.17),
+        "quirks.json: mean after one pass"
+    );
+    let conv = CombineParams {
+        rejection: Rejection {
+            sigma: sigma(2.5, 2.5, Centre::Mean, Spread::Std, None),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let (v, n, _) = run(&values, &conv);
+    assert!(
+        close(v, 10.00375) && n == 8.0,
+        "quirks.json: mean after convergence {v}"
+    );
+}
+
+#[test]
+fn zero_mad_rejects_everything_but_the_median_and_nkeep_brings_values_back() {
+    let p = CombineParams {
+        rejection: Rejection {
+            sigma: sigma(5.0, 5.0, Centre::Median, Spread::MadStd, Some(1)),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    assert_eq!(
+        run(&[5.0, 5.0, 5.0, 6.0, 7.0], &p).0,
+        5.0,
+        "quirks.json zero_mad_strict_bounds"
+    );
+    let keep = CombineParams {
+        rejection: Rejection {
+            nkeep: 4,
+            ..p.rejection.clone()
+        },
+        ..p.clone()
+    };
+    let (v, n, _) = run(&[5.0, 5.0, 5.0, 6.0, 7.0], &keep);
+    assert_eq!(
+        (v, n),
+        (5.25, 4.0),
+        "the nearest rejected value (6) comes back"
+    );
+}
+
+#[test]
+fn percentile_and_ccd_noise_clipping() {
+    let values = [100.0, 101.0, 99.0, 100.5, 99.5, 180.0];
+    let pclip = CombineParams {
+        rejection: Rejection {
+            sigma: sigma(3.0, 3.0, Centre::Median, Spread::Percentile(-0.5), None),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let (v, n, _) = run(&values, &pclip);
+    assert!(n == 5.0 && close(v, 100.0), "pclip drops 180: {v} {n}");
+    // noise model: gain 1, read noise 0 -> sigma = sqrt(100) = 10 ADU around 100; 3 sigma keeps 125, drops 180
+    let ccd = CombineParams {
+        rejection: Rejection {
+            sigma: sigma(
+                3.0,
+                3.0,
+                Centre::Median,
+                Spread::CcdNoise {
+                    gain_e_per_adu: 1.0,
+                    read_noise_e: 0.0,
+                    sensitivity_noise: 0.0,
+                },
+                None,
+            ),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let (v, n, _) = run(&[100.0, 110.0, 90.0, 125.0, 180.0], &ccd);
+    assert!(n == 4.0 && close(v, 106.25), "{v} {n}");
+}
+
+#[test]
+fn scaling_zero_and_weights() {
+    let s = stack(&[2.0, 4.0]);
+    let refs: Vec<&dyn StackInput> = s.iter().map(|m| m as &dyn StackInput).collect();
+    let inv = CombineParams {
+        scale: Scale::InvMedian,
+        ..Default::default()
+    };
+    let r = combine_in_memory(&refs, &inv, None).unwrap();
+    assert_eq!(
+        (r.image[[0, 0]], r.summary.scale.clone()),
+        (1.0, vec![0.5, 0.25])
+    );
+    let zero = CombineParams {
+        zero: Zero::Median,
+        ..Default::default()
+    };
+    let r = combine_in_memory(&refs, &zero, None).unwrap();
+    assert_eq!(
+        (r.image[[0, 0]], r.summary.zero.clone()),
+        (3.0, vec![1.0, -1.0])
+    );
+    let given = CombineParams {
+        scale: Scale::Given(vec![2.0, 1.0]),
+        ..Default::default()
+    };
+    assert_eq!(
+        combine_in_memory(&refs, &given, None).unwrap().image[[0, 0]],
+        4.0
+    );
+    let w = CombineParams {
+        weights: Weights::Given(vec![1.0, 3.0]),
+        ..Default::default()
+    };
+    assert_eq!(
+        combine_in_memory(&refs, &w, None).unwrap().image[[0, 0]],
+        3.5
+    );
+    let bad = CombineParams {
+        weights: Weights::Given(vec![1.0]),
+        ..Default::default()
+    };
+    assert!(
+        combine_in_memory(&refs, &bad, None)
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("1 values given for 2 frames")
+    );
+}
+
+#[test]
+fn exptime_scaling_reads_the_header() {
+    let mut s = stack(&[10.0, 40.0]);
+    s[0].header
+        .set("EXPTIME", skycomb::fits::Value::Float(10.0), "");
+    s[1].header
+        .set("EXPTIME", skycomb::fits::Value::Float(40.0), "");
+    let refs: Vec<&dyn StackInput> = s.iter().map(|m| m as &dyn StackInput).collect();
+    let p = CombineParams {
+        scale: Scale::Exptime("EXPTIME".into()),
+        ..Default::default()
+    };
+    let r = combine_in_memory(&refs, &p, None).unwrap();
+    assert_eq!(
+        r.image[[0, 0]],
+        25.0,
+        "both scaled to the mean exposure, 25 s"
+    );
+    s[1].header.remove("EXPTIME");
+    let refs: Vec<&dyn StackInput> = s.iter().map(|m| m as &dyn StackInput).collect();
+    let e = combine_in_memory(&refs, &p, None)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("f1") && e.contains("EXPTIME"), "{e}");
+}
+
+// ---------------------------------------------------------------- ccdproc's quirks, reproduced in compat mode
+
+fn compat(r: Rejection) -> CombineParams {
+    CombineParams {
+        rejection: r,
+        semantics: Semantics::Ccdproc,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn ccdproc_weights_keep_rejected_frames_in_the_denominator_issue_893() {
+    let r = Rejection {
+        max_clip: Some(3.5),
+        ..Default::default()
+    };
+    let w = Weights::Given(vec![1.0, 2.0, 3.0, 4.0]);
+    let ccd = CombineParams {
+        weights: w.clone(),
+        ..compat(r.clone())
+    };
+    assert!(
+        close(run(&[1.0, 2.0, 3.0, 4.0], &ccd).0, 1.4),
+        "quirks.json weighted_with_value4_masked"
+    );
+    let iraf = CombineParams {
+        weights: w,
+        rejection: r,
+        ..Default::default()
+    };
+    assert!(
+        close(run(&[1.0, 2.0, 3.0, 4.0], &iraf).0, 14.0 / 6.0),
+        "renormalised over survivors"
+    );
+}
+
+#[test]
+fn ccdproc_extrema_count_masked_and_nan_values() {
+    let r = Rejection {
+        nlow: 1,
+        nhigh: 1,
+        ..Default::default()
+    };
+    // NaN sorts highest and takes the nhigh slot: 1 and NaN go, mean of 2,3,4 = 3 (IRAF: 2,3 -> 2.5)
+    assert!(close(
+        run(&[1.0, 2.0, 3.0, 4.0, f64::NAN], &compat(r.clone())).0,
+        3.0
+    ));
+    assert!(close(
+        run(
+            &[1.0, 2.0, 3.0, 4.0, f64::NAN],
+            &CombineParams {
+                rejection: r,
+                ..Default::default()
+            }
+        )
+        .0,
+        2.5
+    ));
+}
+
+#[test]
+fn ccdproc_sigma_clip_ignores_earlier_masks_and_scaling() {
+    let values = [
+        10.0, 10.1, 9.9, 10.05, 9.95, 10.02, 9.98, 10.03, 10.01, 9.97, 10.04, 11.0, 1000.0,
+    ];
+    let r = Rejection {
+        max_clip: Some(500.0),
+        sigma: sigma(3.0, 3.0, Centre::Mean, Spread::Std, Some(1)),
+        ..Default::default()
+    };
+    assert!(
+        close(run(&values, &compat(r.clone())).0, 10.0875),
+        "the masked 1000 inflates std so 11.0 survives"
+    );
+    assert!(close(
+        run(
+            &values,
+            &CombineParams {
+                rejection: r,
+                ..Default::default()
+            }
+        )
+        .0,
+        10.004545454545456
+    ));
+    // 5 sigma with mean/std cannot reject anything for N <= 26
+    let five = Rejection {
+        sigma: sigma(5.0, 5.0, Centre::Mean, Spread::Std, Some(1)),
+        ..Default::default()
+    };
+    assert!(close(
+        run(&[0.0, 0.0, 0.0, 0.0, 1e6], &compat(five)).0,
+        200000.0
+    ));
+}
+
+#[test]
+fn ccdproc_all_rejected_sum_is_zero_and_nan_input_blocks_guide_sigma_clip() {
+    let r = Rejection {
+        nlow: 2,
+        nhigh: 2,
+        ..Default::default()
+    };
+    let sum = CombineParams {
+        method: Method::Sum,
+        ..compat(r.clone())
+    };
+    assert_eq!(run(&[1.0, 2.0, 3.0, 4.0], &sum).0, 0.0);
+    assert!(run(&[1.0, 2.0, 3.0, 4.0], &compat(r)).0.is_nan());
+    let guide = Rejection {
+        sigma: sigma(3.0, 3.0, Centre::Median, Spread::MadStd, Some(1)),
+        ..Default::default()
+    };
+    let v = run(
+        &[10.0, 10.2, f64::NAN, 9.9, 10.1, 9.8, 10.05, 500.0],
+        &compat(guide),
+    )
+    .0;
+    assert!(
+        close(v, 80.00714285714285),
+        "quirks.json: the guide recipe rejects nothing when a NaN is present: {v}"
+    );
+}
+
+// ---------------------------------------------------------------- bands and threads
+
+fn noisy_stack(n: usize, ny: usize, nx: usize) -> Vec<MemoryInput> {
+    let mut state = 12345u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % 10000) as f32 / 100.0
+    };
+    (0..n)
+        .map(|i| {
+            let mut data = Array2::from_shape_fn((ny, nx), |_| 1000.0 + next());
+            data[[(i * 7) % ny, (i * 13) % nx]] = 60000.0; // cosmic rays
+            data[[(i * 3) % ny, (i * 5) % nx]] = f32::NAN;
+            MemoryInput {
+                name: format!("f{i}"),
+                data,
+                header: Header::default(),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn results_do_not_depend_on_band_size_or_thread_count() {
+    let frames = noisy_stack(7, 37, 23);
+    let refs: Vec<&dyn StackInput> = frames.iter().map(|m| m as &dyn StackInput).collect();
+    for p in [
+        CombineParams {
+            rejection: Rejection {
+                sigma: sigma(3.0, 3.0, Centre::Median, Spread::MadStd, None),
+                grow_radius_px: 1.5,
+                nkeep: 2,
+                ..Default::default()
+            },
+            scale: Scale::InvMedian,
+            sigma_map: true,
+            ..Default::default()
+        },
+        CombineParams {
+            method: Method::Median,
+            rejection: Rejection {
+                nlow: 1,
+                nhigh: 1,
+                ..Default::default()
+            },
+            zero: Zero::Mean,
+            ..Default::default()
+        },
+        CombineParams {
+            rejection: Rejection {
+                min_clip: Some(0.0),
+                max_clip: Some(50000.0),
+                nlow: 1,
+                nhigh: 1,
+                sigma: sigma(3.0, 3.0, Centre::Median, Spread::MadStd, Some(1)),
+                ..Default::default()
+            },
+            scale: Scale::InvMedian,
+            semantics: Semantics::Ccdproc,
+            ..Default::default()
+        },
+    ] {
+        let whole = combine_in_memory(&refs, &p, Some(1000)).unwrap();
+        for rows in [1, 2, 5, 36] {
+            let banded = combine_in_memory(&refs, &p, Some(rows)).unwrap();
+            let same = |a: &Array2<f32>, b: &Array2<f32>| {
+                a.iter()
+                    .zip(b.iter())
+                    .all(|(x, y)| x.to_bits() == y.to_bits())
+            };
+            assert!(
+                same(&whole.image, &banded.image)
+                    && same(&whole.npix, &banded.npix)
+                    && same(&whole.rejected, &banded.rejected),
+                "band {rows} differs for {p:?}"
+            );
+            assert_eq!(
+                whole.summary.rejected_per_frame,
+                banded.summary.rejected_per_frame
+            );
+        }
+        let one_thread = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let serial = one_thread.install(|| combine_in_memory(&refs, &p, Some(4)).unwrap());
+        assert!(
+            serial
+                .image
+                .iter()
+                .zip(whole.image.iter())
+                .all(|(x, y)| x.to_bits() == y.to_bits()),
+            "threads change the result"
+        );
+        assert!(
+            whole.summary.rejected_per_rule.sigma + whole.summary.rejected_per_rule.extrema > 0,
+            "the test stack must exercise rejection"
+        );
+    }
+}
+
+#[test]
+fn grow_rejects_the_neighbours_of_a_rejected_pixel() {
+    let frames: Vec<MemoryInput> = (0..5)
+        .map(|i| {
+            let mut data = Array2::from_elem((7, 7), 100.0 + i as f32 * 0.1);
+            if i == 0 {
+                data[[3, 3]] = 10000.0;
+            }
+            MemoryInput {
+                name: format!("f{i}"),
+                data,
+                header: Header::default(),
+            }
+        })
+        .collect();
+    let refs: Vec<&dyn StackInput> = frames.iter().map(|m| m as &dyn StackInput).collect();
+    let p = CombineParams {
+        rejection: Rejection {
+            sigma: sigma(3.0, 3.0, Centre::Median, Spread::MadStd, None),
+            grow_radius_px: 1.0,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let r = combine_in_memory(&refs, &p, Some(2)).unwrap();
+    assert_eq!(r.npix[[3, 3]], 4.0);
+    assert_eq!(
+        (r.npix[[2, 3]], r.npix[[3, 4]], r.npix[[2, 2]]),
+        (4.0, 4.0, 5.0),
+        "radius 1: the 4 edge neighbours, not the corners"
+    );
+    assert_eq!(r.summary.rejected_per_rule.grow, 4);
+}
