@@ -1,7 +1,7 @@
 //! The per-pixel kernel: which of a pixel's N values are rejected and why, and the combined value,
 //! under IRAF imcombine semantics or ccdproc.combine's exact behaviour.
 
-use super::params::{Method, Rejection, Semantics, SigmaRule, Spread};
+use super::params::{CombineParams, Method, Rejection, Semantics, SigmaRule, Spread};
 use crate::stats::{Centre, MAD_TO_SIGMA};
 
 /// Why a value at a pixel was not used (stored per frame and pixel as a u8).
@@ -319,13 +319,11 @@ pub struct Combined {
 pub fn combine_pixel(
     raw: &[f32],
     f: &FrameFactors,
-    method: Method,
-    semantics: Semantics,
+    p: &CombineParams,
     reasons: &[u8],
-    blank: f32,
-    want_sigma: bool,
     s: &mut Scratch,
 ) -> Combined {
+    let (method, semantics, blank, want_sigma) = (p.method, p.semantics, p.blank, p.sigma_map);
     s.pairs.clear();
     let zero_used = semantics == Semantics::Iraf;
     for (i, &x) in raw.iter().enumerate() {

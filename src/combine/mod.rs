@@ -243,22 +243,13 @@ fn combine_band(
                         Some(all) => (0..n).for_each(|i| reasons[i] = all[[i, y, x]]),
                         None => reject_pixel(vals, f, &p.rejection, p.semantics, reasons, s),
                     }
-                    let c = combine_pixel(
-                        vals,
-                        f,
-                        p.method,
-                        p.semantics,
-                        reasons,
-                        p.blank,
-                        p.sigma_map,
-                        s,
-                    );
+                    let c = combine_pixel(vals, f, p, reasons, s);
                     out.image[x] = c.value;
                     out.npix[x] = c.n_used as f32;
                     let mut nrej = 0u32;
-                    for i in 0..n {
-                        out.counts[i][reasons[i] as usize] += 1;
-                        nrej += (reasons[i] >= Reason::Threshold as u8) as u32;
+                    for (count, &reason) in out.counts.iter_mut().zip(reasons.iter()) {
+                        count[reason as usize] += 1;
+                        nrej += (reason >= Reason::Threshold as u8) as u32;
                     }
                     out.rejected[x] = nrej as f32;
                     if p.sigma_map {

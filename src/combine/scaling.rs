@@ -134,7 +134,7 @@ pub fn frame_factors(
         ),
     };
     if let Some(w) = &weight
-        && let Some(k) = w.iter().position(|w| !(*w >= 0.0) || !w.is_finite())
+        && let Some(k) = w.iter().position(|w| !w.is_finite() || *w < 0.0)
     {
         return Err(Error::Invalid(format!(
             "{}: weight {} must be a finite number >= 0",
