@@ -8,6 +8,7 @@
 //! - [`display`]: display intervals (minmax, zscale, percentile, manual)
 //! - [`sample`]: the built-in synthetic night
 
+pub mod calibrate;
 pub mod collection;
 pub mod combine;
 pub mod display;

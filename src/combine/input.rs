@@ -17,6 +17,10 @@ pub trait StackInput: Send + Sync {
     fn header(&self) -> &Header;
     /// Rows `rows` (0-based, half-open) as f32, row = y.
     fn read_rows(&self, rows: Range<usize>) -> Result<Array2<f32>>;
+    /// The file the frame comes from, if any (outputs must never replace it).
+    fn path(&self) -> Option<&Path> {
+        None
+    }
 }
 
 /// A frame in a FITS file: one image HDU, one plane.
@@ -55,6 +59,9 @@ impl StackInput for FileInput {
     }
     fn header(&self) -> &Header {
         &self.info.header
+    }
+    fn path(&self) -> Option<&Path> {
+        Some(&self.path)
     }
     fn read_rows(&self, rows: Range<usize>) -> Result<Array2<f32>> {
         FitsImage::open(&self.path, &HduChoice::Index(self.info.hdu))?.read_rows(self.plane, rows)

@@ -508,6 +508,21 @@ pub fn combine_to_files(
     progress: &Progress,
 ) -> Result<CombineSummary> {
     let (ny, nx) = check_shapes(inputs)?;
+    let sources: Vec<PathBuf> = inputs
+        .iter()
+        .filter_map(|i| i.path().map(PathBuf::from))
+        .collect();
+    for p in [
+        Some(&out.image),
+        out.npix.as_ref(),
+        out.rejected.as_ref(),
+        out.sigma.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        crate::fits::refuse_inputs(p, &sources)?;
+    }
     let header = output_header(inputs, params);
     let opts = WriteOptions {
         overwrite: out.overwrite,

@@ -1,0 +1,220 @@
+//! CalibratedInput: a raw frame seen through overscan subtraction, trim, bias, scaled dark and flat,
+//! computed row band by row band so masters and science frames stream like plain files.
+
+use super::overscan::{Lines, OverscanParams, OverscanPlan, overscan_levels, plan_overscan};
+use crate::combine::{FileInput, StackInput};
+use crate::error::{Error, Result};
+use crate::fits::{Header, Value};
+use ndarray::Array2;
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+
+/// A master frame in memory with the name it was written under.
+#[derive(Debug, Clone)]
+pub struct Master {
+    pub name: String,
+    pub data: Arc<Array2<f32>>,
+    pub header: Header,
+}
+
+impl Master {
+    /// Read a master from a file.
+    pub fn open(path: &Path) -> Result<Master> {
+        let f = crate::Frame::open(path)?;
+        let name = f.name();
+        Ok(Master {
+            name,
+            data: Arc::new(f.data),
+            header: f.header,
+        })
+    }
+}
+
+/// A raw frame with the corrections to apply on reading.
+pub struct CalibratedInput {
+    pub raw: FileInput,
+    pub plan: OverscanPlan,
+    /// Overscan level per raw row or column.
+    levels: Option<(Lines, Vec<f64>)>,
+    pub bias: Option<Master>,
+    /// The dark and the factor it is multiplied by (EXPTIME of the frame / EXPTIME of the dark).
+    pub dark: Option<(Master, f64)>,
+    /// The flat and its mean (the frame is divided by flat / mean, as ccdproc's flat_correct does).
+    pub flat: Option<(Master, f64)>,
+    header: Header,
+}
+
+impl CalibratedInput {
+    /// Plan the overscan and trim of `raw` and measure its overscan levels.
+    pub fn new(raw: FileInput, overscan: &OverscanParams) -> Result<CalibratedInput> {
+        let (ny, nx) = raw.shape();
+        let plan = plan_overscan(&raw.name(), raw.header(), nx, ny, overscan)?;
+        let levels = match &plan.overscan {
+            Some((region, lines)) => Some((
+                *lines,
+                overscan_levels(&raw, region, *lines, overscan.stat)?,
+            )),
+            None => None,
+        };
+        let mut header = raw.header().clone();
+        if let Some((region, _)) = &plan.overscan {
+            let stat = match overscan.stat {
+                super::overscan::OverscanStat::Median => "median".to_string(),
+                super::overscan::OverscanStat::Mean => "mean".to_string(),
+                super::overscan::OverscanStat::Poly(k) => {
+                    format!("polynomial order {k} of line medians")
+                }
+            };
+            header.set(
+                "OVERSCAN",
+                Value::Str(region.to_fits()),
+                "overscan region subtracted",
+            );
+            header.add_history(&format!(
+                "skycomb: overscan {} subtracted, {stat} per line",
+                region.to_fits()
+            ));
+        }
+        header.set(
+            "TRIM",
+            Value::Str(plan.trim.to_fits()),
+            "trim section of the raw frame",
+        );
+        header.add_history(&format!("skycomb: trimmed to {}", plan.trim.to_fits()));
+        for key in ["BIASSEC", "TRIMSEC", "DATASEC"] {
+            header.remove(key);
+        }
+        Ok(CalibratedInput {
+            raw,
+            plan,
+            levels,
+            bias: None,
+            dark: None,
+            flat: None,
+            header,
+        })
+    }
+
+    /// Shape after trimming: (rows, columns).
+    fn trimmed(&self) -> (usize, usize) {
+        (self.plan.trim.height(), self.plan.trim.width())
+    }
+
+    fn check_master(&self, m: &Master, what: &str) -> Result<()> {
+        if m.data.dim() != self.trimmed() {
+            let (a, b) = (m.data.dim(), self.trimmed());
+            return Err(Error::Invalid(format!(
+                "{}: trimmed to {}x{} but the {what} {} is {}x{} (NAXIS1 x NAXIS2)",
+                self.raw.name(),
+                b.1,
+                b.0,
+                m.name,
+                a.1,
+                a.0
+            )));
+        }
+        Ok(())
+    }
+
+    /// Subtract this master bias.
+    pub fn with_bias(mut self, bias: Master) -> Result<Self> {
+        self.check_master(&bias, "master bias")?;
+        self.header.set(
+            "ZEROCOR",
+            Value::Str(bias.name.clone()),
+            "master bias subtracted",
+        );
+        self.bias = Some(bias);
+        Ok(self)
+    }
+
+    /// Subtract this master dark, scaled by the ratio of exposure times (`EXPTIME` keywords).
+    pub fn with_dark(mut self, dark: Master) -> Result<Self> {
+        self.check_master(&dark, "master dark")?;
+        let t = self.raw.header().get_f64("EXPTIME").ok_or_else(|| {
+            Error::Invalid(format!(
+                "{}: no EXPTIME to scale the dark by",
+                self.raw.name()
+            ))
+        })?;
+        let td = dark
+            .header
+            .get_f64("EXPTIME")
+            .filter(|t| *t > 0.0)
+            .ok_or_else(|| {
+                Error::Invalid(format!("{}: no positive EXPTIME to scale it by", dark.name))
+            })?;
+        self.header.set(
+            "DARKCOR",
+            Value::Str(format!("{} x {}", dark.name, t / td)),
+            "master dark subtracted, scaled",
+        );
+        self.dark = Some((dark, t / td));
+        Ok(self)
+    }
+
+    /// Divide by this master flat normalised by its mean.
+    pub fn with_flat(mut self, flat: Master) -> Result<Self> {
+        self.check_master(&flat, "master flat")?;
+        let mean =
+            crate::stats::mean(&crate::stats::finite_values(flat.data.view())).unwrap_or(f64::NAN);
+        if !(mean.is_finite() && mean != 0.0) {
+            return Err(Error::Invalid(format!(
+                "{}: mean {mean} cannot normalise a flat",
+                flat.name
+            )));
+        }
+        self.header.set(
+            "FLATCOR",
+            Value::Str(flat.name.clone()),
+            "divided by master flat / its mean",
+        );
+        self.flat = Some((flat, mean));
+        Ok(self)
+    }
+}
+
+impl StackInput for CalibratedInput {
+    fn name(&self) -> String {
+        self.raw.name()
+    }
+    fn shape(&self) -> (usize, usize) {
+        self.trimmed()
+    }
+    fn header(&self) -> &Header {
+        &self.header
+    }
+    fn path(&self) -> Option<&Path> {
+        Some(&self.raw.path)
+    }
+    fn read_rows(&self, rows: Range<usize>) -> Result<Array2<f32>> {
+        let t = &self.plan.trim;
+        let raw_rows = t.y.start + rows.start..t.y.start + rows.end;
+        let raw = self.raw.read_rows(raw_rows.clone())?;
+        let mut out = Array2::<f32>::zeros((rows.len(), t.width()));
+        for (k, mut row) in out.rows_mut().into_iter().enumerate() {
+            let (yr, y) = (raw_rows.start + k, rows.start + k);
+            for (j, v) in row.iter_mut().enumerate() {
+                let xr = t.x.start + j;
+                let mut x = raw[[k, xr]] as f64;
+                match &self.levels {
+                    Some((Lines::Rows, l)) => x -= l[yr],
+                    Some((Lines::Columns, l)) => x -= l[xr],
+                    None => {}
+                }
+                if let Some(b) = &self.bias {
+                    x -= b.data[[y, j]] as f64;
+                }
+                if let Some((d, scale)) = &self.dark {
+                    x -= d.data[[y, j]] as f64 * scale;
+                }
+                if let Some((f, mean)) = &self.flat {
+                    x = x * mean / f.data[[y, j]] as f64;
+                }
+                *v = x as f32;
+            }
+        }
+        Ok(out)
+    }
+}
