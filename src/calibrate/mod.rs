@@ -368,7 +368,7 @@ fn write_calibrated(
     band_rows: usize,
     progress: &Progress,
 ) -> Result<()> {
-    crate::fits::refuse_inputs(out, &[input.raw.path.clone()])?;
+    crate::fits::refuse_inputs(out, std::slice::from_ref(&input.raw.path))?;
     let (ny, nx) = input.shape();
     let mut header = input.header().clone();
     header.add_history(

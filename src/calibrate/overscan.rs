@@ -198,11 +198,12 @@ pub fn fit_polynomial(v: &[f64], order: usize) -> Vec<f64> {
         if d == 0.0 {
             continue;
         }
-        for r in 0..k {
+        let pivot_row = a[col].clone();
+        for (r, row) in a.iter_mut().enumerate() {
             if r != col {
-                let f = a[r][col] / d;
-                for c in col..=k {
-                    a[r][c] -= f * a[col][c];
+                let f = row[col] / d;
+                for (x, p) in row.iter_mut().zip(&pivot_row).skip(col) {
+                    *x -= f * p;
                 }
             }
         }
