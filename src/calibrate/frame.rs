@@ -154,7 +154,7 @@ impl CalibratedInput {
         Ok(self)
     }
 
-    /// Divide by this master flat normalised by its mean.
+    /// Divide by this master flat normalised by its mean; where the flat is <= 0 the pixel becomes NaN.
     pub fn with_flat(mut self, flat: Master) -> Result<Self> {
         self.check_master(&flat, "master flat")?;
         let mean =
@@ -210,7 +210,13 @@ impl StackInput for CalibratedInput {
                     x -= d.data[[y, j]] as f64 * scale;
                 }
                 if let Some((f, mean)) = &self.flat {
-                    x = x * mean / f.data[[y, j]] as f64;
+                    let response = f.data[[y, j]] as f64;
+                    // no flat response, no valid value: NaN (masked), never inf
+                    x = if response > 0.0 {
+                        x * mean / response
+                    } else {
+                        f64::NAN
+                    };
                 }
                 *v = x as f32;
             }

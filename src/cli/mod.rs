@@ -1,6 +1,9 @@
 //! The command line: one file per subcommand, all over the core library (errors via anyhow with context).
 
+mod calibrate;
+mod combine;
 mod header;
+mod progress_line;
 mod sample_night;
 mod scan;
 mod stats;
@@ -25,6 +28,10 @@ pub enum Command {
     Header(header::HeaderArgs),
     /// Statistics of an image: shape, BITPIX, min, max, mean, median, std, mad_std, NaN count, zscale.
     Stats(stats::StatsArgs),
+    /// Combine frames with scaling and rejection (IRAF imcombine semantics, or ccdproc's with --compat).
+    Combine(Box<combine::CombineArgs>),
+    /// Build masters and calibrate a night's science frames into another folder.
+    Calibrate(calibrate::CalibrateArgs),
     /// Write the built-in synthetic night (raw frames + truth.json) into a folder.
     SampleNight(sample_night::SampleNightArgs),
 }
@@ -37,6 +44,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Header(a)) => header::run(&a),
         Some(Command::Stats(a)) => stats::run(&a),
         Some(Command::SampleNight(a)) => sample_night::run(&a),
+        Some(Command::Combine(a)) => combine::run(&a),
+        Some(Command::Calibrate(a)) => calibrate::run(&a),
     }
 }
 
