@@ -535,3 +535,78 @@ fn grow_rejects_the_neighbours_of_a_rejected_pixel() {
     );
     assert_eq!(r.summary.rejected_per_rule.grow, 4);
 }
+
+#[test]
+fn the_eight_pixel_lanes_equal_the_scalar_kernel_bit_for_bit() {
+    let mut exercised = 0;
+    for n in [3, 4, 5, 7, 10, 16, 23] {
+        let frames = noisy_stack(n, 9, 45);
+        let refs: Vec<&dyn StackInput> = frames.iter().map(|m| m as &dyn StackInput).collect();
+        for semantics in [Semantics::Ccdproc, Semantics::Iraf] {
+            for (centre, spread) in [
+                (Centre::Median, Spread::MadStd),
+                (Centre::Mean, Spread::Std),
+                (Centre::Median, Spread::Std),
+            ] {
+                for method in [Method::Average, Method::Sum] {
+                    let iters = if semantics == Semantics::Ccdproc {
+                        Some(1)
+                    } else {
+                        None
+                    };
+                    let base = CombineParams {
+                        method,
+                        semantics,
+                        scale: Scale::InvMedian,
+                        rejection: Rejection {
+                            sigma: sigma(2.0, 2.0, centre, spread, iters),
+                            ..Default::default()
+                        },
+                        ..Default::default()
+                    };
+                    let fast = combine_in_memory(&refs, &base, None).unwrap();
+                    let portable = combine_in_memory(
+                        &refs,
+                        &CombineParams {
+                            portable_lanes: true,
+                            ..base.clone()
+                        },
+                        None,
+                    )
+                    .unwrap();
+                    let scalar = combine_in_memory(
+                        &refs,
+                        &CombineParams {
+                            scalar_only: true,
+                            ..base.clone()
+                        },
+                        None,
+                    )
+                    .unwrap();
+                    for (name, other) in [("portable", &portable), ("scalar", &scalar)] {
+                        let same = |a: &Array2<f32>, b: &Array2<f32>| {
+                            a.iter()
+                                .zip(b.iter())
+                                .all(|(x, y)| x.to_bits() == y.to_bits())
+                        };
+                        assert!(
+                            same(&fast.image, &other.image)
+                                && same(&fast.npix, &other.npix)
+                                && same(&fast.rejected, &other.rejected),
+                            "n {n} {semantics:?} {centre:?} {spread:?} {method:?}: lanes differ from {name}"
+                        );
+                        assert_eq!(
+                            fast.summary.rejected_per_frame,
+                            other.summary.rejected_per_frame
+                        );
+                    }
+                    exercised += scalar.summary.rejected_per_rule.sigma;
+                }
+            }
+        }
+    }
+    assert!(
+        exercised > 1000,
+        "the stacks must exercise rejection: {exercised}"
+    );
+}

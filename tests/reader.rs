@@ -447,3 +447,38 @@ fn broken_files_give_clear_errors_naming_the_file() {
         assert!(e.contains(needle), "{p:?}: {e}");
     }
 }
+
+#[test]
+fn the_direct_reader_agrees_with_cfitsio_bit_for_bit() {
+    let mut files = Vec::new();
+    walk(&manifest().join("tests/data"), &mut files);
+    let mut direct = 0;
+    for f in &files {
+        let Ok(mut img) = FitsImage::open(f, &HduChoice::FirstImage) else {
+            continue;
+        };
+        if img.info.layout.is_none() {
+            continue;
+        }
+        direct += 1;
+        for plane in 0..img.info.n_planes() {
+            let a = img.read_plane(plane).unwrap();
+            let b = img.read_plane_cfitsio(plane).unwrap();
+            assert!(
+                a.iter()
+                    .zip(b.iter())
+                    .all(|(x, y)| x.to_bits() == y.to_bits()),
+                "{f:?} plane {plane}"
+            );
+            let band = img.read_rows(plane, 3..7).unwrap();
+            let want = a.slice(ndarray::s![3..7, ..]);
+            assert!(
+                band.iter()
+                    .zip(want.iter())
+                    .all(|(x, y)| x.to_bits() == y.to_bits()),
+                "{f:?} rows 3..7"
+            );
+        }
+    }
+    assert!(direct >= 40, "only {direct} files took the direct path");
+}

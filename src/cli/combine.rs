@@ -364,14 +364,17 @@ pub fn run(a: &CombineArgs) -> Result<()> {
 /// A person's summary of a combination.
 pub fn print_summary(s: &CombineSummary, output: &Path) {
     println!(
-        "{}: {} frames, {}x{}, {} band(s) of {} rows, {:.2} s",
+        "{}: {} frames, {}x{}, {} band(s) of {} rows, {:.2} s (reading {:.2}, combining {:.2}, writing {:.2})",
         output.display(),
         s.ncombine,
         s.shape[0],
         s.shape[1],
         s.n_bands,
         s.band_rows,
-        s.seconds
+        s.seconds,
+        s.seconds_reading,
+        s.seconds_combining,
+        s.seconds_writing
     );
     let r = &s.rejected_per_rule;
     println!(

@@ -17,6 +17,12 @@ pub trait StackInput: Send + Sync {
     fn header(&self) -> &Header;
     /// Rows `rows` (0-based, half-open) as f32, row = y.
     fn read_rows(&self, rows: Range<usize>) -> Result<Array2<f32>>;
+    /// Rows `rows` into `out` (rows.len() x columns, contiguous): reuses the caller's buffer.
+    fn read_rows_into(&self, rows: Range<usize>, out: &mut [f32]) -> Result<()> {
+        let band = self.read_rows(rows)?;
+        out.copy_from_slice(band.as_slice().expect("bands are contiguous"));
+        Ok(())
+    }
     /// The file the frame comes from, if any (outputs must never replace it).
     fn path(&self) -> Option<&Path> {
         None
@@ -65,6 +71,10 @@ impl StackInput for FileInput {
     }
     fn read_rows(&self, rows: Range<usize>) -> Result<Array2<f32>> {
         FitsImage::open(&self.path, &HduChoice::Index(self.info.hdu))?.read_rows(self.plane, rows)
+    }
+    fn read_rows_into(&self, rows: Range<usize>, out: &mut [f32]) -> Result<()> {
+        FitsImage::open(&self.path, &HduChoice::Index(self.info.hdu))?
+            .read_rows_into(self.plane, rows, out)
     }
 }
 

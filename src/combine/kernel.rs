@@ -60,6 +60,60 @@ impl FrameFactors {
 pub struct Scratch {
     pairs: Vec<(f64, u32)>,
     tmp: Vec<f64>,
+    keys: Vec<u64>,
+    sorted: Vec<f64>,
+}
+
+/// An order-preserving integer key of an f64 (negative values flipped), so sorting keys sorts values.
+#[inline]
+fn f64_key(v: f64) -> u64 {
+    let b = v.to_bits();
+    if b >> 63 == 1 { !b } else { b | (1 << 63) }
+}
+
+#[inline]
+fn key_f64(k: u64) -> f64 {
+    f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
+}
+
+/// Sort `values` into `s.sorted` through integer keys (the standard library sorts those with
+/// branch-free networks, several times faster than comparing floats for the small stacks here).
+fn sort_values(values: impl Iterator<Item = f64>, s: &mut Scratch) {
+    s.keys.clear();
+    s.keys.extend(values.map(f64_key));
+    s.keys.sort_unstable();
+    s.sorted.clear();
+    s.sorted.extend(s.keys.iter().map(|&k| key_f64(k)));
+}
+
+/// Median of sorted plain values.
+fn median_plain(v: &[f64]) -> f64 {
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    }
+}
+
+/// 1.4826 x MAD of sorted plain values: deviations are >= 0, so their bits sort as they do.
+fn mad_std_plain(v: &[f64], keys: &mut Vec<u64>) -> f64 {
+    let med = median_plain(v);
+    keys.clear();
+    keys.extend(v.iter().map(|x| (x - med).abs().to_bits()));
+    keys.sort_unstable();
+    let n = keys.len();
+    let mad = if n % 2 == 1 {
+        f64::from_bits(keys[n / 2])
+    } else {
+        0.5 * (f64::from_bits(keys[n / 2 - 1]) + f64::from_bits(keys[n / 2]))
+    };
+    MAD_TO_SIGMA * mad
+}
+
+fn std_plain(v: &[f64]) -> f64 {
+    let m = v.iter().sum::<f64>() / v.len() as f64;
+    (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64).sqrt()
 }
 
 /// Sort (value, frame) pairs by value; insertion sort for the usual small stacks.
@@ -185,6 +239,25 @@ pub fn reject_pixel(
 /// IRAF: thresholds on raw values, then on scaled values extrema among survivors and an iterated
 /// sigma rule. Survivors stay a contiguous window [a, b) of the sorted values throughout.
 fn reject_iraf(raw: &[f32], f: &FrameFactors, r: &Rejection, reasons: &mut [u8], s: &mut Scratch) {
+    if r.nlow == 0 && r.nhigh == 0 && r.sigma.is_none() {
+        // no rule needs the values in order
+        for (reason, &x) in reasons.iter_mut().zip(raw) {
+            *reason = if !x.is_finite() {
+                Reason::Missing as u8
+            } else if r.min_clip.is_some_and(|m| (x as f64) < m)
+                || r.max_clip.is_some_and(|m| (x as f64) > m)
+            {
+                Reason::Threshold as u8
+            } else {
+                Reason::Kept as u8
+            };
+        }
+        return;
+    }
+    if r.nlow == 0 && r.nhigh == 0 && r.nkeep == 0 {
+        reject_iraf_sigma_only(raw, f, r, reasons, s);
+        return;
+    }
     s.pairs.clear();
     for (i, &x) in raw.iter().enumerate() {
         let reason = if !x.is_finite() {
@@ -249,6 +322,80 @@ fn reject_iraf(raw: &[f32], f: &FrameFactors, r: &Rejection, reasons: &mut [u8],
     }
 }
 
+/// IRAF with only thresholds and a sigma rule: the survivors are the values between two bounds, so
+/// the rule runs on sorted plain values and marks frames by value at the end.
+fn reject_iraf_sigma_only(
+    raw: &[f32],
+    f: &FrameFactors,
+    r: &Rejection,
+    reasons: &mut [u8],
+    s: &mut Scratch,
+) {
+    let rule = r.sigma.as_ref().expect("called with a sigma rule");
+    let scaled = |i: usize, x: f32| x as f64 * f.scale[i] + f.zero[i];
+    for (reason, &x) in reasons.iter_mut().zip(raw) {
+        *reason = if !x.is_finite() {
+            Reason::Missing as u8
+        } else if r.min_clip.is_some_and(|m| (x as f64) < m)
+            || r.max_clip.is_some_and(|m| (x as f64) > m)
+        {
+            Reason::Threshold as u8
+        } else {
+            Reason::Kept as u8
+        };
+    }
+    let kept = raw
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| reasons[*i] == Reason::Kept as u8)
+        .map(|(i, &x)| scaled(i, x));
+    sort_values(kept, s);
+    let (mut a, mut b) = (0, s.sorted.len());
+    let mut iterations = 0;
+    while rule.max_iterations.is_none_or(|m| iterations < m) && b - a >= 3 {
+        iterations += 1;
+        let window = &s.sorted[a..b];
+        let c = match rule.centre {
+            Centre::Median => median_plain(window),
+            Centre::Mean => window.iter().sum::<f64>() / window.len() as f64,
+        };
+        let sp = match rule.spread {
+            Spread::Std => std_plain(window),
+            Spread::MadStd => mad_std_plain(window, &mut s.keys),
+            _ => {
+                // percentile and noise-model spreads work on the (value, frame) form
+                s.pairs.clear();
+                s.pairs.extend(window.iter().map(|&v| (v, 0)));
+                spread_of(&s.pairs, rule, c, f, &mut s.tmp)
+            }
+        };
+        let (lo, hi) = (c - rule.low * sp, c + rule.high * sp);
+        let na = a + window.partition_point(|&v| v < lo);
+        let nb = (a + window.partition_point(|&v| v <= hi)).max(na);
+        if na == a && nb == b {
+            break;
+        }
+        a = na;
+        b = nb;
+    }
+    if a == 0 && b == s.sorted.len() {
+        return;
+    }
+    let (lo, hi) = if a < b {
+        (s.sorted[a], s.sorted[b - 1])
+    } else {
+        (f64::INFINITY, f64::NEG_INFINITY)
+    };
+    for (i, (reason, &x)) in reasons.iter_mut().zip(raw).enumerate() {
+        if *reason == Reason::Kept as u8 {
+            let v = scaled(i, x);
+            if v < lo || v > hi {
+                *reason = Reason::Sigma as u8;
+            }
+        }
+    }
+}
+
 /// ccdproc.combine: clip_extrema (argsort of raw values, NaN highest, masked values counted), then
 /// minmax, then ONE sigma pass with centre and spread over all N raw values; masks OR'ed.
 fn reject_ccdproc(raw: &[f32], r: &Rejection, reasons: &mut [u8], s: &mut Scratch) {
@@ -283,14 +430,15 @@ fn reject_ccdproc(raw: &[f32], r: &Rejection, reasons: &mut [u8], s: &mut Scratc
     if let Some(rule) = &r.sigma
         && raw.iter().all(|x| x.is_finite())
     {
-        s.pairs.clear();
-        s.pairs
-            .extend(raw.iter().enumerate().map(|(i, &x)| (x as f64, i as u32)));
-        sort_pairs(&mut s.pairs);
-        let c = centre_of(&s.pairs, rule.centre);
+        sort_values(raw.iter().map(|&x| x as f64), s);
+        let v = &s.sorted;
+        let c = match rule.centre {
+            Centre::Median => median_plain(v),
+            Centre::Mean => v.iter().sum::<f64>() / v.len() as f64,
+        };
         let sp = match rule.spread {
-            Spread::MadStd => mad_std_sorted(&s.pairs, &mut s.tmp),
-            _ => std_of(&s.pairs),
+            Spread::MadStd => mad_std_plain(v, &mut s.keys),
+            _ => std_plain(v),
         };
         let (lo, hi) = (c - rule.low * sp, c + rule.high * sp);
         for (i, &x) in raw.iter().enumerate() {
@@ -304,6 +452,33 @@ fn reject_ccdproc(raw: &[f32], r: &Rejection, reasons: &mut [u8], s: &mut Scratc
         if reasons[i] == 0 && !x.is_finite() {
             reasons[i] = Reason::Missing as u8;
         }
+    }
+}
+
+/// The unweighted average of the kept values, without building the value list (the common case).
+fn plain_average(
+    raw: &[f32],
+    f: &FrameFactors,
+    with_zero: bool,
+    reasons: &[u8],
+    blank: f32,
+) -> Combined {
+    let (mut sum, mut n) = (0.0f64, 0u16);
+    for (i, (&x, &reason)) in raw.iter().zip(reasons).enumerate() {
+        if reason == Reason::Kept as u8 {
+            sum += x as f64 * f.scale[i] + if with_zero { f.zero[i] } else { 0.0 };
+            n += 1;
+        }
+    }
+    let value = if n == 0 {
+        blank
+    } else {
+        (sum / n as f64) as f32
+    };
+    Combined {
+        value,
+        n_used: n,
+        sigma: f32::NAN,
     }
 }
 
@@ -324,6 +499,9 @@ pub fn combine_pixel(
     s: &mut Scratch,
 ) -> Combined {
     let (method, semantics, blank, want_sigma) = (p.method, p.semantics, p.blank, p.sigma_map);
+    if method == Method::Average && f.weight.is_none() && !want_sigma {
+        return plain_average(raw, f, semantics == Semantics::Iraf, reasons, blank);
+    }
     s.pairs.clear();
     let zero_used = semantics == Semantics::Iraf;
     for (i, &x) in raw.iter().enumerate() {

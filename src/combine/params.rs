@@ -194,6 +194,12 @@ pub struct CombineParams {
     pub memory_limit_bytes: usize,
     /// Also compute the sigma map (standard error of each combined value).
     pub sigma_map: bool,
+    /// Use only the scalar kernel (tests compare it with the eight-pixel lane path).
+    #[doc(hidden)]
+    pub scalar_only: bool,
+    /// Use the portable lane kernel rather than the AVX one (tests compare them).
+    #[doc(hidden)]
+    pub portable_lanes: bool,
 }
 
 impl Default for CombineParams {
@@ -209,6 +215,8 @@ impl Default for CombineParams {
             blank: f32::NAN,
             memory_limit_bytes: 350_000_000,
             sigma_map: false,
+            scalar_only: false,
+            portable_lanes: false,
         }
     }
 }

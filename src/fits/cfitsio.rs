@@ -216,8 +216,10 @@ impl RawFits {
 
     /// Read `n` pixels as f32 starting at the 0-based pixel `first` (x, y, plane...), scaled by
     /// BSCALE/BZERO, with BLANK (and NaN) pixels returned as NaN.
-    pub fn read_f32(&mut self, first: &[usize], n: usize) -> Result<Vec<f32>> {
-        let mut out = vec![0f32; n];
+    /// Read `out.len()` pixels as f32 starting at the 0-based pixel `first` (x, y, plane...), scaled
+    /// by BSCALE/BZERO, with BLANK (and NaN) pixels returned as NaN.
+    pub fn read_f32_into(&mut self, first: &[usize], out: &mut [f32]) -> Result<()> {
+        let n = out.len();
         let mut fpixel: Vec<c_long> = first.iter().map(|&p| p as c_long + 1).collect();
         let mut nulval = f32::NAN;
         let (mut anynul, mut status) = (0, 0);
@@ -233,8 +235,7 @@ impl RawFits {
                 &mut status,
             )
         };
-        self.check(status, "reading pixels")?;
-        Ok(out)
+        self.check(status, "reading pixels")
     }
 }
 

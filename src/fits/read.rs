@@ -52,6 +52,91 @@ pub struct ImageInfo {
     /// The image's header: for compressed images the image header cfitsio presents, for
     /// extensions with the primary header's keywords that the extension lacks appended.
     pub header: Header,
+    /// Where the pixels lie in a plain (uncompressed, unpadded-safe) file, for direct reads.
+    pub layout: Option<RawLayout>,
+}
+
+/// The byte layout of an uncompressed image in a plain file: rows can be read with one `pread`
+/// and decoded here, much faster than through cfitsio's general conversion.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RawLayout {
+    /// Byte offset of the first pixel.
+    pub data_offset: u64,
+    pub bitpix: i32,
+    pub bscale: f64,
+    pub bzero: f64,
+}
+
+impl RawLayout {
+    /// The layout of an image whose pixels can be decoded without cfitsio (no BLANK, known BITPIX).
+    fn of(header: &Header, bitpix: i32, data_offset: u64) -> Option<RawLayout> {
+        let supported = matches!(bitpix, 8 | 16 | 32 | 64 | -32 | -64);
+        if !supported || header.contains("BLANK") {
+            return None;
+        }
+        Some(RawLayout {
+            data_offset,
+            bitpix,
+            bscale: header.get_f64("BSCALE").unwrap_or(1.0),
+            bzero: header.get_f64("BZERO").unwrap_or(0.0),
+        })
+    }
+
+    fn bytes_per_pixel(&self) -> usize {
+        self.bitpix.unsigned_abs() as usize / 8
+    }
+}
+
+/// Decode big-endian pixels into f32 as cfitsio does: `value * BSCALE + BZERO` in double, then f32.
+fn decode(bytes: &[u8], layout: &RawLayout, out: &mut [f32]) {
+    let (scale, zero) = (layout.bscale, layout.bzero);
+    let unit = scale == 1.0 && zero == 0.0;
+    macro_rules! convert {
+        ($t:ty, $n:expr) => {
+            for (o, c) in out.iter_mut().zip(bytes.chunks_exact($n)) {
+                let v = <$t>::from_be_bytes(c.try_into().expect("chunk size")) as f64;
+                *o = if unit {
+                    v as f32
+                } else {
+                    (v * scale + zero) as f32
+                };
+            }
+        };
+    }
+    match layout.bitpix {
+        8 => convert!(u8, 1),
+        16 => convert!(i16, 2),
+        32 => convert!(i32, 4),
+        64 => convert!(i64, 8),
+        -32 => {
+            for (o, c) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+                let v = f32::from_be_bytes(c.try_into().expect("chunk size"));
+                // one NaN for every NaN, as cfitsio's null substitution gives
+                let v = if v.is_nan() { f32::NAN } else { v };
+                *o = if unit {
+                    v
+                } else {
+                    (v as f64 * scale + zero) as f32
+                };
+            }
+        }
+        _ => {
+            for (o, c) in out.iter_mut().zip(bytes.chunks_exact(8)) {
+                let v = f64::from_be_bytes(c.try_into().expect("chunk size"));
+                *o = if v.is_nan() {
+                    f32::NAN
+                } else if unit {
+                    v as f32
+                } else {
+                    (v * scale + zero) as f32
+                };
+            }
+        }
+    }
+}
+
+thread_local! {
+    static READ_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl ImageInfo {
@@ -238,9 +323,14 @@ fn announced_data_bytes(raw_header: &Header) -> u64 {
 
 /// Refuse a plain file that ends before the chosen HDU's data does; reopen one that only lacks
 /// the padding of its last block from memory, padded (cfitsio reads whole blocks).
-fn check_length(raw: RawFits, path: &Path, storage: Storage, hdu: usize) -> Result<RawFits> {
+fn check_length(
+    raw: RawFits,
+    path: &Path,
+    storage: Storage,
+    hdu: usize,
+) -> Result<(RawFits, Option<u64>)> {
     let Storage::Plain { len } = storage else {
-        return Ok(raw);
+        return Ok((raw, None));
     };
     let mut raw = raw;
     let (_, data_start) = raw.offsets()?;
@@ -254,14 +344,14 @@ fn check_length(raw: RawFits, path: &Path, storage: Storage, hdu: usize) -> Resu
         });
     }
     if len % 2880 == 0 {
-        return Ok(raw);
+        return Ok((raw, Some(data_start)));
     }
     drop(raw);
     let mut bytes = std::fs::read(path).map_err(|e| Error::io(path, "cannot read", e))?;
     bytes.resize((bytes.len()).div_ceil(2880) * 2880, 0);
     let mut raw = RawFits::open_memory(path, bytes)?;
     raw.move_to(hdu)?;
-    Ok(raw)
+    Ok((raw, None))
 }
 
 impl FitsImage {
@@ -300,8 +390,11 @@ impl FitsImage {
                 reason: what.into(),
             });
         }
-        let mut raw = check_length(raw, path, storage, hdu)?;
-        let info = read_info(&mut raw, path, hdu, naxes)?;
+        let (mut raw, data_start) = check_length(raw, path, storage, hdu)?;
+        let mut info = read_info(&mut raw, path, hdu, naxes)?;
+        if info.compression.is_none() {
+            info.layout = data_start.and_then(|d| RawLayout::of(&info.header, info.bitpix, d));
+        }
         Ok(FitsImage { raw, info })
     }
 
@@ -313,6 +406,23 @@ impl FitsImage {
 
     /// Read rows `rows` (0-based, half-open) of one plane: the building block of row-band streaming.
     pub fn read_rows(&mut self, plane: usize, rows: Range<usize>) -> Result<Array2<f32>> {
+        let mut out = Array2::<f32>::zeros((rows.len(), self.info.nx()));
+        self.read_rows_into(
+            plane,
+            rows,
+            out.as_slice_mut().expect("new arrays are contiguous"),
+        )?;
+        Ok(out)
+    }
+
+    /// Read rows `rows` of one plane into `out` (`rows.len()` x NAXIS1 values, row by row), so a
+    /// stack can reuse its band buffers instead of allocating (and page-faulting) new ones.
+    pub fn read_rows_into(
+        &mut self,
+        plane: usize,
+        rows: Range<usize>,
+        out: &mut [f32],
+    ) -> Result<()> {
         let (nx, ny, np) = (self.info.nx(), self.info.ny(), self.info.n_planes());
         if plane >= np {
             return Err(Error::Invalid(format!(
@@ -321,9 +431,9 @@ impl FitsImage {
                 plane + 1
             )));
         }
-        if rows.end > ny || rows.start > rows.end {
+        if rows.end > ny || rows.start > rows.end || out.len() != nx * rows.len() {
             return Err(Error::Invalid(format!(
-                "{}: rows {}..{} lie outside the image's {ny} rows",
+                "{}: rows {}..{} lie outside the image's {ny} rows (or the buffer has the wrong size)",
                 self.info.path.display(),
                 rows.start,
                 rows.end
@@ -338,8 +448,60 @@ impl FitsImage {
             rest /= len;
         }
         first.truncate(self.info.naxes.len());
-        let data = self.raw.read_f32(&first, nx * rows.len())?;
-        Array2::from_shape_vec((rows.len(), nx), data).map_err(|e| Error::Invalid(e.to_string()))
+        if out.is_empty() {
+            return Ok(());
+        }
+        match self.info.layout {
+            Some(layout) => self.read_direct(&layout, plane, rows, out),
+            None => self.raw.read_f32_into(&first, out),
+        }
+    }
+
+    /// Rows of a plain uncompressed image with one positioned read, decoded here.
+    fn read_direct(
+        &self,
+        layout: &RawLayout,
+        plane: usize,
+        rows: Range<usize>,
+        out: &mut [f32],
+    ) -> Result<()> {
+        use std::os::unix::fs::FileExt;
+        let (nx, ny) = (self.info.nx(), self.info.ny());
+        let bpp = layout.bytes_per_pixel();
+        let offset = layout.data_offset + ((plane * ny + rows.start) * nx * bpp) as u64;
+        let path = &self.info.path;
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, "cannot open", e))?;
+        if layout.bitpix == -32 && layout.bscale == 1.0 && layout.bzero == 0.0 {
+            // straight into the caller's buffer, then swapped in place
+            // SAFETY: any byte pattern is a valid f32; the view covers exactly `out`.
+            let bytes = unsafe {
+                std::slice::from_raw_parts_mut(out.as_mut_ptr() as *mut u8, out.len() * 4)
+            };
+            file.read_exact_at(bytes, offset)
+                .map_err(|e| Error::io(path, "cannot read pixels", e))?;
+            for v in out.iter_mut() {
+                let x = f32::from_bits(u32::from_be(v.to_bits()));
+                *v = if x.is_nan() { f32::NAN } else { x };
+            }
+            return Ok(());
+        }
+        READ_BUFFER.with(|b| {
+            let mut buf = b.borrow_mut();
+            buf.resize(out.len() * bpp, 0);
+            file.read_exact_at(&mut buf, offset)
+                .map_err(|e| Error::io(path, "cannot read pixels", e))?;
+            decode(&buf, layout, out);
+            Ok(())
+        })
+    }
+
+    /// One plane through cfitsio's general path (tests compare it with the direct reader).
+    #[doc(hidden)]
+    pub fn read_plane_cfitsio(&mut self, plane: usize) -> Result<Array2<f32>> {
+        let layout = self.info.layout.take();
+        let result = self.read_plane(plane);
+        self.info.layout = layout;
+        result
     }
 }
 
@@ -388,6 +550,7 @@ fn read_info(raw: &mut RawFits, path: &Path, hdu: usize, naxes: Vec<usize>) -> R
         naxes,
         compression,
         header,
+        layout: None,
     })
 }
 

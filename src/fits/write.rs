@@ -166,6 +166,8 @@ pub struct StreamingWriter {
     rows_left: usize,
     nx: usize,
     data_bytes: usize,
+    /// Big-endian bytes of the rows being written, reused from call to call.
+    scratch: Vec<u8>,
 }
 
 impl StreamingWriter {
@@ -189,6 +191,7 @@ impl StreamingWriter {
             rows_left: ny,
             nx,
             data_bytes: 0,
+            scratch: Vec::new(),
         };
         let mut head = Vec::new();
         encode_header(&output_header(header, nx, ny), &mut head)?;
@@ -210,13 +213,30 @@ impl StreamingWriter {
                 self.path.display()
             )));
         }
-        let mut buf = Vec::with_capacity(rows.len() * 4);
-        for v in rows.iter() {
-            buf.extend_from_slice(&v.to_be_bytes());
+        let mut buf = std::mem::take(&mut self.scratch);
+        buf.resize(rows.len() * 4, 0);
+        match rows.as_slice() {
+            Some(values) => {
+                use rayon::prelude::*;
+                buf.par_chunks_mut(1 << 16)
+                    .zip(values.par_chunks(1 << 14))
+                    .for_each(|(b, v)| {
+                        for (c, x) in b.chunks_exact_mut(4).zip(v) {
+                            c.copy_from_slice(&x.to_be_bytes());
+                        }
+                    });
+            }
+            None => {
+                for (c, x) in buf.chunks_exact_mut(4).zip(rows.iter()) {
+                    c.copy_from_slice(&x.to_be_bytes());
+                }
+            }
         }
-        self.write(&buf)?;
-        self.rows_left -= rows.nrows();
+        let written = self.write(&buf);
         self.data_bytes += buf.len();
+        self.scratch = buf;
+        written?;
+        self.rows_left -= rows.nrows();
         Ok(())
     }
 
