@@ -1,11 +1,10 @@
 //! The fast path: eight pixels at a time through a Batcher sorting network (branch-free min/max
+//! that the compiler vectorises), for the common stacks (no NaN, sigma clip on median/mad_std or
+//! mean/std). Any pixel this path cannot finish exactly as the scalar kernel would is handed back.
 
 // Lane loops index several fixed-size arrays in lockstep; iterator zips of four or five of them
 // read worse and vectorise no better.
 #![allow(clippy::needless_range_loop)]
-
-//! that the compiler vectorises), for the common stacks (no NaN, sigma clip on median/mad_std or
-//! mean/std). Any pixel this path cannot finish exactly as the scalar kernel would is handed back.
 
 use super::kernel::{FrameFactors, N_REASONS, Reason};
 use super::params::{CombineParams, Method, Semantics, Spread};
