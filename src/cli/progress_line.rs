@@ -12,9 +12,12 @@ extern "C" fn on_sigint(_: libc::c_int) {
     INTERRUPTED.store(true, Ordering::Relaxed);
 }
 
-/// Watch `progress` until `done` is set: draw it on a terminal, and turn Ctrl-C into cancel (the
-/// job then stops at its next check and removes its partial outputs).
-pub fn watch(progress: Arc<Progress>, done: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+/// Watch `progress` until `done` says so (or is dropped): draw it on a terminal, and turn Ctrl-C into
+/// cancel (the job then stops at its next check and removes its partial outputs).
+pub fn watch(
+    progress: Arc<Progress>,
+    done: std::sync::mpsc::Receiver<()>,
+) -> std::thread::JoinHandle<()> {
     unsafe {
         libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t);
     }
@@ -23,7 +26,10 @@ pub fn watch(progress: Arc<Progress>, done: Arc<AtomicBool>) -> std::thread::Joi
         .name("progress".into())
         .spawn(move || {
             let mut shown = false;
-            while !done.load(Ordering::Relaxed) {
+            // wakes at once when the job ends, else every 200 ms to redraw and look for Ctrl-C
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                done.recv_timeout(Duration::from_millis(200))
+            {
                 if INTERRUPTED.load(Ordering::Relaxed) {
                     progress.cancel();
                 }
@@ -32,7 +38,6 @@ pub fn watch(progress: Arc<Progress>, done: Arc<AtomicBool>) -> std::thread::Joi
                     eprint!("\r{stage}: {d}/{t}    ");
                     shown = true;
                 }
-                std::thread::sleep(Duration::from_millis(200));
             }
             if shown {
                 eprint!("\r\x1b[K");
@@ -44,10 +49,10 @@ pub fn watch(progress: Arc<Progress>, done: Arc<AtomicBool>) -> std::thread::Joi
 /// Run `job` with a progress watcher around it.
 pub fn with_progress<T>(job: impl FnOnce(&Progress) -> T) -> T {
     let progress = Arc::new(Progress::new());
-    let done = Arc::new(AtomicBool::new(false));
-    let watcher = watch(progress.clone(), done.clone());
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let watcher = watch(progress.clone(), done_rx);
     let out = job(&progress);
-    done.store(true, Ordering::Relaxed);
+    let _ = done_tx.send(());
     let _ = watcher.join();
     out
 }

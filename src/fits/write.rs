@@ -158,16 +158,35 @@ pub fn refuse_inputs(output: &Path, inputs: &[PathBuf]) -> Result<()> {
 }
 
 /// An f32 image written row band by row band: header first, rows appended, then padded, synced and
-/// renamed into place by [`StreamingWriter::finish`]. Dropped unfinished, it removes its temporary file.
+/// renamed into place by [`StreamingWriter::finish`]. The byte conversion runs in the caller (in
+/// parallel); the write calls run on a writer thread, so the disk works while the next band is
+/// computed. Two buffers circulate between them. Dropped unfinished, it removes its temporary file.
 pub struct StreamingWriter {
-    file: Option<std::io::BufWriter<std::fs::File>>,
+    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    recycled: std::sync::mpsc::Receiver<Vec<u8>>,
+    worker: Option<std::thread::JoinHandle<Result<()>>>,
     tmp: PathBuf,
     path: PathBuf,
     rows_left: usize,
     nx: usize,
     data_bytes: usize,
-    /// Big-endian bytes of the rows being written, reused from call to call.
-    scratch: Vec<u8>,
+    finished: bool,
+}
+
+/// The writer thread: write what arrives, hand the buffers back, then flush and sync.
+fn write_loop(
+    mut file: std::fs::File,
+    tmp: PathBuf,
+    rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    back: std::sync::mpsc::SyncSender<Vec<u8>>,
+) -> Result<()> {
+    for buf in rx {
+        file.write_all(&buf)
+            .map_err(|e| Error::io(&tmp, "cannot write", e))?;
+        let _ = back.try_send(buf);
+    }
+    file.sync_all()
+        .map_err(|e| Error::io(&tmp, "cannot sync", e))
 }
 
 impl StreamingWriter {
@@ -183,26 +202,53 @@ impl StreamingWriter {
             return Err(Error::OutputExists { path: path.into() });
         }
         let tmp = temp_path(path);
-        let f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, "cannot create", e))?;
+        let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, "cannot create", e))?;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(1);
+        let (back_tx, recycled) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+        let tmp_for_worker = tmp.clone();
+        let worker = std::thread::Builder::new()
+            .name("fits-writer".into())
+            .spawn(move || write_loop(file, tmp_for_worker, rx, back_tx))
+            .map_err(|e| Error::io(&tmp, "cannot start the writer thread", e))?;
         let mut w = StreamingWriter {
-            file: Some(std::io::BufWriter::with_capacity(1 << 20, f)),
+            tx: Some(tx),
+            recycled,
+            worker: Some(worker),
             tmp,
             path: path.into(),
             rows_left: ny,
             nx,
             data_bytes: 0,
-            scratch: Vec::new(),
+            finished: false,
         };
         let mut head = Vec::new();
         encode_header(&output_header(header, nx, ny), &mut head)?;
-        w.write(&head)?;
+        w.send(head)?;
         Ok(w)
     }
 
-    fn write(&mut self, bytes: &[u8]) -> Result<()> {
-        let f = self.file.as_mut().expect("writer used after finish");
-        f.write_all(bytes)
-            .map_err(|e| Error::io(&self.tmp, "cannot write", e))
+    /// Hand bytes to the writer thread; if it stopped, report its error.
+    fn send(&mut self, bytes: Vec<u8>) -> Result<()> {
+        let tx = self.tx.as_ref().expect("writer used after finish");
+        if tx.send(bytes).is_err() {
+            return Err(self.join().err().unwrap_or_else(|| {
+                Error::Invalid(format!("{}: the writer thread stopped", self.tmp.display()))
+            }));
+        }
+        Ok(())
+    }
+
+    /// Stop the writer thread and return its result.
+    fn join(&mut self) -> Result<()> {
+        self.tx = None;
+        match self.worker.take().map(|w| w.join()) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(Error::Invalid(format!(
+                "{}: the writer thread panicked",
+                self.tmp.display()
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// Append the next rows (each `nx` long), top to bottom in FITS order (row 0 first).
@@ -213,7 +259,7 @@ impl StreamingWriter {
                 self.path.display()
             )));
         }
-        let mut buf = std::mem::take(&mut self.scratch);
+        let mut buf = self.recycled.try_recv().unwrap_or_default();
         buf.resize(rows.len() * 4, 0);
         match rows.as_slice() {
             Some(values) => {
@@ -232,10 +278,8 @@ impl StreamingWriter {
                 }
             }
         }
-        let written = self.write(&buf);
         self.data_bytes += buf.len();
-        self.scratch = buf;
-        written?;
+        self.send(buf)?;
         self.rows_left -= rows.nrows();
         Ok(())
     }
@@ -250,22 +294,19 @@ impl StreamingWriter {
             )));
         }
         let pad = self.data_bytes.div_ceil(BLOCK) * BLOCK - self.data_bytes;
-        self.write(&vec![0u8; pad])?;
-        let f = self.file.take().expect("finish once");
-        let f = f
-            .into_inner()
-            .map_err(|e| Error::io(&self.tmp, "cannot write", e.into_error()))?;
-        f.sync_all()
-            .map_err(|e| Error::io(&self.tmp, "cannot sync", e))?;
+        self.send(vec![0u8; pad])?;
+        self.join()?;
         std::fs::rename(&self.tmp, &self.path)
-            .map_err(|e| Error::io(&self.path, "cannot rename into place", e))
+            .map_err(|e| Error::io(&self.path, "cannot rename into place", e))?;
+        self.finished = true;
+        Ok(())
     }
 }
 
 impl Drop for StreamingWriter {
     fn drop(&mut self) {
-        if self.file.is_some() {
-            self.file = None;
+        if !self.finished {
+            let _ = self.join();
             let _ = std::fs::remove_file(&self.tmp);
         }
     }
