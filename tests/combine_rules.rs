@@ -610,3 +610,64 @@ fn the_eight_pixel_lanes_equal_the_scalar_kernel_bit_for_bit() {
         "the stacks must exercise rejection: {exercised}"
     );
 }
+
+#[test]
+fn weights_from_a_keyword_and_statistics_over_a_section() {
+    let mut frames: Vec<MemoryInput> = [1.0f32, 3.0]
+        .iter()
+        .map(|&v| {
+            let mut data = Array2::from_elem((4, 4), v);
+            data[[0, 0]] = 1000.0; // outside the statistics section
+            MemoryInput {
+                name: format!("f{v}"),
+                data,
+                header: Header::default(),
+            }
+        })
+        .collect();
+    frames[0]
+        .header
+        .set("WEIGHT", skycomb::fits::Value::Float(1.0), "");
+    frames[1]
+        .header
+        .set("WEIGHT", skycomb::fits::Value::Float(3.0), "");
+    let refs: Vec<&dyn StackInput> = frames.iter().map(|m| m as &dyn StackInput).collect();
+    let w = CombineParams {
+        weights: Weights::Keyword("WEIGHT".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        combine_in_memory(&refs, &w, None).unwrap().image[[1, 1]],
+        2.5
+    );
+    let whole = CombineParams {
+        scale: Scale::InvMean,
+        ..Default::default()
+    };
+    let section = CombineParams {
+        stat_section: Some(skycomb::fits::Section::parse("[2:4,2:4]").unwrap()),
+        ..whole.clone()
+    };
+    assert_eq!(
+        combine_in_memory(&refs, &section, None)
+            .unwrap()
+            .summary
+            .scale,
+        vec![1.0, 1.0 / 3.0]
+    );
+    let s = combine_in_memory(&refs, &whole, None)
+        .unwrap()
+        .summary
+        .scale;
+    assert!(
+        (s[0] - 16.0 / (1000.0 + 15.0)).abs() < 1e-12,
+        "the whole frame includes the 1000: {s:?}"
+    );
+    frames[1].header.remove("WEIGHT");
+    let refs: Vec<&dyn StackInput> = frames.iter().map(|m| m as &dyn StackInput).collect();
+    let e = combine_in_memory(&refs, &w, None)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("f3") && e.contains("WEIGHT"), "{e}");
+}

@@ -449,6 +449,13 @@ impl Header {
             .retain(|c| c.is_commentary() || !c.keyword.eq_ignore_ascii_case(keyword));
     }
 
+    /// True when a HISTORY card contains `text`.
+    pub fn history_contains(&self, text: &str) -> bool {
+        self.cards.iter().any(|c| {
+            c.keyword == "HISTORY" && matches!(&c.value, Value::Text(t) if t.contains(text))
+        })
+    }
+
     /// Append a HISTORY card.
     pub fn add_history(&mut self, text: &str) {
         self.cards.push(Card::history(text));
