@@ -2,42 +2,11 @@
 //! and clear messages, never a panic, for bad input.
 
 use serde_json::Value as Json;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 
-fn data(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(rel)
-}
-
-fn skycomb(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_skycomb"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok_stdout(args: &[&str]) -> String {
-    let o = skycomb(args);
-    assert!(
-        o.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
-
-/// A failing run: exit code 1, no panic, and stderr containing every needle.
-fn fails_clearly(args: &[&str], needles: &[&str]) {
-    let o = skycomb(args);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    for n in needles {
-        assert!(err.contains(n), "{args:?}: missing {n:?} in {err}");
-    }
-}
+mod common;
+use common::{data, fails_clearly, ok_stdout, skycomb};
 
 fn scan_json(dir: &Path, extra: &[&str]) -> Json {
     let mut args = vec!["scan", dir.to_str().unwrap(), "--format", "json"];

@@ -2,42 +2,10 @@
 //! refusals that protect raw data and the clear messages for what is missing.
 
 use serde_json::Value as Json;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
-fn data(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(rel)
-}
-
-fn skycomb(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_skycomb"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = skycomb(args);
-    assert!(
-        o.status.success(),
-        "{args:?}: {}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
-
-fn fails(args: &[&str], needles: &[&str]) {
-    let o = skycomb(args);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    for n in needles {
-        assert!(err.contains(n), "{args:?}: missing {n:?} in {err}");
-    }
-}
+mod common;
+use common::{data, fails_clearly, ok_stdout, skycomb};
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
@@ -48,7 +16,7 @@ fn the_kpno_night_calibrates_end_to_end() {
     let raw = data("shared/iraf-m92-kpno-1987");
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("reduced");
-    let text = ok(&["calibrate", s(&raw), "-o", s(&out)]);
+    let text = ok_stdout(&["calibrate", s(&raw), "-o", s(&out)]);
     assert!(
         text.contains("master flat 5 0") && text.contains("note: no dark frames"),
         "{text}"
@@ -81,18 +49,18 @@ fn the_kpno_night_calibrates_end_to_end() {
     let sky = skycomb::stats::summarize(v.data.view()).median.unwrap();
     assert!(sky > 20.0 && sky < 80.0, "sky {sky}");
     // raw data untouched, outputs refused twice, the raw folder refused as output
-    fails(
+    fails_clearly(
         &["calibrate", s(&raw), "-o", s(&out)],
         &["master_bias.fits", "already exists"],
     );
-    ok(&["calibrate", s(&raw), "-o", s(&out), "--overwrite"]);
+    ok_stdout(&["calibrate", s(&raw), "-o", s(&out), "--overwrite"]);
     let copy = d.path().join("copy");
     std::fs::create_dir(&copy).unwrap();
     for e in std::fs::read_dir(&raw).unwrap() {
         let p = e.unwrap().path();
         std::fs::copy(&p, copy.join(p.file_name().unwrap())).unwrap();
     }
-    fails(
+    fails_clearly(
         &["calibrate", s(&copy), "-o", s(&copy)],
         &["the output folder is the raw folder"],
     );
@@ -112,7 +80,7 @@ fn a_missing_flat_is_named_and_allow_missing_goes_on() {
         std::fs::copy(data("shared/iraf-m92-kpno-1987").join(n), night.join(n)).unwrap();
     }
     let out = d.path().join("out");
-    fails(
+    fails_clearly(
         &["calibrate", s(&night), "-o", s(&out)],
         &[
             "cannot calibrate",
@@ -135,7 +103,7 @@ fn combine_writes_maps_provenance_and_a_json_summary() {
     let raw = data("shared/iraf-m92-kpno-1987");
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("red");
-    ok(&["calibrate", s(&raw), "-o", s(&out)]);
+    ok_stdout(&["calibrate", s(&raw), "-o", s(&out)]);
     let files: Vec<String> = [
         "fm920004.fits",
         "fm920005.fits",
@@ -170,7 +138,7 @@ fn combine_writes_maps_provenance_and_a_json_summary() {
         s(&sig),
         "--json",
     ]);
-    let j: Json = serde_json::from_str(&ok(&args)).unwrap();
+    let j: Json = serde_json::from_str(&ok_stdout(&args)).unwrap();
     assert_eq!(j["ncombine"], 4);
     assert_eq!(
         j["rejected_per_frame"]
@@ -221,11 +189,11 @@ fn combine_writes_maps_provenance_and_a_json_summary() {
         files[0].as_str(),
         "--overwrite",
     ];
-    fails(
+    fails_clearly(
         &clobber,
         &["fm920004.fits", "refusing to write over an input"],
     );
-    fails(
+    fails_clearly(
         &[
             &clobber[..3],
             &["-o", s(&d.path().join("x.fits")), "--memory-limit", "1KB"],
@@ -233,7 +201,7 @@ fn combine_writes_maps_provenance_and_a_json_summary() {
         .concat(),
         &["memory limit", "too small"],
     );
-    fails(
+    fails_clearly(
         &[
             "combine",
             files[0].as_str(),
@@ -243,7 +211,7 @@ fn combine_writes_maps_provenance_and_a_json_summary() {
         ],
         &["fm920004.fits is 352x512", "one shape"],
     );
-    fails(
+    fails_clearly(
         &[
             "combine",
             files[0].as_str(),
@@ -254,7 +222,7 @@ fn combine_writes_maps_provenance_and_a_json_summary() {
         ],
         &["--scale \"bogus\""],
     );
-    fails(
+    fails_clearly(
         &[
             "combine",
             files[0].as_str(),

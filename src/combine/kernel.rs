@@ -236,41 +236,39 @@ pub fn reject_pixel(
     }
 }
 
+/// Mark NaN inputs missing and raw values outside the thresholds; everything else is kept (so far).
+fn classify_inputs(raw: &[f32], r: &Rejection, reasons: &mut [u8]) {
+    for (reason, &x) in reasons.iter_mut().zip(raw) {
+        *reason = if !x.is_finite() {
+            Reason::Missing as u8
+        } else if r.min_clip.is_some_and(|m| (x as f64) < m)
+            || r.max_clip.is_some_and(|m| (x as f64) > m)
+        {
+            Reason::Threshold as u8
+        } else {
+            Reason::Kept as u8
+        };
+    }
+}
+
 /// IRAF: thresholds on raw values, then on scaled values extrema among survivors and an iterated
 /// sigma rule. Survivors stay a contiguous window [a, b) of the sorted values throughout.
 fn reject_iraf(raw: &[f32], f: &FrameFactors, r: &Rejection, reasons: &mut [u8], s: &mut Scratch) {
     if r.nlow == 0 && r.nhigh == 0 && r.sigma.is_none() {
         // no rule needs the values in order
-        for (reason, &x) in reasons.iter_mut().zip(raw) {
-            *reason = if !x.is_finite() {
-                Reason::Missing as u8
-            } else if r.min_clip.is_some_and(|m| (x as f64) < m)
-                || r.max_clip.is_some_and(|m| (x as f64) > m)
-            {
-                Reason::Threshold as u8
-            } else {
-                Reason::Kept as u8
-            };
-        }
+        classify_inputs(raw, r, reasons);
         return;
     }
     if r.nlow == 0 && r.nhigh == 0 && r.nkeep == 0 {
         reject_iraf_sigma_only(raw, f, r, reasons, s);
         return;
     }
+    classify_inputs(raw, r, reasons);
     s.pairs.clear();
     for (i, &x) in raw.iter().enumerate() {
-        let reason = if !x.is_finite() {
-            Reason::Missing
-        } else if r.min_clip.is_some_and(|m| (x as f64) < m)
-            || r.max_clip.is_some_and(|m| (x as f64) > m)
-        {
-            Reason::Threshold
-        } else {
+        if reasons[i] == Reason::Kept as u8 {
             s.pairs.push((x as f64 * f.scale[i] + f.zero[i], i as u32));
-            Reason::Kept
-        };
-        reasons[i] = reason as u8;
+        }
     }
     sort_pairs(&mut s.pairs);
     let (mut a, mut b) = (0, s.pairs.len());
@@ -333,17 +331,7 @@ fn reject_iraf_sigma_only(
 ) {
     let rule = r.sigma.as_ref().expect("called with a sigma rule");
     let scaled = |i: usize, x: f32| x as f64 * f.scale[i] + f.zero[i];
-    for (reason, &x) in reasons.iter_mut().zip(raw) {
-        *reason = if !x.is_finite() {
-            Reason::Missing as u8
-        } else if r.min_clip.is_some_and(|m| (x as f64) < m)
-            || r.max_clip.is_some_and(|m| (x as f64) > m)
-        {
-            Reason::Threshold as u8
-        } else {
-            Reason::Kept as u8
-        };
-    }
+    classify_inputs(raw, r, reasons);
     let kept = raw
         .iter()
         .enumerate()
