@@ -382,3 +382,73 @@ fn every_combination_variant_matches() {
         "IRAF semantics should reject differently: {diff:?}"
     );
 }
+
+/// The single steps reference.py records: the overscan vector, and one frame after overscan+trim,
+/// after bias, after bias and a scaled dark.
+#[test]
+fn single_calibration_steps_match() {
+    let r = reference();
+    let p = guide_params();
+    let raw = FileInput::open(&night().join("bias_001.fits")).unwrap();
+    let region =
+        skycomb::fits::parse_section(raw.header().get_str("BIASSEC").unwrap(), 320, 256).unwrap();
+    let levels = skycomb::calibrate::overscan::overscan_levels(
+        &raw,
+        &region,
+        Lines::Rows,
+        OverscanStat::Median,
+    )
+    .unwrap();
+    let o = &r["overscan_row_median_bias_001"];
+    let want = |k: &str| {
+        o[k].as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(levels[..5].to_vec(), want("first5"));
+    assert_eq!(levels[251..].to_vec(), want("last5"));
+    assert_eq!(
+        levels.iter().filter(|v| v.fract() != 0.0).count() as u64,
+        o["n_half_integer"].as_u64().unwrap()
+    );
+
+    let out = tempfile::tempdir().unwrap();
+    let c = scan(&night(), &ScanOptions::default()).unwrap();
+    let report = run_calibration(
+        &plan_night(&c, DarkMatch::Longest),
+        &night(),
+        out.path(),
+        &p,
+        &Progress::new(),
+    )
+    .unwrap();
+    let bias = Master::open(&report.masters[0]).unwrap();
+    let dark300 = Master::open(&report.masters[2]).unwrap();
+    let step = |name: &str, b: Option<&Master>, d: Option<&Master>| {
+        let c = calibrated_inputs(&[night().join(name)], &p, b, d)
+            .unwrap()
+            .remove(0);
+        c.read_rows(0..256).unwrap()
+    };
+    let mut errs = compare(
+        "bias_001 oscan+trim",
+        step("bias_001.fits", None, None).view(),
+        None,
+        &r["steps"]["bias_001_oscan_trim"],
+    );
+    errs.extend(compare(
+        "dark_300s_001 -bias",
+        step("dark_300s_001.fits", Some(&bias), None).view(),
+        None,
+        &r["steps"]["dark_300s_001_oscan_trim_bias"],
+    ));
+    errs.extend(compare(
+        "flat_R_001 -bias -dark",
+        step("flat_R_001.fits", Some(&bias), Some(&dark300)).view(),
+        None,
+        &r["steps"]["flat_R_001_oscan_trim_bias_dark"],
+    ));
+    assert!(errs.is_empty(), "{}", errs.join("\n"));
+}
