@@ -15,7 +15,9 @@ pub mod display;
 pub mod error;
 pub mod fits;
 pub mod frame;
+pub mod photometry;
 pub mod progress;
+pub mod register;
 pub mod sample;
 pub mod stats;
 
