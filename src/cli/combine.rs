@@ -86,7 +86,8 @@ pub struct CombineOptions {
     /// Never let sigma-type rejection leave fewer than N values.
     #[arg(long, default_value_t = 0)]
     pub nkeep: usize,
-    /// none, inv-median, inv-mean, exptime[:KEYWORD], or a FILE with one factor per frame.
+    /// none, inv-median, inv-mean, exptime[:KEYWORD], or a FILE with one factor per frame
+    /// (stack also takes photometric: factors from matched-star photometry).
     #[arg(long, default_value = "none")]
     pub scale: String,
     /// none, median, mean, or a FILE with one offset per frame.

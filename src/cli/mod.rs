@@ -3,9 +3,11 @@
 mod calibrate;
 mod combine;
 mod header;
+mod measure;
 mod progress_line;
 mod sample_night;
 mod scan;
+mod stack;
 mod stats;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +34,16 @@ pub enum Command {
     Combine(Box<combine::CombineArgs>),
     /// Build masters and calibrate a night's science frames into another folder.
     Calibrate(calibrate::CalibrateArgs),
+    /// Measure a star near a position (FITS 1-based): centroid, FWHM, peak, flux, error, flag.
+    Centroid(measure::CentroidArgs),
+    /// Detect the stars of a frame, brightest first.
+    Detect(measure::DetectArgs),
+    /// Offsets of frames relative to the first, from reference stars or detected stars.
+    Offsets(measure::OffsetsArgs),
+    /// Aperture photometry of listed stars in frames.
+    Photometry(measure::PhotometryArgs),
+    /// Register and combine dithered frames onto a canvas, with npix and rejected maps.
+    Stack(Box<stack::StackArgs>),
     /// Write the built-in synthetic night (raw frames + truth.json) into a folder.
     SampleNight(sample_night::SampleNightArgs),
 }
@@ -45,6 +57,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Stats(a)) => stats::run(&a),
         Some(Command::SampleNight(a)) => sample_night::run(&a),
         Some(Command::Combine(a)) => combine::run(&a),
+        Some(Command::Centroid(a)) => measure::centroid_run(&a),
+        Some(Command::Detect(a)) => measure::detect_run(&a),
+        Some(Command::Offsets(a)) => measure::offsets_run(&a),
+        Some(Command::Photometry(a)) => measure::photometry_run(&a),
+        Some(Command::Stack(a)) => stack::run(&a),
         Some(Command::Calibrate(a)) => calibrate::run(&a),
     }
 }

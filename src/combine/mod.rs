@@ -293,7 +293,14 @@ impl RowContext<'_> {
         }
         let c = combine_pixel(vals, self.f, self.p, reasons, s);
         out.image[x] = c.value;
-        out.npix[x] = c.n_used as f32;
+        out.npix[x] = if self.p.npix_coverage {
+            reasons
+                .iter()
+                .filter(|r| **r != Reason::Missing as u8)
+                .count() as f32
+        } else {
+            c.n_used as f32
+        };
         let mut nrej = 0u32;
         for (count, &reason) in out.counts.iter_mut().zip(reasons.iter()) {
             count[reason as usize] += 1;
@@ -324,7 +331,11 @@ impl RowContext<'_> {
                     match outcome {
                         Some(px) => {
                             out.image[x + l] = px.value;
-                            out.npix[x + l] = px.n_used as f32;
+                            out.npix[x + l] = if self.p.npix_coverage {
+                                self.rows_in.len() as f32
+                            } else {
+                                px.n_used as f32
+                            };
                             out.rejected[x + l] = px.n_rejected as f32;
                         }
                         None => self.scalar_pixel(x + l, out, b),
@@ -465,7 +476,13 @@ pub fn combine_stream(
         let band = out.view(y0, y1 - y0);
         times[1] += t.elapsed().as_secs_f64();
         let t = std::time::Instant::now();
-        blank_pixels += band.npix.iter().filter(|v| **v == 0.0).count() as u64;
+        blank_pixels += band
+            .image
+            .iter()
+            .zip(band.npix.iter())
+            .zip(band.rejected.iter())
+            .filter(|((_, n), r)| **n == 0.0 || (params.npix_coverage && **n == **r))
+            .count() as u64;
         counts = merge_counts(counts, c);
         sink.accept(&band)?;
         times[2] += t.elapsed().as_secs_f64();

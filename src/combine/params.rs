@@ -194,6 +194,9 @@ pub struct CombineParams {
     pub memory_limit_bytes: usize,
     /// Also compute the sigma map (standard error of each combined value).
     pub sigma_map: bool,
+    /// The npix map counts the frames covering each pixel (finite values, rejected or not) instead
+    /// of the values used; the dithered stack's npix map means this.
+    pub npix_coverage: bool,
     /// Use only the scalar kernel (tests compare it with the eight-pixel lane path).
     #[doc(hidden)]
     pub scalar_only: bool,
@@ -215,6 +218,7 @@ impl Default for CombineParams {
             blank: f32::NAN,
             memory_limit_bytes: 350_000_000,
             sigma_map: false,
+            npix_coverage: false,
             scalar_only: false,
             portable_lanes: false,
         }

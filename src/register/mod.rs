@@ -1,6 +1,17 @@
 //! Measuring and registering: centroids (and, as they land, star detection, offsets and shifting).
 
 pub mod centroid;
+pub mod detect;
 pub mod lm;
+pub mod offsets;
+pub mod shift;
+pub mod stack;
 
 pub use centroid::{Background, Centroid, CentroidMethod, CentroidParams, Flag, centroid};
+pub use detect::{DetectParams, Star, detect};
+pub use offsets::{FrameRef, Offset, offsets_auto, offsets_from_stars};
+pub use shift::{Canvas, CanvasKind, ShiftMode, ShiftedInput};
+pub use stack::{
+    OffsetSource, SkyMode, StackParams, StackReport, StackScale, offsets_of_files, stack,
+    stack_files,
+};

@@ -1,0 +1,298 @@
+//! Measuring from the command line: `centroid`, `detect`, `offsets`, `photometry`. Coordinates in
+//! and out are FITS 1-based (ds9); inside the core they are 0-based.
+
+use super::progress_line::with_progress;
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use serde_json::json;
+use skycomb::photometry::{AnnulusStat, ApertureParams, measure};
+use skycomb::register::centroid::{Background, CentroidMethod, CentroidParams, centroid};
+use skycomb::register::offsets::write_offsets;
+use skycomb::register::{DetectParams, OffsetSource, detect, offsets_of_files};
+use std::path::PathBuf;
+
+/// `X,Y` (FITS 1-based) to 0-based.
+pub fn parse_xy(s: &str) -> Result<(f64, f64)> {
+    let (x, y) = s
+        .split_once(',')
+        .with_context(|| format!("{s:?}: expected X,Y"))?;
+    let (x, y): (f64, f64) = (
+        x.trim().parse().with_context(|| format!("{s:?}: bad X"))?,
+        y.trim().parse().with_context(|| format!("{s:?}: bad Y"))?,
+    );
+    Ok((x - 1.0, y - 1.0))
+}
+
+#[derive(Debug, Args)]
+pub struct CentroidArgs {
+    pub file: PathBuf,
+    /// The clicked position, FITS 1-based: X,Y.
+    #[arg(long)]
+    pub at: String,
+    /// Box side in pixels.
+    #[arg(long, default_value_t = 15)]
+    pub r#box: usize,
+    /// com, 1dg, 2dg or quadratic.
+    #[arg(long, default_value = "2dg")]
+    pub method: String,
+    /// Background from an annulus R1,R2 (pixels) instead of the box edges.
+    #[arg(long)]
+    pub annulus: Option<String>,
+    /// Saturation level (ADU) [default: SATURATE from the header].
+    #[arg(long)]
+    pub saturation: Option<f64>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn radii(s: &str) -> Result<(f64, f64)> {
+    let (a, b) = s
+        .split_once(',')
+        .with_context(|| format!("{s:?}: expected R1,R2"))?;
+    let (a, b): (f64, f64) = (a.trim().parse()?, b.trim().parse()?);
+    anyhow::ensure!(0.0 <= a && a < b, "annulus {s:?}: need 0 <= R1 < R2");
+    Ok((a, b))
+}
+
+pub fn centroid_run(a: &CentroidArgs) -> Result<()> {
+    let f = skycomb::Frame::open(&a.file)?;
+    let (x, y) = parse_xy(&a.at)?;
+    let background = match &a.annulus {
+        Some(s) => {
+            let (r_in, r_out) = radii(s)?;
+            Background::Annulus { r_in, r_out }
+        }
+        None => Background::BoxEdges,
+    };
+    let p = CentroidParams {
+        method: a.method.parse::<CentroidMethod>()?,
+        box_size: a.r#box,
+        background,
+        max_iterations: 5,
+        saturation: a.saturation.or_else(|| f.header.get_f64("SATURATE")),
+    };
+    let c = centroid(f.data.view(), &f.name(), x, y, &p)?;
+    if a.json {
+        let j = json!({"x": c.x + 1.0, "y": c.y + 1.0, "x_err": c.x_err, "y_err": c.y_err, "fwhm": c.fwhm, "peak": c.peak, "background": c.background, "flux": c.flux, "flag": c.flag});
+        println!("{}", serde_json::to_string_pretty(&j)?);
+    } else {
+        println!(
+            "x {:.3} +- {:.3}  y {:.3} +- {:.3}  fwhm {:.2}  peak {:.1}  background {:.1}  flux {:.1}  {:?}",
+            c.x + 1.0,
+            c.x_err,
+            c.y + 1.0,
+            c.y_err,
+            c.fwhm,
+            c.peak,
+            c.background,
+            c.flux,
+            c.flag
+        );
+    }
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct DetectArgs {
+    pub file: PathBuf,
+    /// Detection threshold in background sigmas.
+    #[arg(long, default_value_t = 5.0)]
+    pub threshold: f64,
+    /// Keep at most this many stars, brightest first.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_stars: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn detect_run(a: &DetectArgs) -> Result<()> {
+    let f = skycomb::Frame::open(&a.file)?;
+    let p = DetectParams {
+        threshold_sigma: a.threshold,
+        max_stars: a.max_stars,
+        saturation: f.header.get_f64("SATURATE"),
+        ..Default::default()
+    };
+    let stars = detect(f.data.view(), &f.name(), &p)?;
+    if a.json {
+        let list: Vec<_> = stars.iter().map(|s| json!({"x": s.x + 1.0, "y": s.y + 1.0, "flux": s.flux, "fwhm": s.fwhm, "peak": s.peak})).collect();
+        println!("{}", serde_json::to_string_pretty(&json!({"stars": list}))?);
+    } else {
+        println!(
+            "{:>10} {:>10} {:>14} {:>7} {:>12}",
+            "x", "y", "flux", "fwhm", "peak"
+        );
+        for s in &stars {
+            println!(
+                "{:>10.3} {:>10.3} {:>14.1} {:>7.2} {:>12.1}",
+                s.x + 1.0,
+                s.y + 1.0,
+                s.flux,
+                s.fwhm,
+                s.peak
+            );
+        }
+        eprintln!("{} star(s)", stars.len());
+    }
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct OffsetsArgs {
+    /// The frames; the first is the reference.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// A reference star in the first frame, FITS 1-based X,Y (repeat for several).
+    #[arg(long = "star")]
+    pub stars: Vec<String>,
+    /// Detect and match stars automatically.
+    #[arg(long)]
+    pub auto: bool,
+    /// Save the offsets to this text file (FILE DX DY lines).
+    #[arg(long)]
+    pub save: Option<PathBuf>,
+    #[arg(long)]
+    pub overwrite: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn offsets_run(a: &OffsetsArgs) -> Result<()> {
+    let source = match (a.auto, a.stars.is_empty()) {
+        (true, true) => OffsetSource::Auto,
+        (false, false) => {
+            OffsetSource::Stars(a.stars.iter().map(|s| parse_xy(s)).collect::<Result<_>>()?)
+        }
+        (true, false) => bail!("give either --star X,Y (one or more) or --auto, not both"),
+        (false, true) => bail!("give --star X,Y (one or more) or --auto"),
+    };
+    let offsets = with_progress(|p| offsets_of_files(&a.files, &source, p))?;
+    if let Some(path) = &a.save {
+        write_offsets(path, &offsets, a.overwrite)?;
+    }
+    if a.json {
+        let list: Vec<_> = offsets
+            .iter()
+            .map(|o| json!({"file": o.file, "dx": o.dx, "dy": o.dy, "n_stars": o.n_stars}))
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"reference": offsets[0].file, "offsets": list}))?
+        );
+    } else {
+        for o in &offsets {
+            println!(
+                "{:<40} {:>9.3} {:>9.3}  ({} stars)",
+                o.file, o.dx, o.dy, o.n_stars
+            );
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct PhotometryArgs {
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// A text file of `x y` lines (FITS 1-based), one star per line.
+    #[arg(long)]
+    pub stars: PathBuf,
+    /// Aperture radius in pixels.
+    #[arg(long)]
+    pub radius: f64,
+    /// Background annulus R1,R2 in pixels (without it no background is subtracted).
+    #[arg(long)]
+    pub annulus: Option<String>,
+    /// Gain e-/ADU for the errors [default: GAIN from the header, else 1].
+    #[arg(long)]
+    pub gain: Option<f64>,
+    /// Read noise e- for the errors [default: RDNOISE from the header, else 0].
+    #[arg(long)]
+    pub read_noise: Option<f64>,
+    #[arg(long)]
+    pub csv: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn photometry_run(a: &PhotometryArgs) -> Result<()> {
+    let text = std::fs::read_to_string(&a.stars)
+        .with_context(|| format!("reading {}", a.stars.display()))?;
+    let mut stars = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let v: Vec<f64> = line
+            .split_whitespace()
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .with_context(|| format!("{}:{}: expected x y", a.stars.display(), i + 1))?;
+        anyhow::ensure!(
+            v.len() == 2,
+            "{}:{}: expected x y",
+            a.stars.display(),
+            i + 1
+        );
+        stars.push((v[0] - 1.0, v[1] - 1.0));
+    }
+    anyhow::ensure!(a.radius > 0.0, "--radius must be positive");
+    let annulus = a.annulus.as_deref().map(radii).transpose()?;
+    let mut rows = Vec::new();
+    for file in &a.files {
+        let f = skycomb::Frame::open(file)?;
+        let p = ApertureParams {
+            radius: a.radius,
+            annulus,
+            annulus_stat: AnnulusStat::Median,
+            gain_e_per_adu: a.gain.or_else(|| f.header.get_f64("GAIN")).unwrap_or(1.0),
+            read_noise_e: a
+                .read_noise
+                .or_else(|| f.header.get_f64("RDNOISE"))
+                .unwrap_or(0.0),
+        };
+        for (k, &(x, y)) in stars.iter().enumerate() {
+            let (ny, nx) = f.data.dim();
+            anyhow::ensure!(
+                x > -0.5 && y > -0.5 && x < nx as f64 - 0.5 && y < ny as f64 - 0.5,
+                "{}: star {} at ({}, {}) lies outside the {nx}x{ny} image",
+                f.name(),
+                k + 1,
+                x + 1.0,
+                y + 1.0
+            );
+            let mut r = measure(f.data.view(), &f.name(), k + 1, x, y, &p);
+            r.x += 1.0;
+            r.y += 1.0;
+            rows.push(r);
+        }
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&json!({"rows": rows}))?);
+    } else {
+        let sep = if a.csv { "," } else { " " };
+        println!(
+            "{}",
+            [
+                "file",
+                "star",
+                "x",
+                "y",
+                "aperture_sum",
+                "area",
+                "background",
+                "flux",
+                "flux_err"
+            ]
+            .join(sep)
+        );
+        for r in &rows {
+            println!(
+                "{}{sep}{}{sep}{:.3}{sep}{:.3}{sep}{:.3}{sep}{:.4}{sep}{:.4}{sep}{:.3}{sep}{:.3}",
+                r.file, r.star, r.x, r.y, r.aperture_sum, r.area, r.background, r.flux, r.flux_err
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,392 @@
+//! The dithered stack: offsets (automatic, from reference stars, or from a file), per-frame sky,
+//! photometric scaling from matched stars, shifting onto a canvas, and the combination with its
+//! npix (coverage) and rejected maps. Frames are loaded one at a time; the combination streams.
+
+use super::centroid::CentroidParams;
+use super::detect::{DetectParams, Star, detect};
+use super::offsets::{Offset, match_stars, offsets_from_positions_file, read_offsets, robust_mean};
+use super::shift::{Canvas, CanvasKind, ShiftMode, ShiftedInput, SkyModel};
+use crate::combine::{
+    CombineParams, CombineSummary, FileInput, OutputPaths, Scale, StackInput, combine_to_files,
+};
+use crate::error::{Error, Result};
+use crate::photometry::{AnnulusStat, ApertureParams, measure, scale_factor};
+use crate::progress::Progress;
+use crate::stats::{SigmaClip, sigma_clipped_stats};
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// Where the offsets come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OffsetSource {
+    /// Detect stars in every frame and match them to the first frame's.
+    Auto,
+    /// Follow these stars (0-based positions in the first frame) from frame to frame.
+    Stars(Vec<(f64, f64)>),
+    /// A file of `FILE DX DY` lines (as `skycomb offsets --save` writes).
+    File(PathBuf),
+    /// A numina-style file: the `x y` (1-based) of one object in every frame, one line per frame.
+    Positions(PathBuf),
+}
+
+/// Sky handling before combining.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkyMode {
+    None,
+    /// Each frame's sigma-clipped median is subtracted.
+    Median,
+    /// A polynomial surface of this order, fitted to a grid of sigma-clipped medians (stars drop
+    /// out of those), is subtracted from each frame: removes gradients (numina's correction).
+    Surface(usize),
+}
+
+/// Multiplicative scaling of the frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StackScale {
+    None,
+    /// 1 / (median over matched stars of flux / reference flux): the ASP3231 recipe.
+    Photometric,
+}
+
+/// Everything that decides a stack.
+#[derive(Debug, Clone)]
+pub struct StackParams {
+    pub offsets: OffsetSource,
+    pub shift: ShiftMode,
+    pub canvas: CanvasKind,
+    pub sky: SkyMode,
+    pub scale: StackScale,
+    pub combine: CombineParams,
+}
+
+/// What the stack did.
+#[derive(Debug, Clone, Serialize)]
+pub struct StackReport {
+    pub offsets: Vec<Offset>,
+    /// Canvas pixel (0, 0) is this reference-frame pixel (0-based).
+    pub canvas_origin: [i64; 2],
+    pub canvas_shape: [usize; 2],
+    pub sky: Vec<SkyModel>,
+    pub scale: Vec<f64>,
+    pub combine: CombineSummary,
+}
+
+/// Fit a polynomial surface of `order` to the frame's cell medians.
+fn sky_surface(data: ndarray::ArrayView2<f32>, name: &str, order: usize) -> Result<SkyModel> {
+    let (ny, nx) = data.dim();
+    let mesh = super::detect::MeshBackground::new(data, (nx.max(ny) / 12).max(16))
+        .ok_or_else(|| Error::Invalid(format!("{name}: no finite pixel to measure the sky on")))?;
+    let terms = super::shift::surface_terms(order);
+    let k = terms.len();
+    let (mut ata, mut atb) = (vec![vec![0.0; k]; k], vec![0.0; k]);
+    for (x, y, v) in mesh.cells() {
+        let (u, w) = (
+            2.0 * x / (nx as f64 - 1.0).max(1.0) - 1.0,
+            2.0 * y / (ny as f64 - 1.0).max(1.0) - 1.0,
+        );
+        let row: Vec<f64> = terms.iter().map(|(i, j)| u.powi(*i) * w.powi(*j)).collect();
+        for a in 0..k {
+            atb[a] += row[a] * v;
+            for b in 0..k {
+                ata[a][b] += row[a] * row[b];
+            }
+        }
+    }
+    let coefficients = super::lm::solve(ata, atb).ok_or_else(|| {
+        Error::Invalid(format!(
+            "{name}: the sky surface of order {order} has too few cells to fit"
+        ))
+    })?;
+    Ok(SkyModel::Surface {
+        order,
+        coefficients,
+        nx,
+        ny,
+    })
+}
+
+/// A frame's sky level: the sigma-clipped median of every fourth pixel.
+fn sky_level(data: ndarray::ArrayView2<f32>, name: &str) -> Result<f64> {
+    let v: Vec<f32> = data
+        .iter()
+        .step_by(4)
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
+    sigma_clipped_stats(&v, &SigmaClip::default())
+        .map(|s| s.median)
+        .ok_or_else(|| Error::Invalid(format!("{name}: no finite pixel to measure the sky on")))
+}
+
+/// Stack the frames in `paths` (the first is the reference) into the files of `out`.
+pub fn stack_files(
+    paths: &[PathBuf],
+    p: &StackParams,
+    out: &OutputPaths,
+    progress: &Progress,
+) -> Result<StackReport> {
+    let inputs: Vec<FileInput> = paths
+        .iter()
+        .map(|f| FileInput::open(f))
+        .collect::<Result<_>>()?;
+    let refs: Vec<&dyn StackInput> = inputs.iter().map(|i| i as &dyn StackInput).collect();
+    stack(&refs, p, out, progress)
+}
+
+/// What one pass over the frames measured.
+struct Survey {
+    offsets: Vec<Offset>,
+    sky: Vec<SkyModel>,
+    /// The reference frame's stars, when they were detected.
+    reference_stars: Vec<Star>,
+}
+
+/// Following stars from frame to frame: each search starts where the star was in the previous frame.
+struct Tracker {
+    previous: Vec<(f64, f64)>,
+    reference: Vec<(f64, f64)>,
+}
+
+impl Tracker {
+    fn offset(&mut self, data: ndarray::ArrayView2<f32>, name: &str) -> Result<Offset> {
+        let cp = CentroidParams::default();
+        let (mut dx, mut dy) = (Vec::new(), Vec::new());
+        let first = self.reference.is_empty();
+        for (k, pos) in self.previous.iter_mut().enumerate() {
+            let c = super::centroid::centroid(data, name, pos.0, pos.1, &cp)?;
+            *pos = (c.x, c.y);
+            if first {
+                self.reference.push((c.x, c.y));
+            }
+            dx.push(c.x - self.reference[k].0);
+            dy.push(c.y - self.reference[k].1);
+        }
+        Ok(Offset {
+            file: name.into(),
+            dx: robust_mean(&dx),
+            dy: robust_mean(&dy),
+            n_stars: dx.len(),
+        })
+    }
+}
+
+/// Load each frame once: its sky, its stars (for automatic offsets or photometric scaling), and
+/// the offsets.
+fn survey(inputs: &[&dyn StackInput], p: &StackParams, progress: &Progress) -> Result<Survey> {
+    let names: Vec<String> = inputs.iter().map(|i| i.name()).collect();
+    let want_stars = p.offsets == OffsetSource::Auto || p.scale == StackScale::Photometric;
+    let detect_params = DetectParams {
+        max_stars: 80,
+        ..DetectParams::default()
+    };
+    let mut tracker = match &p.offsets {
+        OffsetSource::Stars(stars) if stars.is_empty() => {
+            return Err(Error::Invalid("no reference star given".into()));
+        }
+        OffsetSource::Stars(stars) => Some(Tracker {
+            previous: stars.clone(),
+            reference: Vec::new(),
+        }),
+        _ => None,
+    };
+    let (mut sky, mut star_lists, mut tracked) = (Vec::new(), Vec::new(), Vec::new());
+    let needs_pixels = want_stars || tracker.is_some() || p.sky != SkyMode::None;
+    progress.begin("measuring frames", inputs.len() as u64);
+    for inp in inputs.iter().filter(|_| needs_pixels) {
+        progress.check()?;
+        let data = inp.read_rows(0..inp.shape().0)?;
+        sky.push(match p.sky {
+            SkyMode::None => SkyModel::Constant(0.0),
+            SkyMode::Median => SkyModel::Constant(sky_level(data.view(), &inp.name())?),
+            SkyMode::Surface(order) => sky_surface(data.view(), &inp.name(), order)?,
+        });
+        if want_stars {
+            star_lists.push(detect(data.view(), &inp.name(), &detect_params)?);
+        }
+        if let Some(t) = tracker.as_mut() {
+            tracked.push(t.offset(data.view(), &inp.name())?);
+        }
+        progress.advance(1);
+    }
+    if sky.is_empty() {
+        sky = vec![SkyModel::Constant(0.0); inputs.len()];
+    }
+    let offsets = match &p.offsets {
+        OffsetSource::Auto => auto_offsets(&names, &star_lists)?,
+        OffsetSource::Stars(_) => tracked,
+        OffsetSource::File(path) => read_offsets(path, &names)?,
+        OffsetSource::Positions(path) => offsets_from_positions_file(path, &names)?,
+    };
+    Ok(Survey {
+        offsets,
+        sky,
+        reference_stars: star_lists.into_iter().next().unwrap_or_default(),
+    })
+}
+
+/// Match every frame's stars to the first frame's.
+fn auto_offsets(names: &[String], star_lists: &[Vec<Star>]) -> Result<Vec<Offset>> {
+    let r = &star_lists[0];
+    if r.len() < 3 {
+        return Err(Error::Invalid(format!(
+            "{}: only {} star(s) detected; automatic offsets need at least 3",
+            names[0],
+            r.len()
+        )));
+    }
+    names
+        .iter()
+        .zip(star_lists)
+        .map(|(n, s)| {
+            let (dx, dy, k) = match_stars(r, s, 1.5).ok_or_else(|| {
+                Error::Invalid(format!(
+                    "{n}: could not match its {} stars to the reference frame's",
+                    s.len()
+                ))
+            })?;
+            Ok(Offset {
+                file: n.clone(),
+                dx,
+                dy,
+                n_stars: k,
+            })
+        })
+        .collect()
+}
+
+/// Stack any inputs (files, calibrated frames): frames are loaded one at a time to measure them,
+/// then streamed through the combination.
+pub fn stack(
+    inputs: &[&dyn StackInput],
+    p: &StackParams,
+    out: &OutputPaths,
+    progress: &Progress,
+) -> Result<StackReport> {
+    let first = inputs
+        .first()
+        .ok_or_else(|| Error::Invalid("no frames to stack".into()))?;
+    let (ny, nx) = first.shape();
+    for i in inputs {
+        if i.shape() != (ny, nx) {
+            return Err(Error::Invalid(format!(
+                "{} is {}x{} but {} is {nx}x{ny}: dithered frames must share one shape",
+                i.name(),
+                i.shape().1,
+                i.shape().0,
+                first.name()
+            )));
+        }
+    }
+    let Survey {
+        offsets,
+        sky,
+        reference_stars,
+    } = survey(inputs, p, progress)?;
+    let scale = match p.scale {
+        StackScale::None => vec![1.0; inputs.len()],
+        StackScale::Photometric => {
+            photometric_scales(inputs, &reference_stars, &offsets, progress)?
+        }
+    };
+    let canvas = Canvas::new(p.canvas, nx, ny, &offsets, p.shift)?;
+    let shifted: Vec<ShiftedInput> = inputs
+        .iter()
+        .zip(&offsets)
+        .zip(&sky)
+        .map(|((i, o), s)| ShiftedInput::new(*i, o, p.shift, canvas, s.clone()))
+        .collect();
+    let refs: Vec<&dyn StackInput> = shifted.iter().map(|s| s as &dyn StackInput).collect();
+    let combine = CombineParams {
+        scale: if p.scale == StackScale::None {
+            p.combine.scale.clone()
+        } else {
+            Scale::Given(scale.clone())
+        },
+        npix_coverage: true,
+        ..p.combine.clone()
+    };
+    let summary = combine_to_files(&refs, &combine, out, progress)?;
+    Ok(StackReport {
+        offsets,
+        canvas_origin: [canvas.x0, canvas.y0],
+        canvas_shape: [canvas.nx, canvas.ny],
+        sky,
+        scale,
+        combine: summary,
+    })
+}
+
+/// Aperture photometry of the reference frame's brightest stars in every frame (at the positions
+/// the offsets predict); each frame's factor brings its fluxes to the reference's.
+fn photometric_scales(
+    inputs: &[&dyn StackInput],
+    stars: &[Star],
+    offsets: &[Offset],
+    progress: &Progress,
+) -> Result<Vec<f64>> {
+    let mut fwhm: Vec<f32> = stars.iter().map(|s| s.fwhm as f32).collect();
+    let typical = crate::stats::median_mut(&mut fwhm).unwrap_or(3.0).max(1.0);
+    let ap = ApertureParams {
+        radius: 2.5 * typical,
+        annulus: Some((4.0 * typical, 6.0 * typical)),
+        annulus_stat: AnnulusStat::Median,
+        gain_e_per_adu: 1.0,
+        read_noise_e: 0.0,
+    };
+    let chosen: Vec<&Star> = stars.iter().take(30).collect();
+    let mut reference_flux = Vec::new();
+    let mut factors = Vec::with_capacity(inputs.len());
+    progress.begin("photometry for scaling", inputs.len() as u64);
+    for (k, (inp, o)) in inputs.iter().zip(offsets).enumerate() {
+        progress.check()?;
+        let data = inp.read_rows(0..inp.shape().0)?;
+        let flux: Vec<f64> = chosen
+            .iter()
+            .map(|s| {
+                measure(
+                    data.view(),
+                    &inp.name(),
+                    0,
+                    s.x + o.dx - offsets[0].dx,
+                    s.y + o.dy - offsets[0].dy,
+                    &ap,
+                )
+                .flux
+            })
+            .collect();
+        if k == 0 {
+            reference_flux = flux.clone();
+        }
+        let ratio = scale_factor(&reference_flux, &flux).ok_or_else(|| {
+            Error::Invalid(format!(
+                "{}: no star measured for photometric scaling",
+                inp.name()
+            ))
+        })?;
+        factors.push(1.0 / ratio);
+        progress.advance(1);
+    }
+    Ok(factors)
+}
+
+/// Offsets of a file list without stacking (for `skycomb offsets`).
+pub fn offsets_of_files(
+    paths: &[PathBuf],
+    source: &OffsetSource,
+    progress: &Progress,
+) -> Result<Vec<Offset>> {
+    let p = StackParams {
+        offsets: source.clone(),
+        shift: ShiftMode::Integer,
+        canvas: CanvasKind::Union,
+        sky: SkyMode::None,
+        scale: StackScale::None,
+        combine: CombineParams::default(),
+    };
+    let inputs: Vec<FileInput> = paths
+        .iter()
+        .map(|f| FileInput::open(f))
+        .collect::<Result<_>>()?;
+    let refs: Vec<&dyn StackInput> = inputs.iter().map(|i| i as &dyn StackInput).collect();
+    Ok(survey(&refs, &p, progress)?.offsets)
+}
