@@ -2,7 +2,6 @@
 //! (photutils' "exact" method), an annulus background (median or sigma-clipped mean of the pixels
 //! whose centres lie in it), errors from gain and read noise, and photometric scale factors.
 
-use crate::register::centroid::annulus_stats;
 use crate::stats::{SigmaClip, sigma_clipped_stats};
 use ndarray::ArrayView2;
 use serde::Serialize;
@@ -123,20 +122,20 @@ pub fn measure(
     p: &ApertureParams,
 ) -> PhotometryRow {
     let (sum, area) = aperture_sum(image, x, y, p.radius);
-    let (background, sky_noise, n_sky) = match p.annulus {
+    let (background, sky_noise, n_sky) = match p
+        .annulus
+        .and_then(|(r_in, r_out)| annulus_values(image, x, y, r_in, r_out))
+    {
+        None if p.annulus.is_some() => (f64::NAN, f64::NAN, 0),
         None => (0.0, 0.0, 0usize),
-        Some((r_in, r_out)) => {
+        Some(mut v) => {
+            let n = v.len();
             let stats = match p.annulus_stat {
-                AnnulusStat::Median => annulus_stats(image, x, y, r_in, r_out),
+                AnnulusStat::Median => crate::stats::median_and_mad_std(&mut v),
                 AnnulusStat::ClippedMean => {
-                    annulus_values(image, x, y, r_in, r_out).and_then(|v| {
-                        sigma_clipped_stats(&v, &SigmaClip::default()).map(|s| (s.mean, s.std))
-                    })
+                    sigma_clipped_stats(&v, &SigmaClip::default()).map(|s| (s.mean, s.std))
                 }
             };
-            let n = annulus_values(image, x, y, r_in, r_out)
-                .map(|v| v.len())
-                .unwrap_or(0);
             stats
                 .map(|(b, s)| (b, s, n))
                 .unwrap_or((f64::NAN, f64::NAN, 0))
@@ -165,6 +164,21 @@ pub fn measure(
         flux,
         flux_err: var.sqrt(),
     }
+}
+
+/// Photometry of many stars (0-based positions) in one frame, in parallel; rows in star order.
+pub fn measure_all(
+    image: ArrayView2<f32>,
+    file: &str,
+    stars: &[(f64, f64)],
+    p: &ApertureParams,
+) -> Vec<PhotometryRow> {
+    use rayon::prelude::*;
+    stars
+        .par_iter()
+        .enumerate()
+        .map(|(k, &(x, y))| measure(image, file, k + 1, x, y, p))
+        .collect()
 }
 
 fn annulus_values(

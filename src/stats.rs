@@ -67,6 +67,13 @@ pub fn mad_std(values: &[f32]) -> Option<f64> {
     Some(MAD_TO_SIGMA * median_f64_mut(&mut dev)?)
 }
 
+/// Median and 1.4826 x MAD of the values in one go (reorders the slice); `None` when empty.
+pub fn median_and_mad_std(values: &mut [f32]) -> Option<(f64, f64)> {
+    let med = median_mut(values)?;
+    let mut dev: Vec<f64> = values.iter().map(|&v| (v as f64 - med).abs()).collect();
+    Some((med, MAD_TO_SIGMA * median_f64_mut(&mut dev)?))
+}
+
 /// numpy's default (linear) percentile of already sorted values, `p` in 0..=100.
 pub fn percentile_sorted(sorted: &[f32], p: f64) -> Option<f64> {
     let n = sorted.len();

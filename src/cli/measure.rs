@@ -5,7 +5,7 @@ use super::progress_line::with_progress;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use serde_json::json;
-use skycomb::photometry::{AnnulusStat, ApertureParams, measure};
+use skycomb::photometry::{AnnulusStat, ApertureParams, measure_all};
 use skycomb::register::centroid::{Background, CentroidMethod, CentroidParams, centroid};
 use skycomb::register::offsets::write_offsets;
 use skycomb::register::{DetectParams, OffsetSource, detect, offsets_of_files};
@@ -252,8 +252,8 @@ pub fn photometry_run(a: &PhotometryArgs) -> Result<()> {
                 .or_else(|| f.header.get_f64("RDNOISE"))
                 .unwrap_or(0.0),
         };
+        let (ny, nx) = f.data.dim();
         for (k, &(x, y)) in stars.iter().enumerate() {
-            let (ny, nx) = f.data.dim();
             anyhow::ensure!(
                 x > -0.5 && y > -0.5 && x < nx as f64 - 0.5 && y < ny as f64 - 0.5,
                 "{}: star {} at ({}, {}) lies outside the {nx}x{ny} image",
@@ -262,7 +262,8 @@ pub fn photometry_run(a: &PhotometryArgs) -> Result<()> {
                 x + 1.0,
                 y + 1.0
             );
-            let mut r = measure(f.data.view(), &f.name(), k + 1, x, y, &p);
+        }
+        for mut r in measure_all(f.data.view(), &f.name(), &stars, &p) {
             r.x += 1.0;
             r.y += 1.0;
             rows.push(r);

@@ -218,6 +218,8 @@ pub fn centroid_1dg(c: ArrayView2<f64>) -> Option<CutoutFit> {
 struct Gauss2 {
     points: Vec<(f64, f64, f64)>,
     constant: bool,
+    /// The centre must stay within these bounds (the cutout), x then y.
+    bounds: (f64, f64, f64, f64),
 }
 
 impl Model for Gauss2 {
@@ -248,6 +250,18 @@ impl Model for Gauss2 {
         }
         v
     }
+    /// A positive amplitude, a positive-definite form (a real ellipse) and a centre in the cutout.
+    fn valid(&self, p: &[f64]) -> bool {
+        let (x0, x1, y0, y1) = self.bounds;
+        p[0] > 0.0
+            && p[3] > 0.0
+            && p[5] > 0.0
+            && 4.0 * p[3] * p[5] > p[4] * p[4]
+            && p[1] >= x0
+            && p[1] <= x1
+            && p[2] >= y0
+            && p[2] <= y1
+    }
 }
 
 /// A 2-D Gaussian fitted by Levenberg-Marquardt from moment estimates (photutils centroid_2dg when
@@ -272,9 +286,11 @@ pub fn centroid_2dg_robust(c: ArrayView2<f64>, constant: bool) -> Option<CutoutF
         .collect();
     let (mut best, mut params) = fit_gauss2(points.clone(), constant)?;
     for _ in 0..3 {
+        // bounds matter only to the fit; evaluating the residuals needs none
         let model = Gauss2 {
             points: points.clone(),
             constant,
+            bounds: (f64::MIN, f64::MAX, f64::MIN, f64::MAX),
         };
         let mut grad = vec![0.0; model.n_params()];
         let fitted: Vec<f64> = (0..points.len())
@@ -331,7 +347,18 @@ fn fit_gauss2(points: Vec<(f64, f64, f64)>, constant: bool) -> Option<(CutoutFit
     if constant {
         start.push(min);
     }
-    let f = fit(&Gauss2 { points, constant }, &start, 200);
+    let (xmax, ymax) = points
+        .iter()
+        .fold((0.0f64, 0.0f64), |(a, b), p| (a.max(p.0), b.max(p.1)));
+    let f = fit(
+        &Gauss2 {
+            points,
+            constant,
+            bounds: (-0.5, xmax + 0.5, -0.5, ymax + 0.5),
+        },
+        &start,
+        200,
+    );
     let (a, b, cc) = (f.params[3], f.params[4], f.params[5]);
     // sigma^2 along the principal axes: 1 / (2 lambda) for the eigenvalues lambda of [[a, b/2], [b/2, c]]
     let tr = a + cc;

@@ -11,6 +11,11 @@ pub trait Model {
     fn observed(&self, i: usize) -> f64;
     /// Model value at point `i`; fills `grad` with its derivatives.
     fn eval(&self, i: usize, p: &[f64], grad: &mut [f64]) -> f64;
+    /// False for parameters outside the model's domain: such a step is refused like a worse one
+    /// (bounds, as a trust-region fitter has them).
+    fn valid(&self, _p: &[f64]) -> bool {
+        true
+    }
 }
 
 /// What the fit found.
@@ -52,8 +57,46 @@ pub fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
     x.iter().all(|v| v.is_finite()).then_some(x)
 }
 
-fn normal_equations(m: &dyn Model, p: &[f64]) -> (Vec<Vec<f64>>, Vec<f64>, f64) {
-    let k = m.n_params();
+/// The normal equations J'J, J'r and chi-square at `p`, for a model of exactly K parameters (a
+/// constant K lets the compiler unroll the 21-odd products per point).
+fn normal_equations_k<M: Model, const K: usize>(
+    m: &M,
+    p: &[f64],
+) -> (Vec<Vec<f64>>, Vec<f64>, f64) {
+    let mut acc = [[0.0f64; K]; K];
+    let mut tr = [0.0f64; K];
+    let mut grad = [0.0f64; K];
+    let mut chi2 = 0.0;
+    for i in 0..m.n_points() {
+        let r = m.observed(i) - m.eval(i, p, &mut grad);
+        chi2 += r * r;
+        for a in 0..K {
+            tr[a] += grad[a] * r;
+            for b in a..K {
+                acc[a][b] += grad[a] * grad[b];
+            }
+        }
+    }
+    let jtj: Vec<Vec<f64>> = (0..K)
+        .map(|a| {
+            (0..K)
+                .map(|b| if b >= a { acc[a][b] } else { acc[b][a] })
+                .collect()
+        })
+        .collect();
+    (jtj, tr.to_vec(), chi2)
+}
+
+fn normal_equations<M: Model>(m: &M, p: &[f64]) -> (Vec<Vec<f64>>, Vec<f64>, f64) {
+    match m.n_params() {
+        3 => normal_equations_k::<M, 3>(m, p),
+        6 => normal_equations_k::<M, 6>(m, p),
+        7 => normal_equations_k::<M, 7>(m, p),
+        k => normal_equations_dyn(m, p, k),
+    }
+}
+
+fn normal_equations_dyn<M: Model>(m: &M, p: &[f64], k: usize) -> (Vec<Vec<f64>>, Vec<f64>, f64) {
     let mut jtj = vec![vec![0.0; k]; k];
     let mut jtr = vec![0.0; k];
     let mut grad = vec![0.0; k];
@@ -63,28 +106,17 @@ fn normal_equations(m: &dyn Model, p: &[f64]) -> (Vec<Vec<f64>>, Vec<f64>, f64) 
         chi2 += r * r;
         for a in 0..k {
             jtr[a] += grad[a] * r;
-            for b in a..k {
+            for b in 0..k {
                 jtj[a][b] += grad[a] * grad[b];
             }
-        }
-    }
-    for a in 0..k {
-        for b in 0..a {
-            jtj[a][b] = jtj[b][a];
         }
     }
     (jtj, jtr, chi2)
 }
 
-fn chi2_at(m: &dyn Model, p: &[f64]) -> f64 {
-    let mut grad = vec![0.0; m.n_params()];
-    (0..m.n_points())
-        .map(|i| (m.observed(i) - m.eval(i, p, &mut grad)).powi(2))
-        .sum()
-}
-
-/// Minimise the sum of squared residuals from `start`.
-pub fn fit(m: &dyn Model, start: &[f64], max_iterations: usize) -> Fit {
+/// Minimise the sum of squared residuals from `start`. A trial step's normal equations are
+/// computed at once (its chi-square comes with them) and kept when the step is taken.
+pub fn fit<M: Model>(m: &M, start: &[f64], max_iterations: usize) -> Fit {
     let k = m.n_params();
     let mut p = start.to_vec();
     let mut lambda = 1e-3;
@@ -102,25 +134,26 @@ pub fn fit(m: &dyn Model, start: &[f64], max_iterations: usize) -> Fit {
             continue;
         };
         let trial: Vec<f64> = p.iter().zip(&step).map(|(x, s)| x + s).collect();
-        let c = chi2_at(m, &trial);
-        if c.is_finite() && c <= chi2 {
-            let small = (chi2 - c) <= 1e-12 * chi2.max(1e-300)
-                || step
-                    .iter()
-                    .zip(&p)
-                    .all(|(s, x)| s.abs() <= 1e-10 * x.abs().max(1e-6));
-            p = trial;
-            (jtj, jtr, chi2) = normal_equations(m, &p);
-            lambda = (lambda / 10.0).max(1e-12);
-            if small {
-                converged = true;
-                break;
+        let next = m
+            .valid(&trial)
+            .then(|| normal_equations(m, &trial))
+            .filter(|n| n.2.is_finite() && n.2 <= chi2);
+        match next {
+            Some((tj, tr, c)) => {
+                let small = (chi2 - c) <= 1e-6 * chi2.max(1e-300);
+                (p, jtj, jtr, chi2) = (trial, tj, tr, c);
+                lambda = (lambda / 10.0).max(1e-12);
+                if small {
+                    converged = true;
+                    break;
+                }
             }
-        } else {
-            lambda *= 10.0;
-            if lambda > 1e12 {
-                converged = true; // no step lowers chi2: at the minimum within precision
-                break;
+            None => {
+                lambda *= 10.0;
+                if lambda > 1e12 {
+                    converged = true; // no step lowers chi2: at the minimum within precision
+                    break;
+                }
             }
         }
     }
