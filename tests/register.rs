@@ -65,6 +65,7 @@ fn the_sample_night_stacks_as_the_truth_says() {
         .collect();
     let p = StackParams {
         offsets: OffsetSource::Auto,
+        refine: false,
         shift: ShiftMode::Bilinear,
         canvas: CanvasKind::Union,
         sky: SkyMode::Surface(1),
@@ -235,8 +236,13 @@ fn night256_offsets_and_photometric_scales() {
         serde_json::from_str(&std::fs::read_to_string(night.join("truth.json")).unwrap()).unwrap();
     let names: Vec<String> = r["science"].as_object().unwrap().keys().cloned().collect();
     let files: Vec<PathBuf> = names.iter().map(|n| out.path().join(n)).collect();
-    let offsets = offsets_of_files(&files, &OffsetSource::Auto, &Progress::new()).unwrap();
-    for (o, n) in offsets.iter().zip(&names) {
+    let offsets = offsets_of_files(&files, &OffsetSource::Auto, false, &Progress::new()).unwrap();
+    let refined = offsets_of_files(&files, &OffsetSource::Auto, true, &Progress::new()).unwrap();
+    for (o, n) in offsets
+        .iter()
+        .chain(&refined)
+        .zip(names.iter().chain(&names))
+    {
         let (dx, dy) = (
             truth["frames"][n]["dx"].as_f64().unwrap(),
             truth["frames"][n]["dy"].as_f64().unwrap(),
@@ -316,8 +322,9 @@ fn orion_frames_register_consistently_and_stack_round() {
         .take(10)
         .map(|s| (s[0].as_f64().unwrap() - 1.0, s[1].as_f64().unwrap() - 1.0))
         .collect();
-    let auto = offsets_of_files(&files, &OffsetSource::Auto, &Progress::new()).unwrap();
-    let tracked = offsets_of_files(&files, &OffsetSource::Stars(stars), &Progress::new()).unwrap();
+    let auto = offsets_of_files(&files, &OffsetSource::Auto, false, &Progress::new()).unwrap();
+    let tracked =
+        offsets_of_files(&files, &OffsetSource::Stars(stars), false, &Progress::new()).unwrap();
     let photutils: Vec<(f64, f64)> = reference["offsets"]
         .as_array()
         .unwrap()
@@ -333,21 +340,32 @@ fn orion_frames_register_consistently_and_stack_round() {
         skycomb::stats::median_mut(&mut d).unwrap()
     };
     let xy = |o: &[Offset]| o.iter().map(|o| (o.dx, o.dy)).collect::<Vec<_>>();
-    let (a, t) = (xy(&auto), xy(&tracked));
-    let figures = [
-        median_distance(&a, &t),
-        median_distance(&a, &photutils),
-        median_distance(&t, &photutils),
+    let xcorr = offsets_of_files(&files, &OffsetSource::Auto, true, &Progress::new()).unwrap();
+    let (a, t, x) = (xy(&auto), xy(&tracked), xy(&xcorr));
+    let pairs = [
+        ("auto-stars", &a, &t),
+        ("auto-photutils", &a, &photutils),
+        ("stars-photutils", &t, &photutils),
+        ("xcorr-auto", &x, &a),
+        ("xcorr-stars", &x, &t),
+        ("xcorr-photutils", &x, &photutils),
     ];
-    eprintln!(
-        "median frame distances: auto-stars {:.3}, auto-photutils {:.3}, stars-photutils {:.3} px",
-        figures[0], figures[1], figures[2]
-    );
+    let figures: Vec<f64> = pairs
+        .iter()
+        .map(|(_, p, q)| median_distance(p, q))
+        .collect();
+    let text: Vec<String> = pairs
+        .iter()
+        .zip(&figures)
+        .map(|((n, _, _), f)| format!("{n} {f:.3}"))
+        .collect();
+    eprintln!("median frame distances (px): {}", text.join(", "));
     assert!(figures.iter().all(|f| *f < 0.15), "{figures:?}");
     // the registered stack has round stars: FWHM within 1.15x the median single-frame FWHM
     let d = tempfile::tempdir().unwrap();
     let p = StackParams {
         offsets: OffsetSource::Auto,
+        refine: false,
         shift: ShiftMode::Bilinear,
         canvas: CanvasKind::Union,
         sky: SkyMode::Median,

@@ -148,6 +148,9 @@ pub struct OffsetsArgs {
     /// Detect and match stars automatically.
     #[arg(long)]
     pub auto: bool,
+    /// Refine the offsets by cross-correlating sub-images around the reference's bright stars.
+    #[arg(long)]
+    pub refine: bool,
     /// Save the offsets to this text file (FILE DX DY lines).
     #[arg(long)]
     pub save: Option<PathBuf>,
@@ -166,7 +169,7 @@ pub fn offsets_run(a: &OffsetsArgs) -> Result<()> {
         (true, false) => bail!("give either --star X,Y (one or more) or --auto, not both"),
         (false, true) => bail!("give --star X,Y (one or more) or --auto"),
     };
-    let offsets = with_progress(|p| offsets_of_files(&a.files, &source, p))?;
+    let offsets = with_progress(|p| offsets_of_files(&a.files, &source, a.refine, p))?;
     if let Some(path) = &a.save {
         write_offsets(path, &offsets, a.overwrite)?;
     }

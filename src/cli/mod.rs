@@ -1,5 +1,6 @@
 //! The command line: one file per subcommand, all over the core library (errors via anyhow with context).
 
+mod arith;
 mod calibrate;
 mod combine;
 mod header;
@@ -44,6 +45,8 @@ pub enum Command {
     Photometry(measure::PhotometryArgs),
     /// Register and combine dithered frames onto a canvas, with npix and rejected maps.
     Stack(Box<stack::StackArgs>),
+    /// Pixel arithmetic: A + - * / B, where A and B are frames or numbers.
+    Arith(arith::ArithArgs),
     /// Write the built-in synthetic night (raw frames + truth.json) into a folder.
     SampleNight(sample_night::SampleNightArgs),
 }
@@ -62,6 +65,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Offsets(a)) => measure::offsets_run(&a),
         Some(Command::Photometry(a)) => measure::photometry_run(&a),
         Some(Command::Stack(a)) => stack::run(&a),
+        Some(Command::Arith(a)) => arith::run(&a),
         Some(Command::Calibrate(a)) => calibrate::run(&a),
     }
 }

@@ -20,6 +20,9 @@ pub struct StackArgs {
     /// or positions:PATH (x y of one object per frame, one line per frame).
     #[arg(long, default_value = "auto")]
     pub offsets: String,
+    /// Refine the offsets by cross-correlating sub-images around the reference's bright stars.
+    #[arg(long)]
+    pub refine: bool,
     /// integer, bilinear or lanczos3.
     #[arg(long, default_value = "bilinear")]
     pub shift: String,
@@ -65,6 +68,7 @@ pub fn run(a: &StackArgs) -> Result<()> {
     let names: Vec<String> = inputs.iter().map(|i| i.name()).collect();
     let params = StackParams {
         offsets,
+        refine: a.refine,
         shift: a.shift.parse()?,
         canvas: a.canvas.parse()?,
         sky: match a.sky.as_str() {

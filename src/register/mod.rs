@@ -4,6 +4,7 @@ pub mod centroid;
 pub mod detect;
 pub mod lm;
 pub mod offsets;
+pub mod refine;
 pub mod shift;
 pub mod stack;
 

@@ -52,6 +52,8 @@ pub enum StackScale {
 #[derive(Debug, Clone)]
 pub struct StackParams {
     pub offsets: OffsetSource,
+    /// Refine the offsets by cross-correlation of sub-images around the reference's bright stars.
+    pub refine: bool,
     pub shift: ShiftMode,
     pub canvas: CanvasKind,
     pub sky: SkyMode,
@@ -170,11 +172,12 @@ impl Tracker {
     }
 }
 
-/// Load each frame once: its sky, its stars (for automatic offsets or photometric scaling), and
-/// the offsets.
+/// Load each frame once: its sky, its stars (for automatic offsets, refinement or photometric
+/// scaling), and its offset, refined by cross-correlation when asked (the reference frame is kept).
 fn survey(inputs: &[&dyn StackInput], p: &StackParams, progress: &Progress) -> Result<Survey> {
     let names: Vec<String> = inputs.iter().map(|i| i.name()).collect();
-    let want_stars = p.offsets == OffsetSource::Auto || p.scale == StackScale::Photometric;
+    let want_stars =
+        p.offsets == OffsetSource::Auto || p.scale == StackScale::Photometric || p.refine;
     let detect_params = DetectParams {
         max_stars: 80,
         ..DetectParams::default()
@@ -189,69 +192,105 @@ fn survey(inputs: &[&dyn StackInput], p: &StackParams, progress: &Progress) -> R
         }),
         _ => None,
     };
-    let (mut sky, mut star_lists, mut tracked) = (Vec::new(), Vec::new(), Vec::new());
+    let given = match &p.offsets {
+        OffsetSource::File(path) => Some(read_offsets(path, &names)?),
+        OffsetSource::Positions(path) => Some(offsets_from_positions_file(path, &names)?),
+        _ => None,
+    };
     let needs_pixels = want_stars || tracker.is_some() || p.sky != SkyMode::None;
+    if !needs_pixels {
+        let offsets = given.expect("without pixels the offsets come from a file");
+        return Ok(Survey {
+            offsets,
+            sky: vec![SkyModel::Constant(0.0); inputs.len()],
+            reference_stars: Vec::new(),
+        });
+    }
+    let (mut sky, mut offsets) = (Vec::new(), Vec::new());
+    let mut reference: Option<(ndarray::Array2<f32>, Vec<Star>)> = None;
     progress.begin("measuring frames", inputs.len() as u64);
-    for inp in inputs.iter().filter(|_| needs_pixels) {
+    for (k, inp) in inputs.iter().enumerate() {
         progress.check()?;
+        let name = inp.name();
         let data = inp.read_rows(0..inp.shape().0)?;
         sky.push(match p.sky {
             SkyMode::None => SkyModel::Constant(0.0),
-            SkyMode::Median => SkyModel::Constant(sky_level(data.view(), &inp.name())?),
-            SkyMode::Surface(order) => sky_surface(data.view(), &inp.name(), order)?,
+            SkyMode::Median => SkyModel::Constant(sky_level(data.view(), &name)?),
+            SkyMode::Surface(order) => sky_surface(data.view(), &name, order)?,
         });
-        if want_stars {
-            star_lists.push(detect(data.view(), &inp.name(), &detect_params)?);
+        let stars = if want_stars {
+            detect(data.view(), &name, &detect_params)?
+        } else {
+            Vec::new()
+        };
+        let mut offset = match (&given, tracker.as_mut()) {
+            (Some(g), _) => g[k].clone(),
+            (None, Some(t)) => t.offset(data.view(), &name)?,
+            (None, None) => match &reference {
+                None => Offset {
+                    file: name.clone(),
+                    dx: 0.0,
+                    dy: 0.0,
+                    n_stars: stars.len(),
+                },
+                Some((_, ref_stars)) => {
+                    let (dx, dy, n) = match_stars(ref_stars, &stars, 1.5).ok_or_else(|| {
+                        Error::Invalid(format!(
+                            "{name}: could not match its {} stars to the reference frame's",
+                            stars.len()
+                        ))
+                    })?;
+                    Offset {
+                        file: name.clone(),
+                        dx,
+                        dy,
+                        n_stars: n,
+                    }
+                }
+            },
+        };
+        if k == 0 && p.offsets == OffsetSource::Auto && stars.len() < 3 {
+            return Err(Error::Invalid(format!(
+                "{name}: only {} star(s) detected; automatic offsets need at least 3",
+                stars.len()
+            )));
         }
-        if let Some(t) = tracker.as_mut() {
-            tracked.push(t.offset(data.view(), &inp.name())?);
+        if p.refine
+            && let Some((ref_data, ref_stars)) = &reference
+        {
+            let (dx, dy, n) = super::refine::refine_offset(
+                ref_data.view(),
+                data.view(),
+                ref_stars,
+                (offset.dx, offset.dy),
+                12,
+                3,
+            )
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "{name}: cross-correlation found no clear peak near the offset ({:.2}, {:.2})",
+                    offset.dx, offset.dy
+                ))
+            })?;
+            offset = Offset {
+                file: name.clone(),
+                dx,
+                dy,
+                n_stars: n,
+            };
+        }
+        offsets.push(offset);
+        if k == 0 {
+            reference = Some((data, stars));
         }
         progress.advance(1);
     }
-    if sky.is_empty() {
-        sky = vec![SkyModel::Constant(0.0); inputs.len()];
-    }
-    let offsets = match &p.offsets {
-        OffsetSource::Auto => auto_offsets(&names, &star_lists)?,
-        OffsetSource::Stars(_) => tracked,
-        OffsetSource::File(path) => read_offsets(path, &names)?,
-        OffsetSource::Positions(path) => offsets_from_positions_file(path, &names)?,
-    };
+    let reference_stars = reference.map(|r| r.1).unwrap_or_default();
     Ok(Survey {
         offsets,
         sky,
-        reference_stars: star_lists.into_iter().next().unwrap_or_default(),
+        reference_stars,
     })
-}
-
-/// Match every frame's stars to the first frame's.
-fn auto_offsets(names: &[String], star_lists: &[Vec<Star>]) -> Result<Vec<Offset>> {
-    let r = &star_lists[0];
-    if r.len() < 3 {
-        return Err(Error::Invalid(format!(
-            "{}: only {} star(s) detected; automatic offsets need at least 3",
-            names[0],
-            r.len()
-        )));
-    }
-    names
-        .iter()
-        .zip(star_lists)
-        .map(|(n, s)| {
-            let (dx, dy, k) = match_stars(r, s, 1.5).ok_or_else(|| {
-                Error::Invalid(format!(
-                    "{n}: could not match its {} stars to the reference frame's",
-                    s.len()
-                ))
-            })?;
-            Ok(Offset {
-                file: n.clone(),
-                dx,
-                dy,
-                n_stars: k,
-            })
-        })
-        .collect()
 }
 
 /// Stack any inputs (files, calibrated frames): frames are loaded one at a time to measure them,
@@ -373,10 +412,12 @@ fn photometric_scales(
 pub fn offsets_of_files(
     paths: &[PathBuf],
     source: &OffsetSource,
+    refine: bool,
     progress: &Progress,
 ) -> Result<Vec<Offset>> {
     let p = StackParams {
         offsets: source.clone(),
+        refine,
         shift: ShiftMode::Integer,
         canvas: CanvasKind::Union,
         sky: SkyMode::None,
