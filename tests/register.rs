@@ -580,7 +580,7 @@ fn bad_measuring_input_names_the_frame() {
             "--offsets",
             "wcs",
         ],
-        &["--offsets \"wcs\""],
+        &["fm920004.fits", "no celestial WCS"],
     );
     let flat = d.path().join("flat.fits");
     skycomb::fits::write_f32(
@@ -600,4 +600,58 @@ fn bad_measuring_input_names_the_frame() {
         &["flat.fits", "need at least 3"],
     );
     assert!(!out.exists());
+}
+
+#[test]
+fn tan_sip_wcs_matches_astropy_and_gives_offsets() {
+    use skycomb::register::wcs::{Wcs, offsets_from_wcs};
+    let f = skycomb::Frame::open(&data("shared/singles/sip-wcs.fit")).unwrap();
+    let w = Wcs::from_header(&f.header, "sip-wcs.fit").unwrap();
+    let want: Json = serde_json::from_str(
+        &std::fs::read_to_string(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/sip_wcs_expected.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    for (p, sky) in want["pixels_fits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(want["world_deg"].as_array().unwrap())
+    {
+        let (x, y) = (p[0].as_f64().unwrap() - 1.0, p[1].as_f64().unwrap() - 1.0);
+        let (ra, dec) = w.pixel_to_world(x, y);
+        let (ra0, dec0) = (sky[0].as_f64().unwrap(), sky[1].as_f64().unwrap());
+        assert!(
+            ((ra - ra0) * 3600.0).abs() < 1e-4 && ((dec - dec0) * 3600.0).abs() < 1e-4,
+            "({x}, {y}): {ra} {dec} vs astropy {ra0} {dec0}"
+        );
+        let (bx, by) = w.world_to_pixel(ra, dec);
+        assert!(
+            (bx - x).abs() < 1e-6 && (by - y).abs() < 1e-6,
+            "round trip ({x}, {y}) -> ({bx}, {by})"
+        );
+    }
+    // a frame whose reference pixel moved by (+7.25, -3.5): the sky stands 7.25 px further right, 3.5 lower
+    let mut h2 = f.header.clone();
+    h2.set("CRPIX1", skycomb::fits::Value::Float(37.5 + 7.25), "");
+    h2.set("CRPIX2", skycomb::fits::Value::Float(25.0 - 3.5), "");
+    let o = offsets_from_wcs(
+        &[("a".into(), f.header.clone()), ("b".into(), h2)],
+        (50, 100),
+    )
+    .unwrap();
+    assert!(
+        (o[1].dx - 7.25).abs() < 1e-6 && (o[1].dy + 3.5).abs() < 1e-6,
+        "{:?}",
+        o[1]
+    );
+    let e = Wcs::from_header(&skycomb::fits::Header::default(), "plain.fits")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("plain.fits") && e.contains("no celestial WCS"),
+        "{e}"
+    );
 }

@@ -148,6 +148,9 @@ pub struct OffsetsArgs {
     /// Detect and match stars automatically.
     #[arg(long)]
     pub auto: bool,
+    /// Offsets from the celestial WCS in the headers (TAN, TAN-SIP).
+    #[arg(long)]
+    pub wcs: bool,
     /// Refine the offsets by cross-correlating sub-images around the reference's bright stars.
     #[arg(long)]
     pub refine: bool,
@@ -161,13 +164,13 @@ pub struct OffsetsArgs {
 }
 
 pub fn offsets_run(a: &OffsetsArgs) -> Result<()> {
-    let source = match (a.auto, a.stars.is_empty()) {
-        (true, true) => OffsetSource::Auto,
-        (false, false) => {
+    let source = match (a.auto, a.wcs, a.stars.is_empty()) {
+        (true, false, true) => OffsetSource::Auto,
+        (false, true, true) => OffsetSource::Wcs,
+        (false, false, false) => {
             OffsetSource::Stars(a.stars.iter().map(|s| parse_xy(s)).collect::<Result<_>>()?)
         }
-        (true, false) => bail!("give either --star X,Y (one or more) or --auto, not both"),
-        (false, true) => bail!("give --star X,Y (one or more) or --auto"),
+        _ => bail!("give one of --star X,Y (one or more), --auto or --wcs"),
     };
     let offsets = with_progress(|p| offsets_of_files(&a.files, &source, a.refine, p))?;
     if let Some(path) = &a.save {

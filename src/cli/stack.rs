@@ -16,7 +16,7 @@ pub struct StackArgs {
     pub files: Vec<PathBuf>,
     #[arg(short, long)]
     pub output: PathBuf,
-    /// auto, stars:X,Y[;X,Y...] (FITS 1-based, in the first frame), file:PATH (FILE DX DY lines),
+    /// auto, wcs (TAN, TAN-SIP), stars:X,Y[;X,Y...] (FITS 1-based, in the first frame), file:PATH (FILE DX DY lines),
     /// or positions:PATH (x y of one object per frame, one line per frame).
     #[arg(long, default_value = "auto")]
     pub offsets: String,
@@ -50,6 +50,7 @@ pub struct StackArgs {
 pub fn run(a: &StackArgs) -> Result<()> {
     let offsets = match a.offsets.split_once(':') {
         None if a.offsets == "auto" => OffsetSource::Auto,
+        None if a.offsets == "wcs" => OffsetSource::Wcs,
         Some(("stars", list)) => {
             OffsetSource::Stars(list.split(';').map(parse_xy).collect::<Result<_>>()?)
         }

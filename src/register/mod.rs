@@ -7,6 +7,7 @@ pub mod offsets;
 pub mod refine;
 pub mod shift;
 pub mod stack;
+pub mod wcs;
 
 pub use centroid::{Background, Centroid, CentroidMethod, CentroidParams, Flag, centroid};
 pub use detect::{DetectParams, Star, detect};

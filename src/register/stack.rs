@@ -27,6 +27,8 @@ pub enum OffsetSource {
     File(PathBuf),
     /// A numina-style file: the `x y` (1-based) of one object in every frame, one line per frame.
     Positions(PathBuf),
+    /// The celestial WCS in the headers (TAN, TAN-SIP).
+    Wcs,
 }
 
 /// Sky handling before combining.
@@ -195,6 +197,13 @@ fn survey(inputs: &[&dyn StackInput], p: &StackParams, progress: &Progress) -> R
     let given = match &p.offsets {
         OffsetSource::File(path) => Some(read_offsets(path, &names)?),
         OffsetSource::Positions(path) => Some(offsets_from_positions_file(path, &names)?),
+        OffsetSource::Wcs => {
+            let headers: Vec<(String, crate::fits::Header)> = inputs
+                .iter()
+                .map(|i| (i.name(), i.header().clone()))
+                .collect();
+            Some(super::wcs::offsets_from_wcs(&headers, inputs[0].shape())?)
+        }
         _ => None,
     };
     let needs_pixels = want_stars || tracker.is_some() || p.sky != SkyMode::None;

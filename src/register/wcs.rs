@@ -1,0 +1,190 @@
+//! Celestial WCS from FITS headers, TAN (gnomonic) and TAN-SIP: pixel to sky and back, and the
+//! offsets between frames it implies. Pixels here are 0-based (FITS pixel = ours + 1).
+
+use crate::error::{Error, Result};
+use crate::fits::Header;
+use std::f64::consts::PI;
+
+/// SIP distortion polynomials: coefficients (i, j, value) of u^i v^j.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Sip {
+    a: Vec<(i32, i32, f64)>,
+    b: Vec<(i32, i32, f64)>,
+    ap: Vec<(i32, i32, f64)>,
+    bp: Vec<(i32, i32, f64)>,
+}
+
+fn poly(c: &[(i32, i32, f64)], u: f64, v: f64) -> f64 {
+    c.iter().map(|(i, j, k)| k * u.powi(*i) * v.powi(*j)).sum()
+}
+
+/// A TAN or TAN-SIP world coordinate system.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Wcs {
+    /// CRPIX, 1-based as in the header.
+    crpix: (f64, f64),
+    /// CRVAL in degrees (RA, Dec).
+    crval: (f64, f64),
+    /// The CD matrix (degrees per pixel).
+    cd: [[f64; 2]; 2],
+    sip: Option<Sip>,
+}
+
+fn coefficients(h: &Header, prefix: &str) -> Vec<(i32, i32, f64)> {
+    let order = h.get_i64(&format!("{prefix}_ORDER")).unwrap_or(-1);
+    let mut out = Vec::new();
+    for i in 0..=order.max(0) as i32 {
+        for j in 0..=(order as i32 - i).max(0) {
+            if let Some(v) = h.get_f64(&format!("{prefix}_{i}_{j}")) {
+                out.push((i, j, v));
+            }
+        }
+    }
+    out
+}
+
+impl Wcs {
+    /// Read a TAN or TAN-SIP celestial WCS from a header; other projections are refused by name.
+    pub fn from_header(h: &Header, name: &str) -> Result<Wcs> {
+        let (t1, t2) = (
+            h.get_str("CTYPE1")
+                .unwrap_or("")
+                .trim()
+                .to_ascii_uppercase(),
+            h.get_str("CTYPE2")
+                .unwrap_or("")
+                .trim()
+                .to_ascii_uppercase(),
+        );
+        if t1.is_empty() || t2.is_empty() {
+            return Err(Error::Invalid(format!(
+                "{name}: no celestial WCS (CTYPE1/CTYPE2 missing)"
+            )));
+        }
+        let proj = |t: &str| t.get(4..).unwrap_or("").trim_start_matches('-').to_string();
+        let (p1, p2) = (proj(&t1), proj(&t2));
+        if !(t1.starts_with("RA") && t2.starts_with("DEC"))
+            || p1 != p2
+            || !(p1 == "TAN" || p1 == "TAN-SIP")
+        {
+            return Err(Error::Invalid(format!(
+                "{name}: WCS {t1}/{t2} is not supported (TAN and TAN-SIP are)"
+            )));
+        }
+        let need = |k: &str| {
+            h.get_f64(k)
+                .ok_or_else(|| Error::Invalid(format!("{name}: WCS keyword {k} missing")))
+        };
+        let cd = if h.contains("CD1_1") || h.contains("CD2_2") {
+            let g = |k: &str| h.get_f64(k).unwrap_or(0.0);
+            [[g("CD1_1"), g("CD1_2")], [g("CD2_1"), g("CD2_2")]]
+        } else {
+            let (d1, d2) = (need("CDELT1")?, need("CDELT2")?);
+            let pc = |k: &str, def: f64| h.get_f64(k).unwrap_or(def);
+            if h.contains("PC1_1") || h.contains("PC1_2") {
+                [
+                    [d1 * pc("PC1_1", 1.0), d1 * pc("PC1_2", 0.0)],
+                    [d2 * pc("PC2_1", 0.0), d2 * pc("PC2_2", 1.0)],
+                ]
+            } else {
+                let r = h.get_f64("CROTA2").unwrap_or(0.0) * PI / 180.0;
+                [[d1 * r.cos(), -d2 * r.sin()], [d1 * r.sin(), d2 * r.cos()]]
+            }
+        };
+        let sip = (p1 == "TAN-SIP").then(|| Sip {
+            a: coefficients(h, "A"),
+            b: coefficients(h, "B"),
+            ap: coefficients(h, "AP"),
+            bp: coefficients(h, "BP"),
+        });
+        Ok(Wcs {
+            crpix: (need("CRPIX1")?, need("CRPIX2")?),
+            crval: (need("CRVAL1")?, need("CRVAL2")?),
+            cd,
+            sip,
+        })
+    }
+
+    /// Sky position (RA, Dec in degrees) of the 0-based pixel (x, y).
+    pub fn pixel_to_world(&self, x: f64, y: f64) -> (f64, f64) {
+        let (mut u, mut v) = (x + 1.0 - self.crpix.0, y + 1.0 - self.crpix.1);
+        if let Some(s) = &self.sip {
+            let (du, dv) = (poly(&s.a, u, v), poly(&s.b, u, v));
+            u += du;
+            v += dv;
+        }
+        let xi = (self.cd[0][0] * u + self.cd[0][1] * v) * PI / 180.0;
+        let eta = (self.cd[1][0] * u + self.cd[1][1] * v) * PI / 180.0;
+        let (a0, d0) = (self.crval.0 * PI / 180.0, self.crval.1 * PI / 180.0);
+        let den = d0.cos() - eta * d0.sin();
+        let ra = a0 + xi.atan2(den);
+        let dec = (d0.sin() + eta * d0.cos()).atan2((xi * xi + den * den).sqrt());
+        ((ra * 180.0 / PI).rem_euclid(360.0), dec * 180.0 / PI)
+    }
+
+    /// The 0-based pixel of a sky position (RA, Dec in degrees).
+    pub fn world_to_pixel(&self, ra: f64, dec: f64) -> (f64, f64) {
+        let (a, d) = (ra * PI / 180.0, dec * PI / 180.0);
+        let (a0, d0) = (self.crval.0 * PI / 180.0, self.crval.1 * PI / 180.0);
+        let cosc = d.sin() * d0.sin() + d.cos() * d0.cos() * (a - a0).cos();
+        let xi = d.cos() * (a - a0).sin() / cosc * 180.0 / PI;
+        let eta = (d.sin() * d0.cos() - d.cos() * d0.sin() * (a - a0).cos()) / cosc * 180.0 / PI;
+        let det = self.cd[0][0] * self.cd[1][1] - self.cd[0][1] * self.cd[1][0];
+        let up = (self.cd[1][1] * xi - self.cd[0][1] * eta) / det;
+        let vp = (-self.cd[1][0] * xi + self.cd[0][0] * eta) / det;
+        let (u, v) = match &self.sip {
+            None => (up, vp),
+            Some(s) => {
+                // the inverse polynomials as a start, then Newton on u + A(u, v) = u', v + B(u, v) = v'
+                let (mut u, mut v) = if s.ap.is_empty() {
+                    (up, vp)
+                } else {
+                    (up + poly(&s.ap, up, vp), vp + poly(&s.bp, up, vp))
+                };
+                for _ in 0..20 {
+                    let (fu, fv) = (u + poly(&s.a, u, v) - up, v + poly(&s.b, u, v) - vp);
+                    let h = 1e-4;
+                    let j11 = 1.0 + (poly(&s.a, u + h, v) - poly(&s.a, u - h, v)) / (2.0 * h);
+                    let j12 = (poly(&s.a, u, v + h) - poly(&s.a, u, v - h)) / (2.0 * h);
+                    let j21 = (poly(&s.b, u + h, v) - poly(&s.b, u - h, v)) / (2.0 * h);
+                    let j22 = 1.0 + (poly(&s.b, u, v + h) - poly(&s.b, u, v - h)) / (2.0 * h);
+                    let dj = j11 * j22 - j12 * j21;
+                    let (du, dv) = ((j22 * fu - j12 * fv) / dj, (-j21 * fu + j11 * fv) / dj);
+                    u -= du;
+                    v -= dv;
+                    if du.abs() + dv.abs() < 1e-12 {
+                        break;
+                    }
+                }
+                (u, v)
+            }
+        };
+        (u + self.crpix.0 - 1.0, v + self.crpix.1 - 1.0)
+    }
+}
+
+/// Offsets of frames from their WCS: where the reference frame's centre falls in each frame.
+pub fn offsets_from_wcs(
+    headers: &[(String, Header)],
+    shape: (usize, usize),
+) -> Result<Vec<super::Offset>> {
+    let (ny, nx) = shape;
+    let first = headers
+        .first()
+        .ok_or_else(|| Error::Invalid("no frames to register".into()))?;
+    let w0 = Wcs::from_header(&first.1, &first.0)?;
+    let (cx, cy) = ((nx as f64 - 1.0) / 2.0, (ny as f64 - 1.0) / 2.0);
+    let (ra, dec) = w0.pixel_to_world(cx, cy);
+    headers
+        .iter()
+        .map(|(name, h)| {
+            let (x, y) = Wcs::from_header(h, name)?.world_to_pixel(ra, dec);
+            Ok(super::Offset {
+                file: name.clone(),
+                dx: x - cx,
+                dy: y - cy,
+                n_stars: 0,
+            })
+        })
+        .collect()
+}
