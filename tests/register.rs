@@ -655,3 +655,97 @@ fn tan_sip_wcs_matches_astropy_and_gives_offsets() {
         "{e}"
     );
 }
+
+#[test]
+fn sky_from_neighbouring_frames_is_flat_and_keeps_the_stars() {
+    let d = tempfile::tempdir().unwrap();
+    let (reduced, truth) = calibrated_sample_night(d.path());
+    let files: Vec<PathBuf> = (1..=7)
+        .map(|i| reduced.join(format!("sci_R_{i:03}.fits")))
+        .collect();
+    let run = |sky: SkyMode, name: &str| {
+        let p = StackParams {
+            offsets: OffsetSource::Auto,
+            refine: false,
+            shift: ShiftMode::Bilinear,
+            canvas: CanvasKind::Union,
+            sky,
+            scale: StackScale::Photometric,
+            combine: sigma3(),
+        };
+        let (img, npix) = (
+            d.path().join(format!("{name}.fits")),
+            d.path().join(format!("{name}_npix.fits")),
+        );
+        let r = stack_files(
+            &files,
+            &p,
+            &OutputPaths {
+                image: img.clone(),
+                npix: Some(npix.clone()),
+                ..Default::default()
+            },
+            &Progress::new(),
+        )
+        .unwrap();
+        (
+            skycomb::Frame::open(&img).unwrap().data,
+            skycomb::Frame::open(&npix).unwrap().data,
+            r,
+        )
+    };
+    let (nb, np, r) = run(
+        SkyMode::Neighbours {
+            n: 4,
+            iterations: 2,
+        },
+        "neighbours",
+    );
+    let (surface, _, _) = run(SkyMode::Surface(1), "surface");
+    let (h, w) = np.dim();
+    let quad =
+        |img: &ndarray::Array2<f32>, xs: std::ops::Range<usize>, ys: std::ops::Range<usize>| {
+            let v: Vec<f32> = ys
+                .flat_map(|y| xs.clone().map(move |x| (y, x)))
+                .filter(|&(y, x)| np[[y, x]] == 7.0)
+                .map(|(y, x)| img[[y, x]])
+                .collect();
+            skycomb::stats::sigma_clipped_stats(&v, &Default::default())
+                .unwrap()
+                .median
+        };
+    let levels = [
+        quad(&nb, 20..w / 2, 20..h / 2),
+        quad(&nb, w / 2..w - 20, 20..h / 2),
+        quad(&nb, 20..w / 2, h / 2..h - 20),
+        quad(&nb, w / 2..w - 20, h / 2..h - 20),
+    ];
+    let input_gradient = 0.15
+        * truth["frames"]["sci_R_001.fits"]["sky_adu_center_at_unit_flat"]
+            .as_f64()
+            .unwrap();
+    assert!(
+        levels.iter().all(|l| l.abs() < 0.05 * input_gradient),
+        "sky quadrants {levels:?}"
+    );
+    // the object mask keeps the stars out of their own sky: fluxes agree with the surface-sky stack
+    let ap = skycomb::photometry::ApertureParams {
+        radius: 8.0,
+        annulus: None,
+        annulus_stat: Default::default(),
+        gain_e_per_adu: 1.5,
+        read_noise_e: 12.0,
+    };
+    let (x0, y0) = (r.canvas_origin[0] as f64, r.canvas_origin[1] as f64);
+    for s in truth["stars"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["reference"].as_bool().unwrap())
+    {
+        let (x, y) = (s["x"].as_f64().unwrap() - x0, s["y"].as_f64().unwrap() - y0);
+        let a = skycomb::photometry::measure(nb.view(), "nb", 0, x, y, &ap).flux;
+        let b = skycomb::photometry::measure(surface.view(), "surface", 0, x, y, &ap).flux;
+        assert!((a / b - 1.0).abs() < 0.02, "star {}: {a} vs {b}", s["id"]);
+    }
+}

@@ -26,10 +26,14 @@ pub struct StackArgs {
     /// integer, bilinear or lanczos3.
     #[arg(long, default_value = "bilinear")]
     pub shift: String,
-    /// none, median (each frame's sigma-clipped median is subtracted) or surface:N (a polynomial of
-    /// order N fitted to sigma-clipped cell medians, which removes gradients).
+    /// none, median (each frame's sigma-clipped median is subtracted), surface:N (a polynomial of
+    /// order N fitted to sigma-clipped cell medians, which removes gradients), or neighbours:N (the
+    /// median of the N neighbouring frames in time, objects masked).
     #[arg(long, default_value = "median")]
     pub sky: String,
+    /// Stacks after the first with --sky neighbours:N (each masks the objects of the one before).
+    #[arg(long, default_value_t = 1)]
+    pub iterations: usize,
     /// union, reference or intersection.
     #[arg(long, default_value = "union")]
     pub canvas: String,
@@ -75,9 +79,16 @@ pub fn run(a: &StackArgs) -> Result<()> {
         sky: match a.sky.as_str() {
             "none" => SkyMode::None,
             "median" => SkyMode::Median,
-            s => match s.strip_prefix("surface:").and_then(|n| n.parse().ok()) {
-                Some(order) => SkyMode::Surface(order),
-                None => bail!("--sky {s:?}: expected none, median or surface:N"),
+            s => match (
+                s.strip_prefix("surface:").and_then(|n| n.parse().ok()),
+                s.strip_prefix("neighbours:").and_then(|n| n.parse().ok()),
+            ) {
+                (Some(order), _) => SkyMode::Surface(order),
+                (_, Some(n)) => SkyMode::Neighbours {
+                    n,
+                    iterations: a.iterations,
+                },
+                _ => bail!("--sky {s:?}: expected none, median, surface:N or neighbours:N"),
             },
         },
         // --scale photometric is the stack's own (matched-star photometry); other values scale in the combination

@@ -6,6 +6,7 @@ pub mod lm;
 pub mod offsets;
 pub mod refine;
 pub mod shift;
+pub mod sky;
 pub mod stack;
 pub mod wcs;
 

@@ -40,6 +40,12 @@ pub enum SkyMode {
     /// A polynomial surface of this order, fitted to a grid of sigma-clipped medians (stars drop
     /// out of those), is subtracted from each frame: removes gradients (numina's correction).
     Surface(usize),
+    /// The median of the `n` neighbouring frames in time, objects masked with a mask detected on
+    /// the previous iteration's stack; `iterations` stacks after the first (median-sky) one.
+    Neighbours {
+        n: usize,
+        iterations: usize,
+    },
 }
 
 /// Multiplicative scaling of the frames.
@@ -224,7 +230,9 @@ fn survey(inputs: &[&dyn StackInput], p: &StackParams, progress: &Progress) -> R
         let data = inp.read_rows(0..inp.shape().0)?;
         sky.push(match p.sky {
             SkyMode::None => SkyModel::Constant(0.0),
-            SkyMode::Median => SkyModel::Constant(sky_level(data.view(), &name)?),
+            SkyMode::Median | SkyMode::Neighbours { .. } => {
+                SkyModel::Constant(sky_level(data.view(), &name)?)
+            }
             SkyMode::Surface(order) => sky_surface(data.view(), &name, order)?,
         });
         let stars = if want_stars {
@@ -337,13 +345,6 @@ pub fn stack(
         }
     };
     let canvas = Canvas::new(p.canvas, nx, ny, &offsets, p.shift)?;
-    let shifted: Vec<ShiftedInput> = inputs
-        .iter()
-        .zip(&offsets)
-        .zip(&sky)
-        .map(|((i, o), s)| ShiftedInput::new(*i, o, p.shift, canvas, s.clone()))
-        .collect();
-    let refs: Vec<&dyn StackInput> = shifted.iter().map(|s| s as &dyn StackInput).collect();
     let combine = CombineParams {
         scale: if p.scale == StackScale::None {
             p.combine.scale.clone()
@@ -353,7 +354,68 @@ pub fn stack(
         npix_coverage: true,
         ..p.combine.clone()
     };
-    let summary = combine_to_files(&refs, &combine, out, progress)?;
+    let summary = match p.sky {
+        SkyMode::Neighbours { n, iterations } => {
+            let levels: Vec<f64> = sky
+                .iter()
+                .map(|s| {
+                    if let SkyModel::Constant(v) = s {
+                        *v
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            // iteration 0: per-frame median sky; then the mask from each stack feeds the next
+            let shifted: Vec<ShiftedInput> = inputs
+                .iter()
+                .zip(&offsets)
+                .zip(&sky)
+                .map(|((i, o), s)| ShiftedInput::new(*i, o, p.shift, canvas, s.clone()))
+                .collect();
+            let refs: Vec<&dyn StackInput> = shifted.iter().map(|s| s as &dyn StackInput).collect();
+            let mut current = crate::combine::combine_in_memory(&refs, &combine, None)?.image;
+            let mut last = None;
+            for it in 0..iterations.max(1) {
+                progress.check()?;
+                let mask = super::sky::object_mask(current.view(), 3);
+                let sky_subtracted: Vec<super::sky::NeighbourSkyInput> = (0..inputs.len())
+                    .map(|i| super::sky::NeighbourSkyInput {
+                        frames: inputs,
+                        index: i,
+                        neighbours: super::sky::neighbours(i, inputs.len(), n),
+                        offsets: &offsets,
+                        canvas,
+                        mask: &mask,
+                        levels: &levels,
+                    })
+                    .collect();
+                let shifted: Vec<ShiftedInput> = sky_subtracted
+                    .iter()
+                    .zip(&offsets)
+                    .map(|(i, o)| ShiftedInput::new(i, o, p.shift, canvas, SkyModel::Constant(0.0)))
+                    .collect();
+                let refs: Vec<&dyn StackInput> =
+                    shifted.iter().map(|s| s as &dyn StackInput).collect();
+                if it + 1 == iterations.max(1) {
+                    last = Some(combine_to_files(&refs, &combine, out, progress)?);
+                } else {
+                    current = crate::combine::combine_in_memory(&refs, &combine, None)?.image;
+                }
+            }
+            last.expect("at least one iteration")
+        }
+        _ => {
+            let shifted: Vec<ShiftedInput> = inputs
+                .iter()
+                .zip(&offsets)
+                .zip(&sky)
+                .map(|((i, o), s)| ShiftedInput::new(*i, o, p.shift, canvas, s.clone()))
+                .collect();
+            let refs: Vec<&dyn StackInput> = shifted.iter().map(|s| s as &dyn StackInput).collect();
+            combine_to_files(&refs, &combine, out, progress)?
+        }
+    };
     Ok(StackReport {
         offsets,
         canvas_origin: [canvas.x0, canvas.y0],
