@@ -436,6 +436,23 @@ fn the_kpno_v_frames_register_with_a_dither_edge_in_npix() {
     );
     let h = skycomb::Frame::open(&img).unwrap().header;
     assert_eq!(h.get_i64("NCOMBINE"), Some(2));
+    assert_eq!(
+        (
+            h.get_str("STKOFFS"),
+            h.get_str("STKSHIFT"),
+            h.get_str("STKCANV")
+        ),
+        (
+            Some("auto (matched stars)"),
+            Some("bilinear"),
+            Some("union")
+        )
+    );
+    assert!(
+        (h.get_f64("OFFX002").unwrap() - o["dx"].as_f64().unwrap()).abs() < 1e-9
+            && h.contains("CANVX0")
+            && h.contains("FSCL001")
+    );
 }
 
 #[test]

@@ -355,6 +355,7 @@ pub fn run(a: &CombineArgs) -> Result<()> {
         rejected: a.rejected.clone(),
         sigma: a.sigma_map.clone(),
         overwrite: a.overwrite,
+        ..Default::default()
     };
     let summary = with_progress(|progress| combine_to_files(&refs, &params, &out, progress))
         .with_context(|| format!("combining into {}", a.output.display()))?;

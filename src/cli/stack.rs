@@ -114,6 +114,7 @@ pub fn run(a: &StackArgs) -> Result<()> {
         rejected: a.rejected.clone(),
         sigma: None,
         overwrite: a.overwrite,
+        ..Default::default()
     };
     let report = with_progress(|p| stack(&refs, &params, &out, p))
         .with_context(|| format!("stacking into {}", a.output.display()))?;

@@ -576,6 +576,8 @@ pub fn combine_in_memory(
 #[derive(Debug, Clone, Default)]
 pub struct OutputPaths {
     pub image: PathBuf,
+    /// Cards added to the image's header after the combination's own (the stack's parameters).
+    pub extra_cards: Vec<Card>,
     pub npix: Option<PathBuf>,
     pub rejected: Option<PathBuf>,
     pub sigma: Option<PathBuf>,
@@ -693,7 +695,14 @@ pub fn combine_to_files(
     {
         crate::fits::refuse_inputs(p, &sources)?;
     }
-    let header = output_header(inputs, params);
+    let mut header = output_header(inputs, params);
+    for c in &out.extra_cards {
+        if c.is_commentary() {
+            header.cards.push(c.clone());
+        } else {
+            header.set(&c.keyword, c.value.clone(), &c.comment);
+        }
+    }
     let opts = WriteOptions {
         overwrite: out.overwrite,
     };

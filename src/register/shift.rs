@@ -320,3 +320,87 @@ impl StackInput for ShiftedInput<'_> {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::combine::MemoryInput;
+
+    fn offset(dx: f64, dy: f64) -> Offset {
+        Offset {
+            file: "f".into(),
+            dx,
+            dy,
+            n_stars: 0,
+        }
+    }
+
+    #[test]
+    fn canvases_cover_what_they_say() {
+        let o = [offset(0.0, 0.0), offset(2.4, -1.6)];
+        let u = Canvas::new(CanvasKind::Union, 10, 8, &o, ShiftMode::Integer).unwrap();
+        assert_eq!(
+            (u.x0, u.y0, u.nx, u.ny),
+            (-2, 0, 12, 10),
+            "integer shift (2, -2): union widens by 2 each way"
+        );
+        let r = Canvas::new(CanvasKind::Reference, 10, 8, &o, ShiftMode::Bilinear).unwrap();
+        assert_eq!((r.x0, r.y0, r.nx, r.ny), (0, 0, 10, 8));
+        let i = Canvas::new(CanvasKind::Intersection, 10, 8, &o, ShiftMode::Integer).unwrap();
+        assert_eq!((i.x0, i.y0, i.nx, i.ny), (0, 2, 8, 6));
+        assert!(
+            Canvas::new(
+                CanvasKind::Intersection,
+                10,
+                8,
+                &[offset(0.0, 0.0), offset(20.0, 0.0)],
+                ShiftMode::Integer
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn integer_shifts_copy_and_interpolations_reproduce_smooth_images() {
+        let ramp = ndarray::Array2::from_shape_fn((20, 20), |(y, x)| x as f32 + 2.0 * y as f32);
+        let src = MemoryInput {
+            name: "ramp".into(),
+            data: ramp.clone(),
+            header: Header::default(),
+        };
+        let o = offset(2.4, -1.6);
+        // Lanczos-3 reproduces a linear ramp to a few hundredths (its normalised weights are not exactly linear)
+        for (mode, tol) in [
+            (ShiftMode::Integer, 0.0),
+            (ShiftMode::Bilinear, 1e-4),
+            (ShiftMode::Lanczos3, 0.05),
+        ] {
+            let canvas = Canvas::new(
+                CanvasKind::Union,
+                20,
+                20,
+                &[offset(0.0, 0.0), o.clone()],
+                mode,
+            )
+            .unwrap();
+            let s = ShiftedInput::new(&src, &o, mode, canvas, SkyModel::Constant(0.0));
+            let out = s.read_rows(0..canvas.ny).unwrap();
+            let (dx, dy) = applied(&o, mode);
+            for ((y, x), v) in out.indexed_iter() {
+                let (fx, fy) = (
+                    x as f64 + canvas.x0 as f64 + dx,
+                    y as f64 + canvas.y0 as f64 + dy,
+                );
+                let covered = fx >= -0.5 && fy >= -0.5 && fx < 19.5 && fy < 19.5;
+                assert_eq!(v.is_nan(), !covered, "{mode:?} ({x}, {y})");
+                // away from the edges (where taps repeat the edge pixel) the ramp comes out exactly
+                if fx >= 3.0 && fy >= 3.0 && fx <= 16.0 && fy <= 16.0 {
+                    assert!(
+                        (*v as f64 - (fx + 2.0 * fy)).abs() <= tol,
+                        "{mode:?} at ({fx}, {fy}): {v}"
+                    );
+                }
+            }
+        }
+    }
+}

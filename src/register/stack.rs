@@ -10,6 +10,7 @@ use crate::combine::{
     CombineParams, CombineSummary, FileInput, OutputPaths, Scale, StackInput, combine_to_files,
 };
 use crate::error::{Error, Result};
+use crate::fits::{Card, Value};
 use crate::photometry::{AnnulusStat, ApertureParams, measure, scale_factor};
 use crate::progress::Progress;
 use crate::stats::{SigmaClip, sigma_clipped_stats};
@@ -345,6 +346,10 @@ pub fn stack(
         }
     };
     let canvas = Canvas::new(p.canvas, nx, ny, &offsets, p.shift)?;
+    let out = &OutputPaths {
+        extra_cards: stack_cards(p, &offsets, &scale, canvas),
+        ..out.clone()
+    };
     let combine = CombineParams {
         scale: if p.scale == StackScale::None {
             p.combine.scale.clone()
@@ -424,6 +429,80 @@ pub fn stack(
         scale,
         combine: summary,
     })
+}
+
+/// The stack's parameters as header cards: offsets source, shift, sky, canvas, and per frame its
+/// offset and scale (OFFXnnn, OFFYnnn, FSCLnnn).
+fn stack_cards(p: &StackParams, offsets: &[Offset], scale: &[f64], canvas: Canvas) -> Vec<Card> {
+    let source = match &p.offsets {
+        OffsetSource::Auto => "auto (matched stars)".to_string(),
+        OffsetSource::Stars(s) => format!("{} tracked star(s)", s.len()),
+        OffsetSource::File(f) => format!("file {}", f.display()),
+        OffsetSource::Positions(f) => format!("positions {}", f.display()),
+        OffsetSource::Wcs => "wcs".to_string(),
+    };
+    let sky = match p.sky {
+        SkyMode::None => "none".to_string(),
+        SkyMode::Median => "median per frame".to_string(),
+        SkyMode::Surface(o) => format!("surface order {o}"),
+        SkyMode::Neighbours { n, iterations } => {
+            format!("{n} neighbours, {iterations} iteration(s)")
+        }
+    };
+    let mut cards = vec![
+        Card::new(
+            "STKOFFS",
+            Value::Str(source + if p.refine { " + cross-correlation" } else { "" }),
+            "where the offsets come from",
+        ),
+        Card::new(
+            "STKSHIFT",
+            Value::Str(format!("{:?}", p.shift).to_ascii_lowercase()),
+            "resampling",
+        ),
+        Card::new("STKSKY", Value::Str(sky), "sky subtracted before combining"),
+        Card::new(
+            "STKSCALE",
+            Value::Str(format!("{:?}", p.scale).to_ascii_lowercase()),
+            "frame scaling",
+        ),
+        Card::new(
+            "STKCANV",
+            Value::Str(format!("{:?}", p.canvas).to_ascii_lowercase()),
+            "canvas",
+        ),
+        Card::new(
+            "CANVX0",
+            Value::Int(canvas.x0 + 1),
+            "reference-frame pixel (FITS) of canvas x = 1",
+        ),
+        Card::new(
+            "CANVY0",
+            Value::Int(canvas.y0 + 1),
+            "reference-frame pixel (FITS) of canvas y = 1",
+        ),
+    ];
+    for (k, (o, s)) in offsets.iter().zip(scale).enumerate().take(999) {
+        cards.push(Card::new(
+            &format!("OFFX{:03}", k + 1),
+            Value::Float(o.dx),
+            &o.file,
+        ));
+        cards.push(Card::new(
+            &format!("OFFY{:03}", k + 1),
+            Value::Float(o.dy),
+            "",
+        ));
+        cards.push(Card::new(
+            &format!("FSCL{:03}", k + 1),
+            Value::Float(*s),
+            "",
+        ));
+    }
+    cards.push(Card::history(
+        "skycomb stack: frames shifted onto the canvas by -OFFXnnn, -OFFYnnn and combined",
+    ));
+    cards
 }
 
 /// Aperture photometry of the reference frame's brightest stars in every frame (at the positions
