@@ -222,27 +222,10 @@ pub struct PhotometryArgs {
 }
 
 pub fn photometry_run(a: &PhotometryArgs) -> Result<()> {
-    let text = std::fs::read_to_string(&a.stars)
-        .with_context(|| format!("reading {}", a.stars.display()))?;
-    let mut stars = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.split('#').next().unwrap_or("").trim();
-        if line.is_empty() {
-            continue;
-        }
-        let v: Vec<f64> = line
-            .split_whitespace()
-            .map(str::parse)
-            .collect::<Result<_, _>>()
-            .with_context(|| format!("{}:{}: expected x y", a.stars.display(), i + 1))?;
-        anyhow::ensure!(
-            v.len() == 2,
-            "{}:{}: expected x y",
-            a.stars.display(),
-            i + 1
-        );
-        stars.push((v[0] - 1.0, v[1] - 1.0));
-    }
+    let stars: Vec<(f64, f64)> = skycomb::register::offsets::read_xy_file(&a.stars)?
+        .into_iter()
+        .map(|(x, y)| (x - 1.0, y - 1.0))
+        .collect();
     anyhow::ensure!(a.radius > 0.0, "--radius must be positive");
     let annulus = a.annulus.as_deref().map(radii).transpose()?;
     let mut rows = Vec::new();

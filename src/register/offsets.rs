@@ -179,9 +179,8 @@ pub fn offsets_auto(frames: &[FrameRef], p: &DetectParams) -> Result<Vec<Offset>
         .collect()
 }
 
-/// Offsets from a file with the (x, y) of one reference object in every frame, numina style: one
-/// `x y` line per frame (FITS 1-based), `#` comments; offsets are relative to the first line.
-pub fn offsets_from_positions_file(path: &Path, names: &[String]) -> Result<Vec<Offset>> {
+/// The `x y` pairs of a text file, one per line, as written (`#` starts a comment).
+pub fn read_xy_file(path: &Path) -> Result<Vec<(f64, f64)>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "cannot read", e))?;
     let mut xy = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -189,26 +188,30 @@ pub fn offsets_from_positions_file(path: &Path, names: &[String]) -> Result<Vec<
         if line.is_empty() {
             continue;
         }
+        let bad = || {
+            Error::Invalid(format!(
+                "{}:{}: expected two numbers, x y",
+                path.display(),
+                i + 1
+            ))
+        };
         let v: Vec<f64> = line
             .split_whitespace()
             .map(|t| t.parse::<f64>())
             .collect::<std::result::Result<_, _>>()
-            .map_err(|_| {
-                Error::Invalid(format!(
-                    "{}:{}: expected two numbers, x y",
-                    path.display(),
-                    i + 1
-                ))
-            })?;
+            .map_err(|_| bad())?;
         if v.len() != 2 {
-            return Err(Error::Invalid(format!(
-                "{}:{}: expected two numbers, x y",
-                path.display(),
-                i + 1
-            )));
+            return Err(bad());
         }
         xy.push((v[0], v[1]));
     }
+    Ok(xy)
+}
+
+/// Offsets from a file with the (x, y) of one reference object in every frame, numina style: one
+/// `x y` line per frame (FITS 1-based), `#` comments; offsets are relative to the first line.
+pub fn offsets_from_positions_file(path: &Path, names: &[String]) -> Result<Vec<Offset>> {
+    let xy = read_xy_file(path)?;
     if xy.len() != names.len() {
         return Err(Error::Invalid(format!(
             "{}: {} position line(s) for {} frame(s)",

@@ -359,6 +359,13 @@ pub fn stack(
         npix_coverage: true,
         ..p.combine.clone()
     };
+    let shifted: Vec<ShiftedInput> = inputs
+        .iter()
+        .zip(&offsets)
+        .zip(&sky)
+        .map(|((i, o), s)| ShiftedInput::new(*i, o, p.shift, canvas, s.clone()))
+        .collect();
+    let refs: Vec<&dyn StackInput> = shifted.iter().map(|s| s as &dyn StackInput).collect();
     let summary = match p.sky {
         SkyMode::Neighbours { n, iterations } => {
             let levels: Vec<f64> = sky
@@ -372,13 +379,6 @@ pub fn stack(
                 })
                 .collect();
             // iteration 0: per-frame median sky; then the mask from each stack feeds the next
-            let shifted: Vec<ShiftedInput> = inputs
-                .iter()
-                .zip(&offsets)
-                .zip(&sky)
-                .map(|((i, o), s)| ShiftedInput::new(*i, o, p.shift, canvas, s.clone()))
-                .collect();
-            let refs: Vec<&dyn StackInput> = shifted.iter().map(|s| s as &dyn StackInput).collect();
             let mut current = crate::combine::combine_in_memory(&refs, &combine, None)?.image;
             let mut last = None;
             for it in 0..iterations.max(1) {
@@ -410,16 +410,7 @@ pub fn stack(
             }
             last.expect("at least one iteration")
         }
-        _ => {
-            let shifted: Vec<ShiftedInput> = inputs
-                .iter()
-                .zip(&offsets)
-                .zip(&sky)
-                .map(|((i, o), s)| ShiftedInput::new(*i, o, p.shift, canvas, s.clone()))
-                .collect();
-            let refs: Vec<&dyn StackInput> = shifted.iter().map(|s| s as &dyn StackInput).collect();
-            combine_to_files(&refs, &combine, out, progress)?
-        }
+        _ => combine_to_files(&refs, &combine, out, progress)?,
     };
     Ok(StackReport {
         offsets,
