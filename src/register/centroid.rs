@@ -165,6 +165,7 @@ impl Model for Gauss1 {
     fn observed(&self, i: usize) -> f64 {
         self.y[i]
     }
+    #[inline(always)]
     fn eval(&self, i: usize, p: &[f64], g: &mut [f64]) -> f64 {
         let (a, mu, s) = (p[0], p[1], p[2]);
         let d = i as f64 - mu;
@@ -220,6 +221,70 @@ struct Gauss2 {
     constant: bool,
     /// The centre must stay within these bounds (the cutout), x then y.
     bounds: (f64, f64, f64, f64),
+    /// (nx, ny) when the points are a whole cutout in row-major order (no NaN): the fast path.
+    grid: Option<(usize, usize)>,
+}
+
+impl Gauss2 {
+    /// The normal equations on a full grid with K parameters: exp(-a dx^2) per column, exp(-c dy^2)
+    /// per row, and the cross term exp(-b dx dy) by a geometric recurrence down each column.
+    fn grid_equations<const K: usize>(
+        &self,
+        p: &[f64],
+        nx: usize,
+        ny: usize,
+    ) -> (Vec<Vec<f64>>, Vec<f64>, f64) {
+        let (amp, x0, y0, a, b, c) = (p[0], p[1], p[2], p[3], p[4], p[5]);
+        let ex: Vec<f64> = (0..nx)
+            .map(|x| (-a * (x as f64 - x0).powi(2)).exp())
+            .collect();
+        let ey: Vec<f64> = (0..ny)
+            .map(|y| (-c * (y as f64 - y0).powi(2)).exp())
+            .collect();
+        let step: Vec<f64> = (0..nx).map(|x| (-b * (x as f64 - x0)).exp()).collect();
+        let mut cross: Vec<f64> = (0..nx).map(|x| (b * (x as f64 - x0) * y0).exp()).collect(); // exp(-b dx (0 - y0))
+        let mut acc = [[0.0f64; K]; K];
+        let mut tr = [0.0f64; K];
+        let mut chi2 = 0.0;
+        let mut g = [0.0f64; K];
+        for (y, &ey_row) in ey.iter().enumerate() {
+            let dy = y as f64 - y0;
+            for x in 0..nx {
+                let dx = x as f64 - x0;
+                let e = ex[x] * ey_row * cross[x];
+                let v = amp * e;
+                g[0] = e;
+                g[1] = v * (2.0 * a * dx + b * dy);
+                g[2] = v * (b * dx + 2.0 * c * dy);
+                g[3] = -v * dx * dx;
+                g[4] = -v * dx * dy;
+                g[5] = -v * dy * dy;
+                let model = if K == 7 {
+                    g[K - 1] = 1.0;
+                    v + p[6]
+                } else {
+                    v
+                };
+                let r = self.points[y * nx + x].2 - model;
+                chi2 += r * r;
+                for i in 0..K {
+                    tr[i] += g[i] * r;
+                    for j in i..K {
+                        acc[i][j] += g[i] * g[j];
+                    }
+                }
+                cross[x] *= step[x];
+            }
+        }
+        let jtj = (0..K)
+            .map(|i| {
+                (0..K)
+                    .map(|j| if j >= i { acc[i][j] } else { acc[j][i] })
+                    .collect()
+            })
+            .collect();
+        (jtj, tr.to_vec(), chi2)
+    }
 }
 
 impl Model for Gauss2 {
@@ -232,6 +297,7 @@ impl Model for Gauss2 {
     fn observed(&self, i: usize) -> f64 {
         self.points[i].2
     }
+    #[inline(always)]
     fn eval(&self, i: usize, p: &[f64], g: &mut [f64]) -> f64 {
         let (x, y, _) = self.points[i];
         let (amp, x0, y0, a, b, c) = (p[0], p[1], p[2], p[3], p[4], p[5]);
@@ -249,6 +315,18 @@ impl Model for Gauss2 {
             return v + p[6];
         }
         v
+    }
+    fn normal_equations(&self, p: &[f64]) -> Option<(Vec<Vec<f64>>, Vec<f64>, f64)> {
+        let (nx, ny) = self.grid?;
+        Some(if self.constant {
+            self.grid_equations::<7>(p, nx, ny)
+        } else {
+            self.grid_equations::<6>(p, nx, ny)
+        })
+    }
+    /// The centre moved by less than 1e-4 px.
+    fn settled(&self, step: &[f64]) -> bool {
+        step[1].abs() < 1e-4 && step[2].abs() < 1e-4
     }
     /// A positive amplitude, a positive-definite form (a real ellipse) and a centre in the cutout.
     fn valid(&self, p: &[f64]) -> bool {
@@ -291,6 +369,7 @@ pub fn centroid_2dg_robust(c: ArrayView2<f64>, constant: bool) -> Option<CutoutF
             points: points.clone(),
             constant,
             bounds: (f64::MIN, f64::MAX, f64::MIN, f64::MAX),
+            grid: None,
         };
         let mut grad = vec![0.0; model.n_params()];
         let fitted: Vec<f64> = (0..points.len())
@@ -350,11 +429,20 @@ fn fit_gauss2(points: Vec<(f64, f64, f64)>, constant: bool) -> Option<(CutoutFit
     let (xmax, ymax) = points
         .iter()
         .fold((0.0f64, 0.0f64), |(a, b), p| (a.max(p.0), b.max(p.1)));
+    let (gx, gy) = (xmax as usize + 1, ymax as usize + 1);
+    // a whole cutout in row-major order: point i is pixel (i % nx, i / nx)
+    let grid = (points.len() == gx * gy
+        && points
+            .iter()
+            .enumerate()
+            .all(|(i, p)| p.0 as usize == i % gx && p.1 as usize == i / gx))
+    .then_some((gx, gy));
     let f = fit(
         &Gauss2 {
             points,
             constant,
             bounds: (-0.5, xmax + 0.5, -0.5, ymax + 0.5),
+            grid,
         },
         &start,
         200,

@@ -16,6 +16,17 @@ pub trait Model {
     fn valid(&self, _p: &[f64]) -> bool {
         true
     }
+    /// The normal equations computed by the model itself (faster for structured data); `None` to
+    /// let the solver sum over points.
+    #[allow(clippy::type_complexity)]
+    fn normal_equations(&self, _p: &[f64]) -> Option<(Vec<Vec<f64>>, Vec<f64>, f64)> {
+        None
+    }
+    /// True when an accepted step is small enough for what the fit is for (a model that only
+    /// needs some parameters, such as a centre, can stop early).
+    fn settled(&self, _step: &[f64]) -> bool {
+        false
+    }
 }
 
 /// What the fit found.
@@ -88,6 +99,9 @@ fn normal_equations_k<M: Model, const K: usize>(
 }
 
 fn normal_equations<M: Model>(m: &M, p: &[f64]) -> (Vec<Vec<f64>>, Vec<f64>, f64) {
+    if let Some(n) = m.normal_equations(p) {
+        return n;
+    }
     match m.n_params() {
         3 => normal_equations_k::<M, 3>(m, p),
         6 => normal_equations_k::<M, 6>(m, p),
@@ -140,7 +154,7 @@ pub fn fit<M: Model>(m: &M, start: &[f64], max_iterations: usize) -> Fit {
             .filter(|n| n.2.is_finite() && n.2 <= chi2);
         match next {
             Some((tj, tr, c)) => {
-                let small = (chi2 - c) <= 1e-6 * chi2.max(1e-300);
+                let small = (chi2 - c) <= 1e-6 * chi2.max(1e-300) || m.settled(&step);
                 (p, jtj, jtr, chi2) = (trial, tj, tr, c);
                 lambda = (lambda / 10.0).max(1e-12);
                 if small {
