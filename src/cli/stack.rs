@@ -27,7 +27,8 @@ pub struct StackArgs {
     #[arg(long, default_value = "bilinear")]
     pub shift: String,
     /// none, median (each frame's sigma-clipped median is subtracted), surface:N (a polynomial of
-    /// order N fitted to sigma-clipped cell medians, which removes gradients), or neighbours:N (the
+    /// order N fitted to sigma-clipped cell medians, which removes gradients; surface:N:quadrants fits
+    /// one per quadrant), or neighbours:N (the
     /// median of the N neighbouring frames in time, objects masked).
     #[arg(long, default_value = "median")]
     pub sky: String,
@@ -83,12 +84,20 @@ pub fn run(a: &StackArgs) -> Result<()> {
                 s.strip_prefix("surface:").and_then(|n| n.parse().ok()),
                 s.strip_prefix("neighbours:").and_then(|n| n.parse().ok()),
             ) {
+                _ if s.starts_with("surface:") && s.ends_with(":quadrants") => {
+                    match s["surface:".len()..s.len() - ":quadrants".len()].parse() {
+                        Ok(order) => SkyMode::QuadrantSurfaces(order),
+                        Err(_) => bail!("--sky {s:?}: expected surface:N:quadrants"),
+                    }
+                }
                 (Some(order), _) => SkyMode::Surface(order),
                 (_, Some(n)) => SkyMode::Neighbours {
                     n,
                     iterations: a.iterations,
                 },
-                _ => bail!("--sky {s:?}: expected none, median, surface:N or neighbours:N"),
+                _ => bail!(
+                    "--sky {s:?}: expected none, median, surface:N[:quadrants] or neighbours:N"
+                ),
             },
         },
         // --scale photometric is the stack's own (matched-star photometry); other values scale in the combination
@@ -134,6 +143,9 @@ pub fn run(a: &StackArgs) -> Result<()> {
                 coefficients,
                 ..
             } => format!("surface order {order}, mean {:.2}", coefficients[0]),
+            skycomb::register::shift::SkyModel::Quadrants { surfaces, .. } => {
+                format!("{} quadrant surfaces", surfaces.len())
+            }
         };
         println!(
             "{:<36} dx {:>9.3} dy {:>9.3}  sky {:>10}  scale {:.4}",

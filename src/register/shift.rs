@@ -159,6 +159,13 @@ pub enum SkyModel {
         nx: usize,
         ny: usize,
     },
+    /// One surface per quadrant (lower-left, lower-right, upper-left, upper-right), as frames read
+    /// through four amplifiers need: a pixel takes the surface of the quadrant it lies in.
+    Quadrants {
+        surfaces: Vec<SkyModel>,
+        nx: usize,
+        ny: usize,
+    },
 }
 
 /// The exponents (i, j) of the terms of a surface of `order`.
@@ -172,6 +179,11 @@ impl SkyModel {
     /// The sky at source pixel (x, y).
     pub fn at(&self, x: f64, y: f64) -> f64 {
         match self {
+            SkyModel::Quadrants { surfaces, nx, ny } => {
+                let q = (x >= *nx as f64 / 2.0 - 0.5) as usize
+                    + 2 * (y >= *ny as f64 / 2.0 - 0.5) as usize;
+                surfaces[q].at(x, y)
+            }
             SkyModel::Constant(v) => *v,
             SkyModel::Surface {
                 order,

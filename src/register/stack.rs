@@ -41,6 +41,8 @@ pub enum SkyMode {
     /// A polynomial surface of this order, fitted to a grid of sigma-clipped medians (stars drop
     /// out of those), is subtracted from each frame: removes gradients (numina's correction).
     Surface(usize),
+    /// The same, one surface per quadrant (frames read out through four amplifiers).
+    QuadrantSurfaces(usize),
     /// The median of the `n` neighbouring frames in time, objects masked with a mask detected on
     /// the previous iteration's stack; `iterations` stacks after the first (median-sky) one.
     Neighbours {
@@ -82,15 +84,48 @@ pub struct StackReport {
     pub combine: CombineSummary,
 }
 
+/// One surface per quadrant, each fitted to the cells of its quadrant.
+fn sky_quadrants(data: ndarray::ArrayView2<f32>, name: &str, order: usize) -> Result<SkyModel> {
+    let (ny, nx) = data.dim();
+    let mesh = super::detect::MeshBackground::new(data, (nx.max(ny) / 16).max(8))
+        .ok_or_else(|| Error::Invalid(format!("{name}: no finite pixel to measure the sky on")))?;
+    let cells = mesh.cells();
+    let quadrant = |x: f64, y: f64| {
+        (x >= nx as f64 / 2.0 - 0.5) as usize + 2 * (y >= ny as f64 / 2.0 - 0.5) as usize
+    };
+    let surfaces = (0..4)
+        .map(|q| {
+            let mine: Vec<(f64, f64, f64)> = cells
+                .iter()
+                .copied()
+                .filter(|c| quadrant(c.0, c.1) == q)
+                .collect();
+            fit_surface(&mine, nx, ny, order, name)
+        })
+        .collect::<Result<_>>()?;
+    Ok(SkyModel::Quadrants { surfaces, nx, ny })
+}
+
 /// Fit a polynomial surface of `order` to the frame's cell medians.
 fn sky_surface(data: ndarray::ArrayView2<f32>, name: &str, order: usize) -> Result<SkyModel> {
     let (ny, nx) = data.dim();
     let mesh = super::detect::MeshBackground::new(data, (nx.max(ny) / 12).max(16))
         .ok_or_else(|| Error::Invalid(format!("{name}: no finite pixel to measure the sky on")))?;
+    fit_surface(&mesh.cells(), nx, ny, order, name)
+}
+
+/// Least-squares polynomial surface through (x, y, value) cells, in the frame's -1..1 coordinates.
+fn fit_surface(
+    cells: &[(f64, f64, f64)],
+    nx: usize,
+    ny: usize,
+    order: usize,
+    name: &str,
+) -> Result<SkyModel> {
     let terms = super::shift::surface_terms(order);
     let k = terms.len();
     let (mut ata, mut atb) = (vec![vec![0.0; k]; k], vec![0.0; k]);
-    for (x, y, v) in mesh.cells() {
+    for &(x, y, v) in cells {
         let (u, w) = (
             2.0 * x / (nx as f64 - 1.0).max(1.0) - 1.0,
             2.0 * y / (ny as f64 - 1.0).max(1.0) - 1.0,
@@ -235,6 +270,7 @@ fn survey(inputs: &[&dyn StackInput], p: &StackParams, progress: &Progress) -> R
                 SkyModel::Constant(sky_level(data.view(), &name)?)
             }
             SkyMode::Surface(order) => sky_surface(data.view(), &name, order)?,
+            SkyMode::QuadrantSurfaces(order) => sky_quadrants(data.view(), &name, order)?,
         });
         let stars = if want_stars {
             detect(data.view(), &name, &detect_params)?
@@ -436,6 +472,7 @@ fn stack_cards(p: &StackParams, offsets: &[Offset], scale: &[f64], canvas: Canva
         SkyMode::None => "none".to_string(),
         SkyMode::Median => "median per frame".to_string(),
         SkyMode::Surface(o) => format!("surface order {o}"),
+        SkyMode::QuadrantSurfaces(o) => format!("surface order {o} per quadrant"),
         SkyMode::Neighbours { n, iterations } => {
             format!("{n} neighbours, {iterations} iteration(s)")
         }
@@ -571,4 +608,37 @@ pub fn offsets_of_files(
         .collect::<Result<_>>()?;
     let refs: Vec<&dyn StackInput> = inputs.iter().map(|i| i as &dyn StackInput).collect();
     Ok(survey(&refs, &p, progress)?.offsets)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quadrant_surfaces_follow_four_amplifiers() {
+        // four quadrants at different levels, each with its own gradient, plus a few stars
+        let img = ndarray::Array2::from_shape_fn((64, 64), |(y, x)| {
+            let q = (x >= 32) as usize + 2 * (y >= 32) as usize;
+            let star = if (x as i64 - 20).pow(2) + (y as i64 - 45).pow(2) < 6 {
+                500.0
+            } else {
+                0.0
+            };
+            (100.0 + 40.0 * q as f32) + 0.2 * x as f32 - 0.1 * y as f32 + star
+        });
+        let sky = sky_quadrants(img.view(), "amps", 1).unwrap();
+        for (y, x) in [(5, 5), (5, 60), (60, 5), (60, 60), (30, 33), (33, 30)] {
+            let want = img[[y, x]] as f64;
+            assert!(
+                (sky.at(x as f64, y as f64) - want).abs() < 0.5,
+                "({x}, {y}): {} vs {want}",
+                sky.at(x as f64, y as f64)
+            );
+        }
+        let one = sky_surface(img.view(), "amps", 1).unwrap();
+        assert!(
+            (one.at(5.0, 5.0) - img[[5, 5]] as f64).abs() > 10.0,
+            "a single surface cannot follow the steps"
+        );
+    }
 }
