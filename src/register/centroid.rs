@@ -225,6 +225,27 @@ struct Gauss2 {
     grid: Option<(usize, usize)>,
 }
 
+/// The Gaussian's value `amp * e` at offset (dx, dy), with its derivatives by amp, x0, y0, a, b, c
+/// written to `g[0..6]` (`e` is exp(-(a dx^2 + b dx dy + c dy^2))).
+#[inline(always)]
+fn gauss2_gradient(
+    e: f64,
+    amp: f64,
+    (a, b, c): (f64, f64, f64),
+    dx: f64,
+    dy: f64,
+    g: &mut [f64],
+) -> f64 {
+    let v = amp * e;
+    g[0] = e;
+    g[1] = v * (2.0 * a * dx + b * dy);
+    g[2] = v * (b * dx + 2.0 * c * dy);
+    g[3] = -v * dx * dx;
+    g[4] = -v * dx * dy;
+    g[5] = -v * dy * dy;
+    v
+}
+
 impl Gauss2 {
     /// The normal equations on a full grid with K parameters: exp(-a dx^2) per column, exp(-c dy^2)
     /// per row, and the cross term exp(-b dx dy) by a geometric recurrence down each column.
@@ -251,14 +272,7 @@ impl Gauss2 {
             let dy = y as f64 - y0;
             for x in 0..nx {
                 let dx = x as f64 - x0;
-                let e = ex[x] * ey_row * cross[x];
-                let v = amp * e;
-                g[0] = e;
-                g[1] = v * (2.0 * a * dx + b * dy);
-                g[2] = v * (b * dx + 2.0 * c * dy);
-                g[3] = -v * dx * dx;
-                g[4] = -v * dx * dy;
-                g[5] = -v * dy * dy;
+                let v = gauss2_gradient(ex[x] * ey_row * cross[x], amp, (a, b, c), dx, dy, &mut g);
                 let model = if K == 7 {
                     g[K - 1] = 1.0;
                     v + p[6]
@@ -302,14 +316,14 @@ impl Model for Gauss2 {
         let (x, y, _) = self.points[i];
         let (amp, x0, y0, a, b, c) = (p[0], p[1], p[2], p[3], p[4], p[5]);
         let (dx, dy) = (x - x0, y - y0);
-        let e = (-(a * dx * dx + b * dx * dy + c * dy * dy)).exp();
-        let v = amp * e;
-        g[0] = e;
-        g[1] = v * (2.0 * a * dx + b * dy);
-        g[2] = v * (b * dx + 2.0 * c * dy);
-        g[3] = -v * dx * dx;
-        g[4] = -v * dx * dy;
-        g[5] = -v * dy * dy;
+        let v = gauss2_gradient(
+            (-(a * dx * dx + b * dx * dy + c * dy * dy)).exp(),
+            amp,
+            (a, b, c),
+            dx,
+            dy,
+            g,
+        );
         if self.constant {
             g[6] = 1.0;
             return v + p[6];
