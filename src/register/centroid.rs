@@ -236,6 +236,7 @@ fn gauss2_gradient(
     dy: f64,
     g: &mut [f64],
 ) -> f64 {
+    let g = &mut g[..6]; // one bounds check instead of six
     let v = amp * e;
     g[0] = e;
     g[1] = v * (2.0 * a * dx + b * dy);
