@@ -7,6 +7,7 @@
 //! - [`stats`]: NaN-aware median, mad_std, sigma-clipped statistics, percentiles, histograms
 //! - [`display`]: display intervals (minmax, zscale, percentile, manual)
 //! - [`sample`]: the built-in synthetic night
+//! - `gui` (feature `gui`): the desktop app over all of the above
 
 pub mod calibrate;
 pub mod collection;
@@ -15,6 +16,8 @@ pub mod display;
 pub mod error;
 pub mod fits;
 pub mod frame;
+#[cfg(feature = "gui")]
+pub mod gui;
 pub mod photometry;
 pub mod progress;
 pub mod register;

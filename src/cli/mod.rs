@@ -47,6 +47,12 @@ pub enum Command {
     Stack(Box<stack::StackArgs>),
     /// Pixel arithmetic: A + - * / B, where A and B are frames or numbers.
     Arith(arith::ArithArgs),
+    /// Open the desktop app on a night's folder (default: the built-in sample night).
+    #[cfg(feature = "gui")]
+    Gui {
+        /// The folder to open.
+        dir: Option<PathBuf>,
+    },
     /// Write the built-in synthetic night (raw frames + truth.json) into a folder.
     SampleNight(sample_night::SampleNightArgs),
 }
@@ -54,7 +60,15 @@ pub enum Command {
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        #[cfg(feature = "gui")]
+        None => skycomb::gui::run(sample_night::default_night_dir()?),
+        #[cfg(not(feature = "gui"))]
         None => sample_night::open_default_night(),
+        #[cfg(feature = "gui")]
+        Some(Command::Gui { dir }) => skycomb::gui::run(match dir {
+            Some(d) => d,
+            None => sample_night::default_night_dir()?,
+        }),
         Some(Command::Scan(a)) => scan::run(&a),
         Some(Command::Header(a)) => header::run(&a),
         Some(Command::Stats(a)) => stats::run(&a),

@@ -57,7 +57,8 @@ pub fn default_night_dir() -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// Without a subcommand: make sure the sample night exists and list it (the GUI will open it here).
+/// Without a subcommand and without the GUI: make sure the sample night exists and list it.
+#[cfg(not(feature = "gui"))]
 pub fn open_default_night() -> Result<()> {
     let dir = default_night_dir()?;
     println!("sample night: {}", dir.display());

@@ -1,0 +1,20 @@
+//! The desktop app (feature `gui`): a thin layer over the core; panels draw and emit actions, work
+//! runs on worker threads that wake the UI when done.
+
+pub mod app;
+
+pub use app::App;
+
+/// Open the window on a night's folder.
+pub fn run(folder: std::path::PathBuf) -> anyhow::Result<()> {
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default().with_inner_size([1400.0, 900.0]),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "skycomb",
+        options,
+        Box::new(move |_cc| Ok(Box::new(App::new(folder)))),
+    )
+    .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
+}
