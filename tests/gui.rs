@@ -47,4 +47,34 @@ fn open_the_night_select_a_light_frame_and_see_it() {
     assert_eq!(loaded.limits, want, "displayed with zscale");
     // the status line names the frame and its limits
     harness.get_by_label_contains("sci_R_003.fits   zscale");
+
+    // switch to minmax and back to zscale; then a stretch and a colormap
+    harness.get_by_label("minmax").click();
+    harness.run();
+    settle(&mut harness);
+    let l = harness.state().image.as_ref().unwrap();
+    let minmax =
+        skycomb::display::limits(l.frame.data.view(), &skycomb::display::Interval::MinMax).unwrap();
+    assert_eq!(l.limits, minmax);
+    harness.get_by_label("zscale").click();
+    harness.run();
+    settle(&mut harness);
+    assert_eq!(harness.state().image.as_ref().unwrap().limits, want);
+    harness.get_by_label("asinh").click();
+    harness.run();
+    harness.get_by_label("viridis").click();
+    harness.run();
+    settle(&mut harness);
+    let look = harness.state().look;
+    assert_eq!(
+        (look.stretch, look.colormap),
+        (
+            skycomb::display::Stretch::Asinh,
+            skycomb::display::Colormap::Viridis
+        )
+    );
+    let (lo, hi) = harness.state().image.as_ref().unwrap().limits;
+    harness.get_by_label(&format!(
+        "sci_R_003.fits   zscale {lo:.1} .. {hi:.1}   asinh"
+    ));
 }

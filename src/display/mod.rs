@@ -1,5 +1,7 @@
 //! Turning pixel values into something to look at: display intervals (this module's `interval`).
 
 pub mod interval;
+pub mod stretch;
 
 pub use interval::{Interval, ZScale, limits, zscale};
+pub use stretch::{Colormap, Renderer, Stretch};

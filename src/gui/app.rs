@@ -2,24 +2,46 @@
 //! with the FITS 1-based pixel and value under the cursor. Scanning and loading run off the UI thread.
 
 use crate::collection::{Collection, ScanOptions, scan};
-use crate::display::{ZScale, zscale};
+use crate::display::{Colormap, Interval, Renderer, Stretch, ZScale, limits};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, channel};
 
 /// A frame loaded for display: its pixels, display limits and image tiles ready for textures.
 pub struct Loaded {
     pub name: String,
-    pub frame: crate::Frame,
-    /// zscale limits (low, high).
+    pub frame: Arc<crate::Frame>,
+    /// Display limits (low, high) of the current interval.
     pub limits: (f64, f64),
-    /// (x0, y0, image) tiles no larger than the GPU's texture limit, rows flipped (FITS y up).
-    tiles: Vec<(usize, usize, egui::ColorImage)>,
+}
+
+/// (x0, y0, image) tiles no larger than the GPU's texture limit, rows flipped (FITS y up).
+type Tiles = Vec<(usize, usize, egui::ColorImage)>;
+
+/// How the frame is drawn.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Look {
+    pub interval: Interval,
+    pub stretch: Stretch,
+    pub colormap: Colormap,
+}
+
+impl Default for Look {
+    fn default() -> Self {
+        Look {
+            interval: Interval::ZScale(ZScale::default()),
+            stretch: Stretch::Linear,
+            colormap: Colormap::Grey,
+        }
+    }
 }
 
 /// A finished background job.
 enum Done {
     Scanned(crate::Result<Collection>),
-    Loaded(usize, Result<Loaded, String>),
+    Loaded(usize, Result<Arc<crate::Frame>, String>),
+    /// (generation, limits, tiles)
+    Rendered(u64, (f64, f64), Tiles),
 }
 
 /// The app's runtime state.
@@ -33,37 +55,33 @@ pub struct App {
     pub load_error: Option<String>,
     /// The pixel under the cursor, 0-based, and its value.
     pub hover: Option<(usize, usize, f32)>,
+    /// Interval, stretch and colormap.
+    pub look: Look,
+    /// Bumped at every new render; older results are dropped.
+    generation: u64,
+    rendering: bool,
     textures: Vec<(usize, usize, egui::TextureHandle)>,
     jobs: Receiver<Done>,
     sender: std::sync::mpsc::Sender<Done>,
     max_texture: usize,
 }
 
-/// Grey tiles of the frame between the limits, FITS row 0 at the bottom.
-fn build_tiles(
-    frame: &crate::Frame,
-    limits: (f64, f64),
-    max_side: usize,
-) -> Vec<(usize, usize, egui::ColorImage)> {
+/// Tiles of the frame drawn with `look`, FITS row 0 at the bottom; and the limits used.
+fn render(frame: &crate::Frame, look: Look, max_side: usize) -> ((f64, f64), Tiles) {
+    let lim = limits(frame.data.view(), &look.interval).unwrap_or((0.0, 1.0));
+    let r = Renderer::new(frame.data.view(), lim, look.stretch, look.colormap);
     let (ny, nx) = frame.data.dim();
-    let (lo, hi) = limits;
-    let scale = if hi > lo { 255.0 / (hi - lo) } else { 0.0 };
     let mut tiles = Vec::new();
     for ty in (0..ny).step_by(max_side) {
         for tx in (0..nx).step_by(max_side) {
             let (w, h) = ((nx - tx).min(max_side), (ny - ty).min(max_side));
             let mut pixels = Vec::with_capacity(w * h);
             // display row r shows FITS row ny - 1 - r
-            for r in 0..h {
-                let y = ny - 1 - (ty + r);
+            for row in 0..h {
+                let y = ny - 1 - (ty + row);
                 for x in tx..tx + w {
-                    let v = frame.data[[y, x]] as f64;
-                    let g = if v.is_finite() {
-                        ((v - lo) * scale).clamp(0.0, 255.0) as u8
-                    } else {
-                        0
-                    };
-                    pixels.push(egui::Color32::from_gray(g));
+                    let [cr, cg, cb] = r.rgb(frame.data[[y, x]]);
+                    pixels.push(egui::Color32::from_rgb(cr, cg, cb));
                 }
             }
             tiles.push((
@@ -77,7 +95,7 @@ fn build_tiles(
             ));
         }
     }
-    tiles
+    (lim, tiles)
 }
 
 impl App {
@@ -92,6 +110,9 @@ impl App {
             image: None,
             load_error: None,
             hover: None,
+            look: Look::default(),
+            generation: 0,
+            rendering: false,
             textures: Vec::new(),
             jobs,
             sender,
@@ -114,7 +135,7 @@ impl App {
             .expect("spawn the scan thread");
     }
 
-    /// Select a row: the frame loads, its zscale and tiles are computed, off the UI thread.
+    /// Select a row: the frame loads off the UI thread, then it is rendered.
     pub fn select(&mut self, index: usize, ctx: &egui::Context) {
         let Some(c) = &self.collection else { return };
         let Some(row) = c.frames.get(index) else {
@@ -122,32 +143,40 @@ impl App {
         };
         self.selected = Some(index);
         self.load_error = None;
-        let (path, tx, ctx, max_side) = (
-            row.path.clone(),
-            self.sender.clone(),
-            ctx.clone(),
-            self.max_texture,
-        );
+        let (path, tx, ctx) = (row.path.clone(), self.sender.clone(), ctx.clone());
         std::thread::Builder::new()
             .name("load".into())
             .spawn(move || {
                 let loaded = crate::Frame::open(&path)
-                    .map_err(|e| e.to_string())
-                    .map(|frame| {
-                        let limits =
-                            zscale(frame.data.view(), &ZScale::default()).unwrap_or((0.0, 1.0));
-                        let tiles = build_tiles(&frame, limits, max_side);
-                        Loaded {
-                            name: frame.name(),
-                            frame,
-                            limits,
-                            tiles,
-                        }
-                    });
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string());
                 let _ = tx.send(Done::Loaded(index, loaded));
                 ctx.request_repaint();
             })
             .expect("spawn the load thread");
+    }
+
+    /// Draw the shown frame with `look`, off the UI thread.
+    pub fn set_look(&mut self, look: Look, ctx: &egui::Context) {
+        self.look = look;
+        let Some(l) = &self.image else { return };
+        self.generation += 1;
+        self.rendering = true;
+        let (frame, tx, ctx, max_side, generation) = (
+            l.frame.clone(),
+            self.sender.clone(),
+            ctx.clone(),
+            self.max_texture,
+            self.generation,
+        );
+        std::thread::Builder::new()
+            .name("render".into())
+            .spawn(move || {
+                let (lim, tiles) = render(&frame, look, max_side);
+                let _ = tx.send(Done::Rendered(generation, lim, tiles));
+                ctx.request_repaint();
+            })
+            .expect("spawn the render thread");
     }
 
     /// Take finished jobs; textures are uploaded here, on the UI thread.
@@ -158,8 +187,19 @@ impl App {
                 Done::Scanned(Err(e)) => self.scan_error = Some(e.to_string()),
                 Done::Loaded(i, _) if Some(i) != self.selected => {}
                 Done::Loaded(_, Err(e)) => self.load_error = Some(e),
-                Done::Loaded(_, Ok(mut l)) => {
-                    self.textures = std::mem::take(&mut l.tiles)
+                Done::Loaded(_, Ok(frame)) => {
+                    self.image = Some(Loaded {
+                        name: frame.name(),
+                        frame,
+                        limits: (0.0, 1.0),
+                    });
+                    self.textures.clear();
+                    self.set_look(self.look, ctx);
+                }
+                Done::Rendered(g, _, _) if g != self.generation => {}
+                Done::Rendered(_, lim, tiles) => {
+                    self.rendering = false;
+                    self.textures = tiles
                         .into_iter()
                         .map(|(x, y, img)| {
                             (
@@ -173,21 +213,24 @@ impl App {
                             )
                         })
                         .collect();
-                    self.image = Some(l);
+                    if let Some(l) = self.image.as_mut() {
+                        l.limits = lim;
+                    }
                 }
             }
         }
     }
 
-    /// True while a scan or a load is still running (tests wait on it).
+    /// True while a scan, a load or a render is still running (tests wait on it).
     pub fn busy(&self) -> bool {
-        (self.collection.is_none() && self.scan_error.is_none())
-            || (self.selected.is_some()
-                && self
-                    .image
-                    .as_ref()
-                    .is_none_or(|i| Some(&i.name) != self.selected_name().as_ref())
-                && self.load_error.is_none())
+        let scanning = self.collection.is_none() && self.scan_error.is_none();
+        let loading = self.selected.is_some()
+            && self
+                .image
+                .as_ref()
+                .is_none_or(|i| Some(&i.name) != self.selected_name().as_ref())
+            && self.load_error.is_none();
+        scanning || loading || self.rendering
     }
 
     fn selected_name(&self) -> Option<String> {
@@ -205,6 +248,7 @@ impl App {
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         self.max_texture = ui.ctx().input(|i| i.max_texture_side).max(256);
         self.poll(ui.ctx());
+        egui::Panel::top("toolbar").show(ui, |ui| self.toolbar(ui));
         egui::Panel::bottom("status").show(ui, |ui| self.status_line(ui));
         egui::Panel::left("browser")
             .default_size(460.0)
@@ -212,10 +256,53 @@ impl App {
         egui::CentralPanel::default().show(ui, |ui| self.viewer(ui));
     }
 
+    /// Interval, stretch and colormap choices.
+    fn toolbar(&mut self, ui: &mut egui::Ui) {
+        let mut look = self.look;
+        ui.horizontal(|ui| {
+            ui.label("limits:");
+            ui.selectable_value(
+                &mut look.interval,
+                Interval::ZScale(ZScale::default()),
+                "zscale",
+            );
+            ui.selectable_value(&mut look.interval, Interval::MinMax, "minmax");
+            for p in [99.5, 99.0, 98.0, 95.0, 90.0] {
+                ui.selectable_value(&mut look.interval, Interval::Percentile(p), format!("{p}%"));
+            }
+            ui.separator();
+            ui.label("stretch:");
+            for s in Stretch::ALL {
+                ui.selectable_value(&mut look.stretch, s, s.name());
+            }
+            ui.separator();
+            ui.label("colours:");
+            for c in Colormap::ALL {
+                ui.selectable_value(&mut look.colormap, c, c.name());
+            }
+        });
+        if look != self.look {
+            let ctx = ui.ctx().clone();
+            self.set_look(look, &ctx);
+        }
+    }
+
     fn status_line(&self, ui: &mut egui::Ui) {
         let mut text = self.folder.display().to_string();
         if let Some(l) = &self.image {
-            text = format!("{}   zscale {:.1} .. {:.1}", l.name, l.limits.0, l.limits.1);
+            let how = match self.look.interval {
+                Interval::ZScale(_) => "zscale".to_string(),
+                Interval::MinMax => "minmax".to_string(),
+                Interval::Percentile(p) => format!("{p}%"),
+                Interval::Manual { .. } => "manual".to_string(),
+            };
+            text = format!(
+                "{}   {how} {:.1} .. {:.1}   {}",
+                l.name,
+                l.limits.0,
+                l.limits.1,
+                self.look.stretch.name()
+            );
         }
         if let Some((x, y, v)) = self.hover {
             text.push_str(&format!("   x {} y {}  value {v}", x + 1, y + 1));
