@@ -19,9 +19,8 @@ fn settle(harness: &mut Harness<'_, App>) {
     panic!("the app did not settle");
 }
 
-#[test]
-fn open_the_night_select_a_light_frame_and_see_it() {
-    let d = tempfile::tempdir().unwrap();
+/// The app on a fresh 96x96 sample night in a 1280x800 window, scanned.
+fn open_sample_night(d: &tempfile::TempDir) -> Harness<'static, App> {
     skycomb::sample::write_sample_night(
         d.path(),
         skycomb::sample::SampleNightParams { size: 96, seed: 3 },
@@ -33,6 +32,13 @@ fn open_the_night_select_a_light_frame_and_see_it() {
         .with_size(egui::vec2(1280.0, 800.0))
         .build_ui_state(|ui, app: &mut App| app.ui(ui), app);
     settle(&mut harness);
+    harness
+}
+
+#[test]
+fn open_the_night_select_a_light_frame_and_see_it() {
+    let d = tempfile::tempdir().unwrap();
+    let mut harness = open_sample_night(&d);
     assert_eq!(
         harness.state().collection.as_ref().unwrap().frames.len(),
         30
@@ -74,7 +80,68 @@ fn open_the_night_select_a_light_frame_and_see_it() {
         )
     );
     let (lo, hi) = harness.state().image.as_ref().unwrap().limits;
-    harness.get_by_label(&format!(
+    harness.get_by_label_contains(&format!(
         "sci_R_003.fits   zscale {lo:.1} .. {hi:.1}   asinh"
     ));
+}
+
+#[test]
+fn zoom_with_the_wheel_about_the_cursor_pan_by_dragging_and_fit_with_f() {
+    let d = tempfile::tempdir().unwrap();
+    let mut harness = open_sample_night(&d);
+    harness.get_by_label("sci_R_003.fits").click();
+    harness.run();
+    settle(&mut harness);
+    let fit = harness.state().view.expect("the frame is drawn");
+    // the frame (96 rows, 160 columns with overscan) fits the viewer, centred
+    let (ny, nx) = harness.state().image.as_ref().unwrap().frame.data.dim();
+    assert_eq!(fit.center, (nx as f64 / 2.0, ny as f64 / 2.0));
+    let (w, h) = fit.viewport;
+    assert_eq!(fit.zoom, (w / nx as f64).min(h / ny as f64));
+
+    // hover the viewer's centre, read the pixel, wheel in: the same pixel stays under the cursor
+    let viewer = egui::pos2(900.0, 400.0);
+    harness.hover_at(viewer);
+    harness.run();
+    let under = harness.state().hover.expect("a pixel under the cursor");
+    harness.event(egui::Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Point,
+        delta: egui::vec2(0.0, 120.0),
+        modifiers: egui::Modifiers::NONE,
+        phase: egui::TouchPhase::Move,
+        source: egui::MouseWheelSource::Wheel,
+    });
+    harness.run();
+    let zoomed = harness.state().view.unwrap();
+    assert!(zoomed.zoom > fit.zoom * 1.2, "{zoomed:?}");
+    harness.hover_at(viewer);
+    harness.run();
+    assert_eq!(
+        harness.state().hover.map(|h| (h.0, h.1)),
+        Some((under.0, under.1))
+    );
+
+    // drag right by 100 screen pixels: the image moves right with the mouse
+    let before = harness.state().view.unwrap();
+    harness.drag_at(viewer);
+    harness.run();
+    for dx in [20.0, 50.0, 100.0] {
+        harness.hover_at(viewer + egui::vec2(dx, 0.0));
+        harness.run();
+    }
+    harness.drop_at(viewer + egui::vec2(100.0, 0.0));
+    harness.run();
+    let panned = harness.state().view.unwrap();
+    let moved = (before.center.0 - panned.center.0) * panned.zoom;
+    assert!((moved - 100.0).abs() < 1.0, "moved {moved} screen px");
+    assert_eq!(panned.center.1, before.center.1);
+
+    // 1 shows one image pixel per screen pixel, F fits again
+    harness.key_press(egui::Key::Num1);
+    harness.run();
+    assert_eq!(harness.state().view.unwrap().zoom, 1.0);
+    harness.get_by_label_contains("zoom 1:1");
+    harness.key_press(egui::Key::F);
+    harness.run();
+    assert_eq!(harness.state().view.unwrap(), fit);
 }

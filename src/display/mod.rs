@@ -2,6 +2,8 @@
 
 pub mod interval;
 pub mod stretch;
+pub mod view;
 
 pub use interval::{Interval, ZScale, limits, zscale};
 pub use stretch::{Colormap, Renderer, Stretch};
+pub use view::View;

@@ -2,7 +2,7 @@
 //! with the FITS 1-based pixel and value under the cursor. Scanning and loading run off the UI thread.
 
 use crate::collection::{Collection, ScanOptions, scan};
-use crate::display::{Colormap, Interval, Renderer, Stretch, ZScale, limits};
+use crate::display::{Colormap, Interval, Renderer, Stretch, View, ZScale, limits};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, channel};
@@ -57,6 +57,8 @@ pub struct App {
     pub hover: Option<(usize, usize, f32)>,
     /// Interval, stretch and colormap.
     pub look: Look,
+    /// Zoom and centre; `None` until the frame is first drawn (then it fits the window).
+    pub view: Option<View>,
     /// Bumped at every new render; older results are dropped.
     generation: u64,
     rendering: bool,
@@ -111,6 +113,7 @@ impl App {
             load_error: None,
             hover: None,
             look: Look::default(),
+            view: None,
             generation: 0,
             rendering: false,
             textures: Vec::new(),
@@ -188,6 +191,11 @@ impl App {
                 Done::Loaded(i, _) if Some(i) != self.selected => {}
                 Done::Loaded(_, Err(e)) => self.load_error = Some(e),
                 Done::Loaded(_, Ok(frame)) => {
+                    let same_size =
+                        self.image.as_ref().map(|l| l.frame.data.dim()) == Some(frame.data.dim());
+                    if !same_size {
+                        self.view = None;
+                    }
                     self.image = Some(Loaded {
                         name: frame.name(),
                         frame,
@@ -208,7 +216,12 @@ impl App {
                                 ctx.load_texture(
                                     format!("tile {x} {y}"),
                                     img,
-                                    egui::TextureOptions::NEAREST,
+                                    // pixels stay square when zoomed in, smooth when zoomed out
+                                    egui::TextureOptions {
+                                        magnification: egui::TextureFilter::Nearest,
+                                        minification: egui::TextureFilter::Linear,
+                                        ..Default::default()
+                                    },
                                 ),
                             )
                         })
@@ -304,6 +317,9 @@ impl App {
                 self.look.stretch.name()
             );
         }
+        if let Some(v) = &self.view {
+            text.push_str(&format!("   zoom {}", v.zoom_text()));
+        }
         if let Some((x, y, v)) = self.hover {
             text.push_str(&format!("   x {} y {}  value {v}", x + 1, y + 1));
         }
@@ -365,28 +381,78 @@ impl App {
             return;
         };
         let (ny, nx) = l.frame.data.dim();
-        let avail = ui.available_size();
-        let zoom = (avail.x / nx as f32).min(avail.y / ny as f32).max(0.01);
-        let (rect, response) = ui.allocate_exact_size(
-            egui::vec2(nx as f32 * zoom, ny as f32 * zoom),
-            egui::Sense::hover(),
-        );
+        let (rect, response) =
+            ui.allocate_exact_size(ui.available_size(), egui::Sense::click_and_drag());
+        let viewport = (rect.width() as f64, rect.height() as f64);
+        let mut view = self.view.unwrap_or_else(|| View::fit((nx, ny), viewport));
+        view.resize(viewport);
+        let cursor = response
+            .hover_pos()
+            .map(|p| ((p.x - rect.min.x) as f64, (p.y - rect.min.y) as f64));
+        steer(&mut view, ui, &response, cursor, (nx, ny));
+        self.view = Some(view);
         let painter = ui.painter_at(rect);
+        let at = |x: f64, y: f64| {
+            let (sx, sy) = view.to_screen((x, y));
+            rect.min + egui::vec2(sx as f32, sy as f32)
+        };
         for (x, y, tex) in &self.textures {
-            let size = tex.size_vec2();
-            let min = rect.min + egui::vec2(*x as f32 * zoom, *y as f32 * zoom);
+            let [w, h] = tex.size();
+            // tile rows are top-down from display row `y`: FITS rows ny - y - h .. ny - y
+            let top = (ny - y) as f64;
             painter.image(
                 tex.id(),
-                egui::Rect::from_min_size(min, size * zoom),
+                egui::Rect::from_two_pos(at(*x as f64, top), at((x + w) as f64, top - h as f64)),
                 egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
                 egui::Color32::WHITE,
             );
         }
-        self.hover = response.hover_pos().and_then(|p| {
-            let (fx, fy) = ((p.x - rect.min.x) / zoom, (p.y - rect.min.y) / zoom);
-            let (x, row) = (fx.floor() as usize, fy.floor() as usize);
-            (x < nx && row < ny).then(|| (x, ny - 1 - row, l.frame.data[[ny - 1 - row, x]]))
-        });
+        self.hover = cursor
+            .and_then(|c| view.pixel_at(c, (nx, ny)))
+            .map(|(x, y)| (x, y, l.frame.data[[y, x]]));
+    }
+}
+
+/// Mouse wheel zooms about the cursor, dragging pans; keys: F fit, 1 one-to-one, + and - zoom.
+fn steer(
+    view: &mut View,
+    ui: &egui::Ui,
+    response: &egui::Response,
+    cursor: Option<(f64, f64)>,
+    size: (usize, usize),
+) {
+    if response.dragged() {
+        let d = response.drag_delta();
+        view.pan((d.x as f64, d.y as f64));
+    }
+    let middle = (view.viewport.0 / 2.0, view.viewport.1 / 2.0);
+    if let Some(c) = cursor {
+        // the wheel (smoothed by egui) and pinch / ctrl+wheel
+        let (scroll, pinch) = ui.input(|i| (i.smooth_scroll_delta.y, i.zoom_delta()));
+        let factor = 1.0025f64.powf(scroll as f64) * pinch as f64;
+        if factor != 1.0 {
+            view.zoom_about(factor, c);
+        }
+    }
+    let (fit, one, plus, minus) = ui.input(|i| {
+        (
+            i.key_pressed(egui::Key::F),
+            i.key_pressed(egui::Key::Num1),
+            i.key_pressed(egui::Key::Plus) || i.key_pressed(egui::Key::Equals),
+            i.key_pressed(egui::Key::Minus),
+        )
+    });
+    if fit {
+        *view = View::fit(size, view.viewport);
+    }
+    if one {
+        view.set_zoom(1.0);
+    }
+    if plus {
+        view.zoom_about(2.0, middle);
+    }
+    if minus {
+        view.zoom_about(0.5, middle);
     }
 }
 
