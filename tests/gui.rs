@@ -145,3 +145,44 @@ fn zoom_with_the_wheel_about_the_cursor_pan_by_dragging_and_fit_with_f() {
     harness.run();
     assert_eq!(harness.state().view.unwrap(), fit);
 }
+
+#[test]
+fn the_header_panel_searches_the_cards() {
+    let d = tempfile::tempdir().unwrap();
+    let mut harness = open_sample_night(&d);
+    harness.get_by_label("sci_R_003.fits").click();
+    harness.run();
+    settle(&mut harness);
+    harness.get_by_label("header").click();
+    harness.run();
+    let all = harness
+        .state()
+        .image
+        .as_ref()
+        .unwrap()
+        .frame
+        .header
+        .cards
+        .len();
+
+    assert!(harness.query_by_label_contains("EXPTIME =").is_some());
+    harness.key_press(egui::Key::Num1);
+    harness.run();
+    let view = harness.state().view.map(|v| (v.zoom, v.center));
+    assert_eq!(view.unwrap().0, 1.0);
+    harness
+        .get_by_role(egui::accesskit::Role::TextInput)
+        .focus();
+    harness.run();
+    harness
+        .get_by_role(egui::accesskit::Role::TextInput)
+        .type_text("filter");
+    harness.key_press(egui::Key::F); // a real keyboard sends the key as well as the text
+    harness.run();
+    // only the FILTER card is left; typing "f" into the box did not refit the viewer
+    assert!(harness.query_by_label_contains("EXPTIME =").is_none());
+    harness.get_by_label_contains("FILTER  = 'R");
+    harness.get_by_label("1 cards");
+    assert!(all > 5);
+    assert_eq!(harness.state().view.map(|v| (v.zoom, v.center)), view);
+}

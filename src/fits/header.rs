@@ -469,11 +469,43 @@ impl Header {
         }
         Ok(out)
     }
+
+    /// The card images that contain `needle`, ignoring case (the header panel's search box);
+    /// all of them for an empty needle; trailing blanks trimmed. A card that cannot be formatted is shown as its keyword.
+    pub fn lines_matching(&self, needle: &str) -> Vec<String> {
+        let needle = needle.trim().to_ascii_uppercase();
+        self.cards
+            .iter()
+            .flat_map(|c| c.to_images().unwrap_or_else(|_| vec![c.keyword.clone()]))
+            .filter(|line| needle.is_empty() || line.to_ascii_uppercase().contains(&needle))
+            .map(|line| line.trim_end().to_string())
+            .collect()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_search_finds_keywords_values_and_comments_in_any_case() {
+        let h = Header::from_card_images([
+            "IMAGETYP= 'object  '           / type of exposure",
+            "FILTER  = 'R       '           / filter name",
+            "EXPTIME =                 30.0 / exposure time",
+            "HISTORY trimmed with skycomb",
+        ]);
+        assert_eq!(h.lines_matching("").len(), 4);
+        let filter = h.lines_matching("filter");
+        assert_eq!(filter.len(), 1);
+        assert!(filter[0].starts_with("FILTER  = 'R"));
+        assert_eq!(h.lines_matching("EXPOSURE").len(), 2);
+        assert_eq!(
+            h.lines_matching("skycomb"),
+            vec!["HISTORY trimmed with skycomb"]
+        );
+        assert!(h.lines_matching("nothing here").is_empty());
+    }
 
     #[test]
     fn parses_typed_values_and_comments() {

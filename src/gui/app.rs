@@ -59,6 +59,9 @@ pub struct App {
     pub look: Look,
     /// Zoom and centre; `None` until the frame is first drawn (then it fits the window).
     pub view: Option<View>,
+    /// The header panel is open, and what its search box holds.
+    pub show_header: bool,
+    pub header_search: String,
     /// Bumped at every new render; older results are dropped.
     generation: u64,
     rendering: bool,
@@ -114,6 +117,8 @@ impl App {
             hover: None,
             look: Look::default(),
             view: None,
+            show_header: false,
+            header_search: String::new(),
             generation: 0,
             rendering: false,
             textures: Vec::new(),
@@ -266,13 +271,18 @@ impl App {
         egui::Panel::left("browser")
             .default_size(460.0)
             .show(ui, |ui| self.browser(ui));
+        if self.show_header {
+            egui::Panel::right("header")
+                .default_size(520.0)
+                .show(ui, |ui| self.header_panel(ui));
+        }
         egui::CentralPanel::default().show(ui, |ui| self.viewer(ui));
     }
 
     /// Interval, stretch and colormap choices.
     fn toolbar(&mut self, ui: &mut egui::Ui) {
         let mut look = self.look;
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             ui.label("limits:");
             ui.selectable_value(
                 &mut look.interval,
@@ -293,6 +303,8 @@ impl App {
             for c in Colormap::ALL {
                 ui.selectable_value(&mut look.colormap, c, c.name());
             }
+            ui.separator();
+            ui.toggle_value(&mut self.show_header, "header");
         });
         if look != self.look {
             let ctx = ui.ctx().clone();
@@ -324,6 +336,28 @@ impl App {
             text.push_str(&format!("   x {} y {}  value {v}", x + 1, y + 1));
         }
         ui.label(text);
+    }
+
+    /// The shown frame's header, searchable (keyword, value or comment, any case).
+    fn header_panel(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            ui.strong("Header");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.header_search)
+                    .hint_text("search")
+                    .desired_width(160.0),
+            );
+        });
+        let Some(l) = &self.image else {
+            return;
+        };
+        let lines = l.frame.header.lines_matching(&self.header_search);
+        ui.label(format!("{} cards", lines.len()));
+        egui::ScrollArea::both().show(ui, |ui| {
+            for line in lines {
+                ui.monospace(line);
+            }
+        });
     }
 
     fn browser(&mut self, ui: &mut egui::Ui) {
@@ -433,6 +467,9 @@ fn steer(
         if factor != 1.0 {
             view.zoom_about(factor, c);
         }
+    }
+    if ui.ctx().text_edit_focused() {
+        return; // keys are typed into a search box, not viewer commands
     }
     let (fit, one, plus, minus) = ui.input(|i| {
         (
