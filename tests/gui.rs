@@ -30,6 +30,7 @@ fn open_sample_night(d: &tempfile::TempDir) -> Harness<'static, App> {
     let app = App::new(d.path().to_path_buf());
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
+        .with_max_steps(64)
         .build_ui_state(|ui, app: &mut App| app.ui(ui), app);
     settle(&mut harness);
     harness
@@ -185,4 +186,67 @@ fn the_header_panel_searches_the_cards() {
     harness.get_by_label("1 cards");
     assert!(all > 5);
     assert_eq!(harness.state().view.map(|v| (v.zoom, v.center)), view);
+}
+
+#[test]
+fn limits_set_under_the_histogram_or_dragged_in_it_redraw_the_frame() {
+    let d = tempfile::tempdir().unwrap();
+    let mut harness = open_sample_night(&d);
+    harness.get_by_label("sci_R_003.fits").click();
+    harness.run();
+    settle(&mut harness);
+    let (lo, hi) = harness.state().image.as_ref().unwrap().limits;
+    let histogram = harness.state().image.as_ref().unwrap().histogram.clone();
+    let h = histogram.expect("a histogram under the image");
+    assert!(h.lo < lo && h.hi > hi, "the histogram spans the limits");
+
+    // set a new high limit in its box
+    let spin = harness
+        .query_all_by_role(egui::accesskit::Role::SpinButton)
+        .nth(1);
+    spin.expect("the high limit box")
+        .set_value_accesskit(5000.0);
+    harness.run();
+    settle(&mut harness);
+    let l = harness.state().image.as_ref().unwrap();
+    assert_eq!(l.limits, (lo, 5000.0));
+    assert_eq!(
+        harness.state().look.interval,
+        skycomb::display::Interval::Manual {
+            low: lo,
+            high: 5000.0
+        }
+    );
+    harness.get_by_label_contains(&format!("manual {lo:.1} .. 5000.0"));
+
+    // drag in the plot near its left end: the low limit follows the mouse
+    let plot = harness
+        .state()
+        .image
+        .as_ref()
+        .unwrap()
+        .histogram
+        .clone()
+        .unwrap();
+    let spins: Vec<_> = harness
+        .query_all_by_role(egui::accesskit::Role::SpinButton)
+        .map(|n| n.rect())
+        .collect();
+    let below = spins[0].bottom() + 25.0;
+    let start = egui::pos2(spins[0].left() + 80.0, below);
+    harness.drag_at(start);
+    harness.run();
+    harness.hover_at(start + egui::vec2(10.0, 0.0));
+    harness.run();
+    harness.drop_at(start + egui::vec2(10.0, 0.0));
+    harness.run();
+    settle(&mut harness);
+    let l = harness.state().image.as_ref().unwrap();
+    assert_ne!(l.limits.0, lo, "the low limit moved");
+    assert_eq!(l.limits.1, 5000.0, "the high limit stayed");
+    assert!(
+        l.limits.0 > plot.lo && l.limits.0 < 5000.0,
+        "{:?}",
+        l.limits
+    );
 }

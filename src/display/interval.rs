@@ -165,10 +165,33 @@ pub fn zscale(view: ArrayView2<f32>, z: &ZScale) -> Option<(f64, f64)> {
     Some((vmin, vmax))
 }
 
+/// The histogram the viewer shows under the image: `bins` bins over the display limits widened
+/// by a quarter of their span on each side, so the limits can be dragged past where they are.
+pub fn histogram_around(
+    view: ArrayView2<f32>,
+    (low, high): (f64, f64),
+    bins: usize,
+) -> crate::stats::Histogram {
+    let margin = if high > low { (high - low) / 4.0 } else { 1.0 };
+    crate::stats::Histogram::of(view.iter().copied(), bins, low - margin, high + margin)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use ndarray::Array2;
+
+    #[test]
+    fn the_viewer_histogram_spans_the_limits_with_margins() {
+        let data = Array2::from_shape_fn((10, 10), |(y, x)| (10 * y + x) as f32);
+        let h = histogram_around(data.view(), (20.0, 60.0), 8);
+        assert_eq!((h.lo, h.hi), (10.0, 70.0));
+        // values 10..=70 are counted, the rest are outside
+        assert_eq!(h.counts.iter().sum::<u64>(), 61);
+        assert_eq!(h.counts.len(), 8);
+        let flat = histogram_around(data.view(), (5.0, 5.0), 4);
+        assert_eq!((flat.lo, flat.hi), (4.0, 6.0));
+    }
 
     #[test]
     fn dilate_matches_numpy_convolve_same() {

@@ -4,6 +4,6 @@ pub mod interval;
 pub mod stretch;
 pub mod view;
 
-pub use interval::{Interval, ZScale, limits, zscale};
+pub use interval::{Interval, ZScale, histogram_around, limits, zscale};
 pub use stretch::{Colormap, Renderer, Stretch};
 pub use view::View;

@@ -2,7 +2,10 @@
 //! with the FITS 1-based pixel and value under the cursor. Scanning and loading run off the UI thread.
 
 use crate::collection::{Collection, ScanOptions, scan};
-use crate::display::{Colormap, Interval, Renderer, Stretch, View, ZScale, limits};
+use crate::display::{
+    Colormap, Interval, Renderer, Stretch, View, ZScale, histogram_around, limits,
+};
+use crate::stats::Histogram;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, channel};
@@ -13,6 +16,8 @@ pub struct Loaded {
     pub frame: Arc<crate::Frame>,
     /// Display limits (low, high) of the current interval.
     pub limits: (f64, f64),
+    /// Pixel values around the limits (None until the first render).
+    pub histogram: Option<Histogram>,
 }
 
 /// (x0, y0, image) tiles no larger than the GPU's texture limit, rows flipped (FITS y up).
@@ -40,8 +45,8 @@ impl Default for Look {
 enum Done {
     Scanned(crate::Result<Collection>),
     Loaded(usize, Result<Arc<crate::Frame>, String>),
-    /// (generation, limits, tiles)
-    Rendered(u64, (f64, f64), Tiles),
+    /// (generation, limits, histogram, tiles)
+    Rendered(u64, (f64, f64), Histogram, Tiles),
 }
 
 /// The app's runtime state.
@@ -62,6 +67,9 @@ pub struct App {
     /// The header panel is open, and what its search box holds.
     pub show_header: bool,
     pub header_search: String,
+    /// The histogram panel is open; limits being dragged there, not yet applied.
+    pub show_histogram: bool,
+    pending_limits: Option<(f64, f64)>,
     /// Bumped at every new render; older results are dropped.
     generation: u64,
     rendering: bool,
@@ -71,9 +79,14 @@ pub struct App {
     max_texture: usize,
 }
 
-/// Tiles of the frame drawn with `look`, FITS row 0 at the bottom; and the limits used.
-fn render(frame: &crate::Frame, look: Look, max_side: usize) -> ((f64, f64), Tiles) {
+/// Bins of the histogram under the image.
+const HISTOGRAM_BINS: usize = 256;
+
+/// Tiles of the frame drawn with `look`, FITS row 0 at the bottom; the limits used and the
+/// histogram around them.
+fn render(frame: &crate::Frame, look: Look, max_side: usize) -> ((f64, f64), Histogram, Tiles) {
     let lim = limits(frame.data.view(), &look.interval).unwrap_or((0.0, 1.0));
+    let histogram = histogram_around(frame.data.view(), lim, HISTOGRAM_BINS);
     let r = Renderer::new(frame.data.view(), lim, look.stretch, look.colormap);
     let (ny, nx) = frame.data.dim();
     let mut tiles = Vec::new();
@@ -100,7 +113,7 @@ fn render(frame: &crate::Frame, look: Look, max_side: usize) -> ((f64, f64), Til
             ));
         }
     }
-    (lim, tiles)
+    (lim, histogram, tiles)
 }
 
 impl App {
@@ -119,6 +132,8 @@ impl App {
             view: None,
             show_header: false,
             header_search: String::new(),
+            show_histogram: true,
+            pending_limits: None,
             generation: 0,
             rendering: false,
             textures: Vec::new(),
@@ -180,8 +195,8 @@ impl App {
         std::thread::Builder::new()
             .name("render".into())
             .spawn(move || {
-                let (lim, tiles) = render(&frame, look, max_side);
-                let _ = tx.send(Done::Rendered(generation, lim, tiles));
+                let (lim, histogram, tiles) = render(&frame, look, max_side);
+                let _ = tx.send(Done::Rendered(generation, lim, histogram, tiles));
                 ctx.request_repaint();
             })
             .expect("spawn the render thread");
@@ -205,12 +220,13 @@ impl App {
                         name: frame.name(),
                         frame,
                         limits: (0.0, 1.0),
+                        histogram: None,
                     });
                     self.textures.clear();
                     self.set_look(self.look, ctx);
                 }
-                Done::Rendered(g, _, _) if g != self.generation => {}
-                Done::Rendered(_, lim, tiles) => {
+                Done::Rendered(g, ..) if g != self.generation => {}
+                Done::Rendered(_, lim, histogram, tiles) => {
                     self.rendering = false;
                     self.textures = tiles
                         .into_iter()
@@ -233,6 +249,7 @@ impl App {
                         .collect();
                     if let Some(l) = self.image.as_mut() {
                         l.limits = lim;
+                        l.histogram = Some(histogram);
                     }
                 }
             }
@@ -268,6 +285,11 @@ impl App {
         self.poll(ui.ctx());
         egui::Panel::top("toolbar").show(ui, |ui| self.toolbar(ui));
         egui::Panel::bottom("status").show(ui, |ui| self.status_line(ui));
+        if self.show_histogram && self.image.is_some() {
+            egui::Panel::bottom("histogram")
+                .default_size(150.0)
+                .show(ui, |ui| self.histogram_panel(ui));
+        }
         egui::Panel::left("browser")
             .default_size(460.0)
             .show(ui, |ui| self.browser(ui));
@@ -293,6 +315,10 @@ impl App {
             for p in [99.5, 99.0, 98.0, 95.0, 90.0] {
                 ui.selectable_value(&mut look.interval, Interval::Percentile(p), format!("{p}%"));
             }
+            if let Some(l) = &self.image {
+                let (low, high) = l.limits;
+                ui.selectable_value(&mut look.interval, Interval::Manual { low, high }, "manual");
+            }
             ui.separator();
             ui.label("stretch:");
             for s in Stretch::ALL {
@@ -305,6 +331,7 @@ impl App {
             }
             ui.separator();
             ui.toggle_value(&mut self.show_header, "header");
+            ui.toggle_value(&mut self.show_histogram, "histogram");
         });
         if look != self.look {
             let ctx = ui.ctx().clone();
@@ -358,6 +385,71 @@ impl App {
                 ui.monospace(line);
             }
         });
+    }
+
+    /// The histogram of pixel values (log counts) with the display limits as lines. Type or drag
+    /// the low and high values, or drag in the plot to move the nearer limit: the frame is redrawn
+    /// with these manual limits when the drag ends.
+    fn histogram_panel(&mut self, ui: &mut egui::Ui) {
+        let Some(l) = &self.image else { return };
+        let Some(h) = &l.histogram else { return };
+        let mut lim = self.pending_limits.unwrap_or(l.limits);
+        let speed = ((h.hi - h.lo) / 500.0).max(1e-6);
+        let mut edited = Edit::None;
+        ui.horizontal(|ui| {
+            for (name, value) in [("low", &mut lim.0), ("high", &mut lim.1)] {
+                let label = ui.label(name);
+                let r = ui
+                    .add(
+                        egui::DragValue::new(value)
+                            .speed(speed)
+                            .max_decimals(3)
+                            .update_while_editing(false),
+                    )
+                    .labelled_by(label.id);
+                edited = edited.or(Edit::of(&r));
+            }
+        });
+        let points: Vec<[f64; 2]> = (0..h.counts.len())
+            .flat_map(|i| {
+                let y = (h.counts[i] as f64 + 1.0).log10();
+                [[h.bin_edge(i), y], [h.bin_edge(i + 1), y]]
+            })
+            .collect();
+        let plot = egui_plot::Plot::new("histogram")
+            .allow_drag(false)
+            .allow_zoom(false)
+            .allow_scroll(false)
+            .allow_boxed_zoom(false)
+            .allow_double_click_reset(false)
+            .show_y(false)
+            .y_axis_label("log10 count")
+            .show(ui, |p| {
+                p.line(egui_plot::Line::new("pixels", points));
+                for (name, x) in [("low", lim.0), ("high", lim.1)] {
+                    p.vline(egui_plot::VLine::new(name, x).color(egui::Color32::LIGHT_BLUE));
+                }
+                p.pointer_coordinate()
+            });
+        if let (Some(at), Edit::Dragging | Edit::Done) = (plot.inner, Edit::of(&plot.response)) {
+            let nearer_low = (at.x - lim.0).abs() < (at.x - lim.1).abs();
+            *(if nearer_low { &mut lim.0 } else { &mut lim.1 }) = at.x;
+            edited = edited.or(Edit::of(&plot.response));
+        }
+        match edited {
+            Edit::None => {}
+            Edit::Dragging => self.pending_limits = Some(lim),
+            Edit::Done => {
+                self.pending_limits = None;
+                let (low, high) = (lim.0.min(lim.1), lim.0.max(lim.1));
+                let look = Look {
+                    interval: Interval::Manual { low, high },
+                    ..self.look
+                };
+                let ctx = ui.ctx().clone();
+                self.set_look(look, &ctx);
+            }
+        }
     }
 
     fn browser(&mut self, ui: &mut egui::Ui) {
@@ -444,6 +536,35 @@ impl App {
         self.hover = cursor
             .and_then(|c| view.pixel_at(c, (nx, ny)))
             .map(|(x, y)| (x, y, l.frame.data[[y, x]]));
+    }
+}
+
+/// What a widget did to a value this frame: nothing, a drag still under way, or a finished change.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Edit {
+    None,
+    Dragging,
+    Done,
+}
+
+impl Edit {
+    fn of(r: &egui::Response) -> Edit {
+        if r.drag_stopped() || (r.changed() && !r.dragged()) {
+            Edit::Done
+        } else if r.dragged() {
+            Edit::Dragging
+        } else {
+            Edit::None
+        }
+    }
+
+    /// The stronger of two: a finished change wins over a drag, a drag over nothing.
+    fn or(self, other: Edit) -> Edit {
+        match (self, other) {
+            (Edit::Done, _) | (_, Edit::Done) => Edit::Done,
+            (Edit::Dragging, _) | (_, Edit::Dragging) => Edit::Dragging,
+            _ => Edit::None,
+        }
     }
 }
 
