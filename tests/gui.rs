@@ -250,3 +250,34 @@ fn limits_set_under_the_histogram_or_dragged_in_it_redraw_the_frame() {
         l.limits
     );
 }
+
+#[test]
+fn on_a_hidpi_screen_one_to_one_means_device_pixels() {
+    let d = tempfile::tempdir().unwrap();
+    let mut harness = open_sample_night(&d);
+    harness.set_pixels_per_point(2.0);
+    harness.run();
+    harness.get_by_label("sci_R_003.fits").scroll_to_me();
+    harness.run();
+    harness.get_by_label("sci_R_003.fits").click();
+    harness.run();
+    settle(&mut harness);
+    let fit = harness.state().view.unwrap();
+    // the viewport is counted in device pixels: twice the points of the viewer
+    let viewer = harness.state().view.unwrap().viewport;
+    let (ny, nx) = harness.state().image.as_ref().unwrap().frame.data.dim();
+    assert_eq!(fit.zoom, (viewer.0 / nx as f64).min(viewer.1 / ny as f64));
+    // a drag of 50 points moves the image by 100 device pixels
+    // a point in the viewer, near the window's right edge
+    let window = harness.ctx.content_rect();
+    let at = egui::pos2(window.right() - 80.0, window.top() + 120.0);
+    harness.drag_at(at);
+    harness.run();
+    harness.hover_at(at + egui::vec2(50.0, 0.0));
+    harness.run();
+    harness.drop_at(at + egui::vec2(50.0, 0.0));
+    harness.run();
+    let panned = harness.state().view.unwrap();
+    let moved = (fit.center.0 - panned.center.0) * panned.zoom;
+    assert!((moved - 100.0).abs() < 1.0, "moved {moved} device px");
+}

@@ -16,6 +16,8 @@ pub struct View {
     /// The image point (x, y) at the viewport's centre.
     pub center: (f64, f64),
     pub viewport: (f64, f64),
+    /// Still as `fit` made it: a new viewport size fits the image again.
+    pub fitting: bool,
 }
 
 impl View {
@@ -26,6 +28,7 @@ impl View {
             zoom: clamp_zoom((viewport.0 / nx).min(viewport.1 / ny)),
             center: (nx / 2.0, ny / 2.0),
             viewport,
+            fitting: true,
         }
     }
 
@@ -54,6 +57,7 @@ impl View {
 
     /// Zoom by `factor` keeping the image point under `screen` where it is (the mouse wheel).
     pub fn zoom_about(&mut self, factor: f64, screen: (f64, f64)) {
+        self.fitting = false;
         let fixed = self.to_image(screen);
         self.zoom = clamp_zoom(self.zoom * factor);
         let moved = self.to_image(screen);
@@ -63,18 +67,25 @@ impl View {
 
     /// Set the zoom keeping the centre (1:1, 2:1, ...).
     pub fn set_zoom(&mut self, zoom: f64) {
+        self.fitting = false;
         self.zoom = clamp_zoom(zoom);
     }
 
     /// Move the image with the mouse by a screen offset (a drag).
     pub fn pan(&mut self, (dx, dy): (f64, f64)) {
+        self.fitting = false;
         self.center.0 -= dx / self.zoom;
         self.center.1 += dy / self.zoom;
     }
 
-    /// A new viewport size, keeping the centre and the zoom.
-    pub fn resize(&mut self, viewport: (f64, f64)) {
-        self.viewport = viewport;
+    /// A new viewport size for an image of `size`: fitted again if the view was fitted and not
+    /// zoomed or panned since, otherwise keeping the centre and the zoom.
+    pub fn resize(&mut self, viewport: (f64, f64), size: (usize, usize)) {
+        if self.fitting {
+            *self = View::fit(size, viewport);
+        } else {
+            self.viewport = viewport;
+        }
     }
 
     /// The zoom as a ratio for the status line: "1:1", "4:1", "1:8", "0.37".
@@ -113,6 +124,16 @@ mod tests {
         // the image's corners land on the viewport's edges, y flipped
         assert!(close(v.to_screen((0.0, 0.0)), (0.0, 600.0)));
         assert!(close(v.to_screen((400.0, 200.0)), (800.0, 200.0)));
+    }
+
+    #[test]
+    fn a_fitted_view_refits_when_the_window_changes_a_zoomed_one_stays() {
+        let mut v = View::fit((400, 200), (800.0, 800.0));
+        v.resize((400.0, 400.0), (400, 200));
+        assert_eq!(v.zoom, 1.0);
+        v.set_zoom(3.0);
+        v.resize((800.0, 800.0), (400, 200));
+        assert_eq!((v.zoom, v.viewport), (3.0, (800.0, 800.0)));
     }
 
     #[test]

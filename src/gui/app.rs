@@ -417,6 +417,7 @@ impl App {
             })
             .collect();
         let plot = egui_plot::Plot::new("histogram")
+            .height(ui.available_height().max(110.0))
             .allow_drag(false)
             .allow_zoom(false)
             .allow_scroll(false)
@@ -509,18 +510,23 @@ impl App {
         let (ny, nx) = l.frame.data.dim();
         let (rect, response) =
             ui.allocate_exact_size(ui.available_size(), egui::Sense::click_and_drag());
-        let viewport = (rect.width() as f64, rect.height() as f64);
+        // the view counts physical screen pixels, so 1:1 is one image pixel per device pixel
+        let ppp = ui.ctx().pixels_per_point() as f64;
+        let viewport = (rect.width() as f64 * ppp, rect.height() as f64 * ppp);
         let mut view = self.view.unwrap_or_else(|| View::fit((nx, ny), viewport));
-        view.resize(viewport);
-        let cursor = response
-            .hover_pos()
-            .map(|p| ((p.x - rect.min.x) as f64, (p.y - rect.min.y) as f64));
+        view.resize(viewport, (nx, ny));
+        let cursor = response.hover_pos().map(|p| {
+            (
+                (p.x - rect.min.x) as f64 * ppp,
+                (p.y - rect.min.y) as f64 * ppp,
+            )
+        });
         steer(&mut view, ui, &response, cursor, (nx, ny));
         self.view = Some(view);
         let painter = ui.painter_at(rect);
         let at = |x: f64, y: f64| {
             let (sx, sy) = view.to_screen((x, y));
-            rect.min + egui::vec2(sx as f32, sy as f32)
+            rect.min + egui::vec2((sx / ppp) as f32, (sy / ppp) as f32)
         };
         for (x, y, tex) in &self.textures {
             let [w, h] = tex.size();
@@ -578,7 +584,8 @@ fn steer(
 ) {
     if response.dragged() {
         let d = response.drag_delta();
-        view.pan((d.x as f64, d.y as f64));
+        let ppp = ui.ctx().pixels_per_point() as f64;
+        view.pan((d.x as f64 * ppp, d.y as f64 * ppp));
     }
     let middle = (view.viewport.0 / 2.0, view.viewport.1 / 2.0);
     if let Some(c) = cursor {
