@@ -341,6 +341,15 @@ impl std::str::FromStr for Condition {
     }
 }
 
+/// The conditions typed in the browser's filter box: space- or comma-separated, all must hold
+/// (`IMAGETYP=flat FILTER=R`, `EXPTIME!=0`, `OBJECT~M3*`). Empty text selects every row.
+pub fn parse_conditions(text: &str) -> Result<Vec<Condition>> {
+    text.split([' ', ','])
+        .filter(|t| !t.trim().is_empty())
+        .map(str::parse)
+        .collect()
+}
+
 /// Case-insensitive equality of a header value and typed text; numbers compare as numbers.
 fn value_equals(v: &Value, text: &str) -> bool {
     if let (Some(a), Ok(b)) = (v.as_f64(), text.trim().parse::<f64>()) {
@@ -518,6 +527,14 @@ fn label_value(label: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_filter_box_takes_several_conditions_and_reports_a_bad_one() {
+        assert!(parse_conditions("  ").unwrap().is_empty());
+        let c = parse_conditions("IMAGETYP=flat, FILTER=R").unwrap();
+        assert_eq!(c.len(), 2);
+        assert!(parse_conditions("=R").is_err());
+    }
 
     fn row(imagetyp: &str, filter: Option<&str>, exptime: f64) -> FrameSummary {
         let mut header = Header::default();

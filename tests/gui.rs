@@ -172,11 +172,11 @@ fn the_header_panel_searches_the_cards() {
     let view = harness.state().view.map(|v| (v.zoom, v.center));
     assert_eq!(view.unwrap().0, 1.0);
     harness
-        .get_by_role(egui::accesskit::Role::TextInput)
+        .get_by_role_and_label(egui::accesskit::Role::TextInput, "Header")
         .focus();
     harness.run();
     harness
-        .get_by_role(egui::accesskit::Role::TextInput)
+        .get_by_role_and_label(egui::accesskit::Role::TextInput, "Header")
         .type_text("filter");
     harness.key_press(egui::Key::F); // a real keyboard sends the key as well as the text
     harness.run();
@@ -280,4 +280,44 @@ fn on_a_hidpi_screen_one_to_one_means_device_pixels() {
     let panned = harness.state().view.unwrap();
     let moved = (fit.center.0 - panned.center.0) * panned.zoom;
     assert!((moved - 100.0).abs() < 1.0, "moved {moved} device px");
+}
+
+#[test]
+fn the_table_filters_by_header_conditions_and_sorts_by_a_column() {
+    let d = tempfile::tempdir().unwrap();
+    let mut harness = open_sample_night(&d);
+    harness.get_by_label("sci_R_003.fits").click();
+    harness.run();
+    settle(&mut harness);
+    harness.get_by_label("30 of 30 frames");
+
+    // sort by EXPTIME twice: descending puts the 300 s frames first; the selection follows the file
+    harness.get_by_label("EXPTIME").click();
+    harness.run();
+    harness.get_by_label("EXPTIME ^").click();
+    harness.run();
+    let app = harness.state();
+    let frames = &app.collection.as_ref().unwrap().frames;
+    assert_eq!(app.sorted_by, Some(("EXPTIME".to_string(), true)));
+    assert_eq!(frames[0].text("EXPTIME"), "300.0");
+    assert_eq!(frames.last().unwrap().text("EXPTIME"), "0.0");
+    assert_eq!(frames[app.selected.unwrap()].file, "sci_R_003.fits");
+
+    // filter to the V flats; a malformed condition is reported, not applied
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::TextInput, "filter")
+        .focus();
+    harness.run();
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::TextInput, "filter")
+        .type_text("IMAGETYP=flat FILTER=V");
+    harness.run();
+    harness.get_by_label("5 of 30 frames");
+    assert!(harness.query_by_label("flat_V_003.fits").is_some());
+    assert!(harness.query_by_label("flat_R_003.fits").is_none());
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::TextInput, "filter")
+        .type_text(" =oops");
+    harness.run();
+    harness.get_by_label("30 of 30 frames");
 }

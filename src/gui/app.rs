@@ -44,7 +44,8 @@ impl Default for Look {
 /// A finished background job.
 enum Done {
     Scanned(crate::Result<Collection>),
-    Loaded(usize, Result<Arc<crate::Frame>, String>),
+    /// The file and its frame; dropped if another row was selected meanwhile.
+    Loaded(PathBuf, Result<Arc<crate::Frame>, String>),
     /// (generation, limits, histogram, tiles)
     Rendered(u64, (f64, f64), Histogram, Tiles),
 }
@@ -69,6 +70,9 @@ pub struct App {
     pub header_search: String,
     /// The histogram panel is open; limits being dragged there, not yet applied.
     pub show_histogram: bool,
+    /// The browser's filter text and the column (and direction) it is sorted by.
+    pub row_filter: String,
+    pub sorted_by: Option<(String, bool)>,
     pending_limits: Option<(f64, f64)>,
     /// Bumped at every new render; older results are dropped.
     generation: u64,
@@ -78,6 +82,15 @@ pub struct App {
     sender: std::sync::mpsc::Sender<Done>,
     max_texture: usize,
 }
+
+/// The browser's columns: header keyword (as `FrameSummary::value` knows it) and title.
+const BROWSER_COLUMNS: [(&str, &str); 5] = [
+    ("file", "file"),
+    ("IMAGETYP", "IMAGETYP"),
+    ("FILTER", "FILTER"),
+    ("EXPTIME", "EXPTIME"),
+    ("NAXIS1", "size"),
+];
 
 /// Bins of the histogram under the image.
 const HISTOGRAM_BINS: usize = 256;
@@ -133,6 +146,8 @@ impl App {
             show_header: false,
             header_search: String::new(),
             show_histogram: true,
+            row_filter: String::new(),
+            sorted_by: None,
             pending_limits: None,
             generation: 0,
             rendering: false,
@@ -173,7 +188,7 @@ impl App {
                 let loaded = crate::Frame::open(&path)
                     .map(Arc::new)
                     .map_err(|e| e.to_string());
-                let _ = tx.send(Done::Loaded(index, loaded));
+                let _ = tx.send(Done::Loaded(path, loaded));
                 ctx.request_repaint();
             })
             .expect("spawn the load thread");
@@ -208,7 +223,7 @@ impl App {
             match done {
                 Done::Scanned(Ok(c)) => self.collection = Some(c),
                 Done::Scanned(Err(e)) => self.scan_error = Some(e.to_string()),
-                Done::Loaded(i, _) if Some(i) != self.selected => {}
+                Done::Loaded(p, _) if Some(&p) != self.selected_path().as_ref() => {}
                 Done::Loaded(_, Err(e)) => self.load_error = Some(e),
                 Done::Loaded(_, Ok(frame)) => {
                     let same_size =
@@ -266,6 +281,11 @@ impl App {
                 .is_none_or(|i| Some(&i.name) != self.selected_name().as_ref())
             && self.load_error.is_none();
         scanning || loading || self.rendering
+    }
+
+    fn selected_path(&self) -> Option<PathBuf> {
+        let i = self.selected?;
+        Some(self.collection.as_ref()?.frames.get(i)?.path.clone())
     }
 
     fn selected_name(&self) -> Option<String> {
@@ -368,12 +388,13 @@ impl App {
     /// The shown frame's header, searchable (keyword, value or comment, any case).
     fn header_panel(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
-            ui.strong("Header");
+            let label = ui.strong("Header");
             ui.add(
                 egui::TextEdit::singleline(&mut self.header_search)
                     .hint_text("search")
                     .desired_width(160.0),
-            );
+            )
+            .labelled_by(label.id);
         });
         let Some(l) = &self.image else {
             return;
@@ -459,18 +480,43 @@ impl App {
             ui.colored_label(egui::Color32::LIGHT_RED, e);
             return;
         }
+        ui.horizontal(|ui| {
+            let label = ui.label("filter");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.row_filter)
+                    .hint_text("IMAGETYP=flat FILTER=R")
+                    .desired_width(260.0),
+            )
+            .labelled_by(label.id);
+        });
         let Some(c) = &self.collection else {
             ui.label("scanning ...");
             return;
         };
-        let mut clicked = None;
+        let rows = match crate::collection::parse_conditions(&self.row_filter) {
+            Ok(conditions) => c.select(&conditions),
+            Err(e) => {
+                ui.colored_label(egui::Color32::LIGHT_RED, e.to_string());
+                (0..c.frames.len()).collect()
+            }
+        };
+        ui.label(format!("{} of {} frames", rows.len(), c.frames.len()));
+        let (mut clicked, mut sort_by) = (None, None);
         egui::ScrollArea::vertical().show(ui, |ui| {
             egui::Grid::new("frames").striped(true).show(ui, |ui| {
-                for h in ["file", "IMAGETYP", "FILTER", "EXPTIME", "size"] {
-                    ui.strong(h);
+                for (column, title) in BROWSER_COLUMNS {
+                    let arrow = match &self.sorted_by {
+                        Some((c, false)) if c == column => " ^",
+                        Some((c, true)) if c == column => " v",
+                        _ => "",
+                    };
+                    if ui.button(format!("{title}{arrow}")).clicked() {
+                        sort_by = Some(column.to_string());
+                    }
                 }
                 ui.end_row();
-                for (i, f) in c.frames.iter().enumerate() {
+                for &i in &rows {
+                    let f = &c.frames[i];
                     if ui
                         .selectable_label(self.selected == Some(i), &f.file)
                         .clicked()
@@ -488,10 +534,26 @@ impl App {
                 ui.colored_label(egui::Color32::LIGHT_RED, &p.reason);
             }
         });
+        if let Some(column) = sort_by {
+            self.sort_rows(&column);
+        }
         if let Some(i) = clicked {
             let ctx = ui.ctx().clone();
             self.select(i, &ctx);
         }
+    }
+
+    /// Sort the table by a column; the same column again reverses the order. The selected frame
+    /// stays selected.
+    pub fn sort_rows(&mut self, column: &str) {
+        let Some(c) = self.collection.as_mut() else {
+            return;
+        };
+        let descending = matches!(&self.sorted_by, Some((s, false)) if s == column);
+        let selected = self.selected.map(|i| c.frames[i].path.clone());
+        c.sort_by_column(column, descending);
+        self.selected = selected.and_then(|p| c.frames.iter().position(|f| f.path == p));
+        self.sorted_by = Some((column.to_string(), descending));
     }
 
     fn viewer(&mut self, ui: &mut egui::Ui) {
