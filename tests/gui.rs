@@ -36,6 +36,13 @@ fn open_sample_night(d: &tempfile::TempDir) -> Harness<'static, App> {
     harness
 }
 
+/// Click a frame in the table by its file name and wait until it is drawn.
+fn show(harness: &mut Harness<'static, App>, file: &str) {
+    harness.get_by_label(file).click();
+    harness.run();
+    settle(harness);
+}
+
 #[test]
 fn open_the_night_select_a_light_frame_and_see_it() {
     let d = tempfile::tempdir().unwrap();
@@ -44,9 +51,7 @@ fn open_the_night_select_a_light_frame_and_see_it() {
         harness.state().collection.as_ref().unwrap().frames.len(),
         30
     );
-    harness.get_by_label("sci_R_003.fits").click();
-    harness.run();
-    settle(&mut harness);
+    show(&mut harness, "sci_R_003.fits");
     let app = harness.state();
     let loaded = app.image.as_ref().expect("the frame is shown");
     assert_eq!(loaded.name, "sci_R_003.fits");
@@ -90,9 +95,7 @@ fn open_the_night_select_a_light_frame_and_see_it() {
 fn zoom_with_the_wheel_about_the_cursor_pan_by_dragging_and_fit_with_f() {
     let d = tempfile::tempdir().unwrap();
     let mut harness = open_sample_night(&d);
-    harness.get_by_label("sci_R_003.fits").click();
-    harness.run();
-    settle(&mut harness);
+    show(&mut harness, "sci_R_003.fits");
     let fit = harness.state().view.expect("the frame is drawn");
     // the frame (96 rows, 160 columns with overscan) fits the viewer, centred
     let (ny, nx) = harness.state().image.as_ref().unwrap().frame.data.dim();
@@ -151,9 +154,7 @@ fn zoom_with_the_wheel_about_the_cursor_pan_by_dragging_and_fit_with_f() {
 fn the_header_panel_searches_the_cards() {
     let d = tempfile::tempdir().unwrap();
     let mut harness = open_sample_night(&d);
-    harness.get_by_label("sci_R_003.fits").click();
-    harness.run();
-    settle(&mut harness);
+    show(&mut harness, "sci_R_003.fits");
     harness.get_by_label("header").click();
     harness.run();
     let all = harness
@@ -192,9 +193,7 @@ fn the_header_panel_searches_the_cards() {
 fn limits_set_under_the_histogram_or_dragged_in_it_redraw_the_frame() {
     let d = tempfile::tempdir().unwrap();
     let mut harness = open_sample_night(&d);
-    harness.get_by_label("sci_R_003.fits").click();
-    harness.run();
-    settle(&mut harness);
+    show(&mut harness, "sci_R_003.fits");
     let (lo, hi) = harness.state().image.as_ref().unwrap().limits;
     let histogram = harness.state().image.as_ref().unwrap().histogram.clone();
     let h = histogram.expect("a histogram under the image");
@@ -259,9 +258,7 @@ fn on_a_hidpi_screen_one_to_one_means_device_pixels() {
     harness.run();
     harness.get_by_label("sci_R_003.fits").scroll_to_me();
     harness.run();
-    harness.get_by_label("sci_R_003.fits").click();
-    harness.run();
-    settle(&mut harness);
+    show(&mut harness, "sci_R_003.fits");
     let fit = harness.state().view.unwrap();
     // the viewport is counted in device pixels: twice the points of the viewer
     let viewer = harness.state().view.unwrap().viewport;
@@ -286,9 +283,7 @@ fn on_a_hidpi_screen_one_to_one_means_device_pixels() {
 fn the_table_filters_by_header_conditions_and_sorts_by_a_column() {
     let d = tempfile::tempdir().unwrap();
     let mut harness = open_sample_night(&d);
-    harness.get_by_label("sci_R_003.fits").click();
-    harness.run();
-    settle(&mut harness);
+    show(&mut harness, "sci_R_003.fits");
     harness.get_by_label("30 of 30 frames");
 
     // sort by EXPTIME twice: descending puts the 300 s frames first; the selection follows the file
