@@ -70,6 +70,8 @@ pub struct App {
     pub header_search: String,
     /// The histogram panel is open; limits being dragged there, not yet applied.
     pub show_histogram: bool,
+    /// The magnifier follows the cursor over the image.
+    pub show_magnifier: bool,
     /// The browser's filter text and the column (and direction) it is sorted by.
     pub row_filter: String,
     pub sorted_by: Option<(String, bool)>,
@@ -146,6 +148,7 @@ impl App {
             show_header: false,
             header_search: String::new(),
             show_histogram: true,
+            show_magnifier: true,
             row_filter: String::new(),
             sorted_by: None,
             pending_limits: None,
@@ -352,6 +355,7 @@ impl App {
             ui.separator();
             ui.toggle_value(&mut self.show_header, "header");
             ui.toggle_value(&mut self.show_histogram, "histogram");
+            ui.toggle_value(&mut self.show_magnifier, "magnifier");
         });
         if look != self.look {
             let ctx = ui.ctx().clone();
@@ -585,26 +589,84 @@ impl App {
         });
         steer(&mut view, ui, &response, cursor, (nx, ny));
         self.view = Some(view);
-        let painter = ui.painter_at(rect);
-        let at = |x: f64, y: f64| {
-            let (sx, sy) = view.to_screen((x, y));
-            rect.min + egui::vec2((sx / ppp) as f32, (sy / ppp) as f32)
-        };
-        for (x, y, tex) in &self.textures {
-            let [w, h] = tex.size();
-            // tile rows are top-down from display row `y`: FITS rows ny - y - h .. ny - y
-            let top = (ny - y) as f64;
-            painter.image(
-                tex.id(),
-                egui::Rect::from_two_pos(at(*x as f64, top), at((x + w) as f64, top - h as f64)),
-                egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
-                egui::Color32::WHITE,
-            );
+        draw_tiles(&ui.painter_at(rect), &view, ppp, &self.textures, ny);
+        if let Some(c) = cursor.filter(|_| self.show_magnifier) {
+            magnifier(ui, rect, &view, c, ppp, &self.textures, ny);
         }
         self.hover = cursor
             .and_then(|c| view.pixel_at(c, (nx, ny)))
             .map(|(x, y)| (x, y, l.frame.data[[y, x]]));
     }
+}
+
+/// Draw the tiles through `view` into the painter's clip rect (`ppp` device pixels per point).
+fn draw_tiles(
+    painter: &egui::Painter,
+    view: &View,
+    ppp: f64,
+    textures: &[(usize, usize, egui::TextureHandle)],
+    ny: usize,
+) {
+    let origin = painter.clip_rect().min;
+    let at = |x: f64, y: f64| {
+        let (sx, sy) = view.to_screen((x, y));
+        origin + egui::vec2((sx / ppp) as f32, (sy / ppp) as f32)
+    };
+    for (x, y, tex) in textures {
+        let [w, h] = tex.size();
+        // tile rows are top-down from display row `y`: FITS rows ny - y - h .. ny - y
+        let top = (ny - y) as f64;
+        painter.image(
+            tex.id(),
+            egui::Rect::from_two_pos(at(*x as f64, top), at((x + w) as f64, top - h as f64)),
+            egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
+            egui::Color32::WHITE,
+        );
+    }
+}
+
+/// Magnifier side in points, and its zoom relative to device pixels.
+const MAGNIFIER: (f32, f64) = (160.0, 8.0);
+
+/// A square in a top corner of the viewer (away from the cursor) showing the pixels around the cursor eightfold, with
+/// the pixel under the cursor outlined.
+fn magnifier(
+    ui: &egui::Ui,
+    viewer: egui::Rect,
+    view: &View,
+    cursor: (f64, f64),
+    ppp: f64,
+    textures: &[(usize, usize, egui::TextureHandle)],
+    ny: usize,
+) {
+    let (side, zoom) = MAGNIFIER;
+    // top-right, or top-left when the cursor is under the top-right corner
+    let right = egui::pos2(viewer.max.x - side - 8.0, viewer.min.y + 8.0);
+    let in_corner = cursor.0 / ppp > (right.x - viewer.min.x - 16.0) as f64
+        && cursor.1 / ppp < (side + 24.0) as f64;
+    let min = if in_corner {
+        egui::pos2(viewer.min.x + 8.0, right.y)
+    } else {
+        right
+    };
+    let rect = egui::Rect::from_min_size(min, egui::vec2(side, side));
+    let d = side as f64 * ppp;
+    let under = view.to_image(cursor);
+    let mut inset = View::fit((1, 1), (d, d));
+    inset.set_zoom(zoom);
+    inset.center = under;
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 0.0, egui::Color32::BLACK);
+    draw_tiles(&painter, &inset, ppp, textures, ny);
+    let (px, py) = (under.0.floor(), under.1.floor());
+    let corner = |x: f64, y: f64| {
+        let (sx, sy) = inset.to_screen((x, y));
+        rect.min + egui::vec2((sx / ppp) as f32, (sy / ppp) as f32)
+    };
+    let pixel = egui::Rect::from_two_pos(corner(px, py), corner(px + 1.0, py + 1.0));
+    let stroke = egui::Stroke::new(1.0, egui::Color32::LIGHT_GREEN);
+    painter.rect_stroke(pixel, 0.0, stroke, egui::StrokeKind::Outside);
+    painter.rect_stroke(rect, 0.0, stroke, egui::StrokeKind::Inside);
 }
 
 /// What a widget did to a value this frame: nothing, a drag still under way, or a finished change.
