@@ -88,6 +88,16 @@ impl View {
         }
     }
 
+    /// A magnifier: a `viewport` centred on the image point under `screen`, at `zoom`.
+    pub fn inset(&self, screen: (f64, f64), viewport: (f64, f64), zoom: f64) -> View {
+        View {
+            zoom: clamp_zoom(zoom),
+            center: self.to_image(screen),
+            viewport,
+            fitting: false,
+        }
+    }
+
     /// The zoom as a ratio for the status line: "1:1", "4:1", "1:8", "0.37".
     pub fn zoom_text(&self) -> String {
         let z = self.zoom;
@@ -134,6 +144,22 @@ mod tests {
         v.set_zoom(3.0);
         v.resize((800.0, 800.0), (400, 200));
         assert_eq!((v.zoom, v.viewport), (3.0, (800.0, 800.0)));
+    }
+
+    #[test]
+    fn the_magnifier_centres_the_point_under_the_cursor() {
+        let mut v = View::fit((300, 200), (600.0, 400.0));
+        v.pan((13.0, -7.0));
+        let cursor = (250.0, 120.0);
+        let m = v.inset(cursor, (160.0, 160.0), 8.0);
+        assert!(close(m.to_screen(v.to_image(cursor)), (80.0, 80.0)));
+        // a neighbouring image pixel is 8 screen pixels away in the inset
+        let (x, y) = v.to_image(cursor);
+        assert!(close(m.to_screen((x + 1.0, y)), (88.0, 80.0)));
+        assert_eq!(
+            m.pixel_at((80.0, 80.0), (300, 200)),
+            v.pixel_at(cursor, (300, 200))
+        );
     }
 
     #[test]

@@ -651,10 +651,8 @@ fn magnifier(
     };
     let rect = egui::Rect::from_min_size(min, egui::vec2(side, side));
     let d = side as f64 * ppp;
-    let under = view.to_image(cursor);
-    let mut inset = View::fit((1, 1), (d, d));
-    inset.set_zoom(zoom);
-    inset.center = under;
+    let inset = view.inset(cursor, (d, d), zoom);
+    let under = inset.center;
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 0.0, egui::Color32::BLACK);
     draw_tiles(&painter, &inset, ppp, textures, ny);
