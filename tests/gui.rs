@@ -316,3 +316,23 @@ fn the_table_filters_by_header_conditions_and_sorts_by_a_column() {
     harness.run();
     harness.get_by_label("30 of 30 frames");
 }
+
+#[test]
+fn refresh_finds_a_new_file_and_keeps_the_selection() {
+    let d = tempfile::tempdir().unwrap();
+    let mut harness = open_sample_night(&d);
+    show(&mut harness, "sci_R_003.fits");
+    std::fs::copy(
+        d.path().join("sci_R_007.fits"),
+        d.path().join("sci_R_008.fits"),
+    )
+    .unwrap();
+    harness.get_by_label("refresh").click();
+    harness.run();
+    settle(&mut harness);
+    harness.get_by_label("31 of 31 frames");
+    assert!(harness.query_by_label("sci_R_008.fits").is_some());
+    let app = harness.state();
+    let frames = &app.collection.as_ref().unwrap().frames;
+    assert_eq!(frames[app.selected.unwrap()].file, "sci_R_003.fits");
+}

@@ -75,6 +75,7 @@ pub struct App {
     /// The browser's filter text and the column (and direction) it is sorted by.
     pub row_filter: String,
     pub sorted_by: Option<(String, bool)>,
+    scanning: bool,
     pending_limits: Option<(f64, f64)>,
     /// Bumped at every new render; older results are dropped.
     generation: u64,
@@ -151,6 +152,7 @@ impl App {
             show_magnifier: true,
             row_filter: String::new(),
             sorted_by: None,
+            scanning: true,
             pending_limits: None,
             generation: 0,
             rendering: false,
@@ -174,6 +176,24 @@ impl App {
                 }
             })
             .expect("spawn the scan thread");
+    }
+
+    /// Scan the folder again (new or changed files); the table stays until the new one arrives.
+    pub fn refresh(&mut self, ctx: &egui::Context) {
+        self.scanning = true;
+        self.start_scan(Some(ctx.clone()));
+    }
+
+    /// A finished scan: keep the sort order and the selected file.
+    fn receive_collection(&mut self, mut c: Collection) {
+        let selected = self.selected_path();
+        if let Some((column, descending)) = &self.sorted_by {
+            c.sort_by_column(column, *descending);
+        }
+        self.selected = selected.and_then(|p| c.frames.iter().position(|f| f.path == p));
+        self.collection = Some(c);
+        self.scan_error = None;
+        self.scanning = false;
     }
 
     /// Select a row: the frame loads off the UI thread, then it is rendered.
@@ -224,8 +244,11 @@ impl App {
     fn poll(&mut self, ctx: &egui::Context) {
         while let Ok(done) = self.jobs.try_recv() {
             match done {
-                Done::Scanned(Ok(c)) => self.collection = Some(c),
-                Done::Scanned(Err(e)) => self.scan_error = Some(e.to_string()),
+                Done::Scanned(Ok(c)) => self.receive_collection(c),
+                Done::Scanned(Err(e)) => {
+                    self.scanning = false;
+                    self.scan_error = Some(e.to_string());
+                }
                 Done::Loaded(p, _) if Some(&p) != self.selected_path().as_ref() => {}
                 Done::Loaded(_, Err(e)) => self.load_error = Some(e),
                 Done::Loaded(_, Ok(frame)) => {
@@ -276,14 +299,13 @@ impl App {
 
     /// True while a scan, a load or a render is still running (tests wait on it).
     pub fn busy(&self) -> bool {
-        let scanning = self.collection.is_none() && self.scan_error.is_none();
         let loading = self.selected.is_some()
             && self
                 .image
                 .as_ref()
                 .is_none_or(|i| Some(&i.name) != self.selected_name().as_ref())
             && self.load_error.is_none();
-        scanning || loading || self.rendering
+        self.scanning || loading || self.rendering
     }
 
     fn selected_path(&self) -> Option<PathBuf> {
@@ -479,7 +501,16 @@ impl App {
     }
 
     fn browser(&mut self, ui: &mut egui::Ui) {
-        ui.heading("Night");
+        ui.horizontal(|ui| {
+            ui.heading("Night");
+            if ui
+                .add_enabled(!self.scanning, egui::Button::new("refresh"))
+                .clicked()
+            {
+                let ctx = ui.ctx().clone();
+                self.refresh(&ctx);
+            }
+        });
         if let Some(e) = &self.scan_error {
             ui.colored_label(egui::Color32::LIGHT_RED, e);
             return;
