@@ -19,7 +19,7 @@ fn settle(harness: &mut Harness<'_, App>) {
     panic!("the app did not settle");
 }
 
-/// The app on a fresh 96x96 sample night in a 1280x800 window, scanned.
+/// The app on a fresh 96-row sample night in a 1280x800 window, scanned.
 fn open_sample_night(d: &tempfile::TempDir) -> Harness<'static, App> {
     skycomb::sample::write_sample_night(
         d.path(),
@@ -27,7 +27,12 @@ fn open_sample_night(d: &tempfile::TempDir) -> Harness<'static, App> {
         Default::default(),
     )
     .unwrap();
-    let app = App::new(d.path().to_path_buf());
+    open_folder(d.path())
+}
+
+/// The app on a folder in a 1280x800 window, scanned.
+fn open_folder(dir: &std::path::Path) -> Harness<'static, App> {
+    let app = App::new(dir.to_path_buf());
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .with_max_steps(64)
@@ -335,4 +340,27 @@ fn refresh_finds_a_new_file_and_keeps_the_selection() {
     let app = harness.state();
     let frames = &app.collection.as_ref().unwrap().frames;
     assert_eq!(frames[app.selected.unwrap()].file, "sci_R_003.fits");
+}
+
+#[test]
+fn a_frame_with_a_wcs_reads_out_ra_and_dec_under_the_cursor() {
+    let d = tempfile::tempdir().unwrap();
+    let m13 = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/shared/odd-astropy/m13.fits"
+    );
+    std::fs::copy(m13, d.path().join("m13.fits")).unwrap();
+    let mut harness = open_folder(d.path());
+    show(&mut harness, "m13.fits");
+    let window = harness.ctx.content_rect();
+    harness.hover_at(egui::pos2(window.right() - 300.0, window.top() + 300.0));
+    harness.run();
+    let (x, y, _) = harness.state().hover.expect("a pixel under the cursor");
+    let l = harness.state().image.as_ref().unwrap();
+    let wcs = l.wcs.as_ref().expect("m13.fits has a TAN WCS");
+    let (ra, dec) = wcs.pixel_to_world(x as f64, y as f64);
+    let text = skycomb::register::wcs::format_ra_dec(ra, dec);
+    assert!(text.starts_with("16:4"), "{text}"); // M13 is at 16h41m
+    harness.get_by_label_contains(&format!("value {}", l.frame.data[[y, x]]));
+    harness.get_by_label_contains(&text);
 }

@@ -5,6 +5,7 @@ use crate::collection::{Collection, ScanOptions, scan};
 use crate::display::{
     Colormap, Interval, Renderer, Stretch, View, ZScale, histogram_around, limits,
 };
+use crate::register::wcs::{Wcs, format_ra_dec};
 use crate::stats::Histogram;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,6 +19,8 @@ pub struct Loaded {
     pub limits: (f64, f64),
     /// Pixel values around the limits (None until the first render).
     pub histogram: Option<Histogram>,
+    /// The celestial WCS (TAN or TAN-SIP) when the header has one.
+    pub wcs: Option<Wcs>,
 }
 
 /// (x0, y0, image) tiles no larger than the GPU's texture limit, rows flipped (FITS y up).
@@ -259,6 +262,7 @@ impl App {
                     }
                     self.image = Some(Loaded {
                         name: frame.name(),
+                        wcs: Wcs::from_header(&frame.header, &frame.name()).ok(),
                         frame,
                         limits: (0.0, 1.0),
                         histogram: None,
@@ -407,6 +411,10 @@ impl App {
         }
         if let Some((x, y, v)) = self.hover {
             text.push_str(&format!("   x {} y {}  value {v}", x + 1, y + 1));
+            if let Some(w) = self.image.as_ref().and_then(|l| l.wcs.as_ref()) {
+                let (ra, dec) = w.pixel_to_world(x as f64, y as f64);
+                text.push_str(&format!("   {}", format_ra_dec(ra, dec)));
+            }
         }
         ui.label(text);
     }

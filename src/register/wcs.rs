@@ -188,3 +188,48 @@ pub fn offsets_from_wcs(
         })
         .collect()
 }
+
+/// RA and Dec in degrees as astronomers read them: `hh:mm:ss.ss ±dd:mm:ss.s` (rounding carried up).
+pub fn format_ra_dec(ra: f64, dec: f64) -> String {
+    let centi_s = (ra.rem_euclid(360.0) / 15.0 * 360_000.0).round() as i64 % (24 * 360_000);
+    let (h, m, cs) = (centi_s / 360_000, centi_s / 6000 % 60, centi_s % 6000);
+    let deci_arcsec = (dec.abs() * 36_000.0).round() as i64;
+    let (d, dm, ds) = (
+        deci_arcsec / 36_000,
+        deci_arcsec / 600 % 60,
+        deci_arcsec % 600,
+    );
+    let sign = if dec < 0.0 && deci_arcsec > 0 {
+        '-'
+    } else {
+        '+'
+    };
+    format!(
+        "{h:02}:{m:02}:{:02}.{:02} {sign}{d:02}:{dm:02}:{:02}.{}",
+        cs / 100,
+        cs % 100,
+        ds / 10,
+        ds % 10
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sky_positions_read_in_sexagesimal() {
+        assert_eq!(format_ra_dec(0.0, 0.0), "00:00:00.00 +00:00:00.0");
+        // M13
+        assert_eq!(
+            format_ra_dec(250.423475, 36.4613194),
+            "16:41:41.63 +36:27:40.7"
+        );
+        // rounding carries into minutes, hours and wraps at 24h
+        assert_eq!(format_ra_dec(359.99999999, -0.5), "00:00:00.00 -00:30:00.0");
+        assert_eq!(
+            format_ra_dec(15.0 * 1.9999999999, -89.99999999),
+            "02:00:00.00 -90:00:00.0"
+        );
+    }
+}
