@@ -165,15 +165,37 @@ pub fn zscale(view: ArrayView2<f32>, z: &ZScale) -> Option<(f64, f64)> {
     Some((vmin, vmax))
 }
 
-/// The histogram the viewer shows under the image: `bins` bins over the display limits widened
-/// by a quarter of their span on each side, so the limits can be dragged past where they are.
+/// The histogram the viewer shows under the image: up to `bins` bins over the display limits
+/// widened by a quarter of their span on each side, so the limits can be dragged past where they
+/// are. Integer data (raw counts) get whole-number bins centred on the integers, so no bin is
+/// empty only because no integer falls in it.
 pub fn histogram_around(
     view: ArrayView2<f32>,
     (low, high): (f64, f64),
     bins: usize,
 ) -> crate::stats::Histogram {
     let margin = if high > low { (high - low) / 4.0 } else { 1.0 };
-    crate::stats::Histogram::of(view.iter().copied(), bins, low - margin, high + margin)
+    let (lo, hi) = (low - margin, high + margin);
+    if !holds_integers(view) {
+        return crate::stats::Histogram::of(view.iter().copied(), bins, lo, hi);
+    }
+    let lo = lo.floor() - 0.5;
+    let width = ((hi.ceil() + 0.5 - lo) / bins.max(1) as f64)
+        .ceil()
+        .max(1.0);
+    let n = ((hi.ceil() + 0.5 - lo) / width).ceil() as usize;
+    crate::stats::Histogram::of(view.iter().copied(), n, lo, lo + n as f64 * width)
+}
+
+/// True when a sample of up to 1000 finite values, spread over the image, are all whole numbers.
+fn holds_integers(view: ArrayView2<f32>) -> bool {
+    let step = (view.len() / 1000).max(1);
+    let mut sample = view
+        .iter()
+        .step_by(step)
+        .filter(|v| v.is_finite())
+        .peekable();
+    sample.peek().is_some() && sample.all(|v| v.fract() == 0.0)
 }
 
 #[cfg(test)]
@@ -183,14 +205,27 @@ mod tests {
 
     #[test]
     fn the_viewer_histogram_spans_the_limits_with_margins() {
-        let data = Array2::from_shape_fn((10, 10), |(y, x)| (10 * y + x) as f32);
+        let data = Array2::from_shape_fn((10, 10), |(y, x)| (10 * y + x) as f32 + 0.25);
         let h = histogram_around(data.view(), (20.0, 60.0), 8);
         assert_eq!((h.lo, h.hi), (10.0, 70.0));
-        // values 10..=70 are counted, the rest are outside
-        assert_eq!(h.counts.iter().sum::<u64>(), 61);
+        // values 10.25..=69.25 are counted, the rest are outside
+        assert_eq!(h.counts.iter().sum::<u64>(), 60);
         assert_eq!(h.counts.len(), 8);
         let flat = histogram_around(data.view(), (5.0, 5.0), 4);
         assert_eq!((flat.lo, flat.hi), (4.0, 6.0));
+    }
+
+    #[test]
+    fn integer_data_get_whole_number_bins_without_gaps() {
+        // raw counts 100..=199, limits 120..160: 61 integer values over up to 40 bins
+        let data = Array2::from_shape_fn((10, 10), |(y, x)| (100 + 10 * y + x) as f32);
+        let h = histogram_around(data.view(), (120.0, 160.0), 40);
+        assert_eq!(h.lo, 109.5);
+        let width = (h.hi - h.lo) / h.counts.len() as f64;
+        assert_eq!(width, 2.0);
+        assert!(h.hi >= 170.5);
+        // every value in range lands in a bin of exactly two integers: no empty comb teeth
+        assert!(h.counts.iter().all(|&c| c == 2), "{:?}", h.counts);
     }
 
     #[test]
