@@ -421,15 +421,7 @@ impl App {
 
     /// The shown frame's header, searchable (keyword, value or comment, any case).
     fn header_panel(&mut self, ui: &mut egui::Ui) {
-        ui.horizontal(|ui| {
-            let label = ui.strong("Header");
-            ui.add(
-                egui::TextEdit::singleline(&mut self.header_search)
-                    .hint_text("search")
-                    .desired_width(160.0),
-            )
-            .labelled_by(label.id);
-        });
+        labelled_text_box(ui, "Header", &mut self.header_search, "search", 160.0);
         let Some(l) = &self.image else {
             return;
         };
@@ -523,15 +515,8 @@ impl App {
             ui.colored_label(egui::Color32::LIGHT_RED, e);
             return;
         }
-        ui.horizontal(|ui| {
-            let label = ui.label("filter");
-            ui.add(
-                egui::TextEdit::singleline(&mut self.row_filter)
-                    .hint_text("IMAGETYP=flat FILTER=R")
-                    .desired_width(260.0),
-            )
-            .labelled_by(label.id);
-        });
+        let hint = "IMAGETYP=flat FILTER=R";
+        labelled_text_box(ui, "filter", &mut self.row_filter, hint, 260.0);
         let Some(c) = &self.collection else {
             ui.label("scanning ...");
             return;
@@ -636,6 +621,19 @@ impl App {
             .and_then(|c| view.pixel_at(c, (nx, ny)))
             .map(|(x, y)| (x, y, l.frame.data[[y, x]]));
     }
+}
+
+/// A one-line text box after its label (which names it for screen readers and tests).
+fn labelled_text_box(ui: &mut egui::Ui, label: &str, text: &mut String, hint: &str, width: f32) {
+    ui.horizontal(|ui| {
+        let label = ui.strong(label);
+        ui.add(
+            egui::TextEdit::singleline(text)
+                .hint_text(hint)
+                .desired_width(width),
+        )
+        .labelled_by(label.id);
+    });
 }
 
 /// Draw the tiles through `view` into the painter's clip rect (`ppp` device pixels per point).
