@@ -2,6 +2,9 @@
 //! runs on worker threads that wake the UI when done.
 
 pub mod app;
+mod browser;
+mod histogram;
+mod viewer;
 
 pub use app::App;
 

@@ -1,0 +1,159 @@
+//! The viewer: the frame drawn through the view (zoom and pan), the magnifier and the pointer readout.
+
+use super::app::App;
+use crate::display::View;
+
+/// Magnifier side in points, and its zoom relative to device pixels.
+const MAGNIFIER: (f32, f64) = (160.0, 8.0);
+
+impl App {
+    pub(crate) fn viewer(&mut self, ui: &mut egui::Ui) {
+        if let Some(e) = &self.load_error {
+            ui.colored_label(egui::Color32::LIGHT_RED, e);
+            return;
+        }
+        let Some(l) = &self.image else {
+            ui.label(if self.selected.is_some() {
+                "loading ..."
+            } else {
+                "select a frame"
+            });
+            return;
+        };
+        let (ny, nx) = l.frame.data.dim();
+        let (rect, response) =
+            ui.allocate_exact_size(ui.available_size(), egui::Sense::click_and_drag());
+        // the view counts physical screen pixels, so 1:1 is one image pixel per device pixel
+        let ppp = ui.ctx().pixels_per_point() as f64;
+        let viewport = (rect.width() as f64 * ppp, rect.height() as f64 * ppp);
+        let mut view = self.view.unwrap_or_else(|| View::fit((nx, ny), viewport));
+        view.resize(viewport, (nx, ny));
+        let cursor = response.hover_pos().map(|p| {
+            (
+                (p.x - rect.min.x) as f64 * ppp,
+                (p.y - rect.min.y) as f64 * ppp,
+            )
+        });
+        steer(&mut view, ui, &response, cursor, (nx, ny));
+        self.view = Some(view);
+        draw_tiles(&ui.painter_at(rect), &view, ppp, &self.textures, ny);
+        if let Some(c) = cursor.filter(|_| self.show_magnifier) {
+            magnifier(ui, rect, &view, c, ppp, &self.textures, ny);
+        }
+        self.hover = cursor
+            .and_then(|c| view.pixel_at(c, (nx, ny)))
+            .map(|(x, y)| (x, y, l.frame.data[[y, x]]));
+    }
+}
+
+/// Draw the tiles through `view` into the painter's clip rect (`ppp` device pixels per point).
+fn draw_tiles(
+    painter: &egui::Painter,
+    view: &View,
+    ppp: f64,
+    textures: &[(usize, usize, egui::TextureHandle)],
+    ny: usize,
+) {
+    let origin = painter.clip_rect().min;
+    let at = |x: f64, y: f64| {
+        let (sx, sy) = view.to_screen((x, y));
+        origin + egui::vec2((sx / ppp) as f32, (sy / ppp) as f32)
+    };
+    for (x, y, tex) in textures {
+        let [w, h] = tex.size();
+        // tile rows are top-down from display row `y`: FITS rows ny - y - h .. ny - y
+        let top = (ny - y) as f64;
+        painter.image(
+            tex.id(),
+            egui::Rect::from_two_pos(at(*x as f64, top), at((x + w) as f64, top - h as f64)),
+            egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
+            egui::Color32::WHITE,
+        );
+    }
+}
+
+/// A square in a top corner of the viewer (away from the cursor) showing the pixels around the cursor eightfold, with
+/// the pixel under the cursor outlined.
+fn magnifier(
+    ui: &egui::Ui,
+    viewer: egui::Rect,
+    view: &View,
+    cursor: (f64, f64),
+    ppp: f64,
+    textures: &[(usize, usize, egui::TextureHandle)],
+    ny: usize,
+) {
+    let (side, zoom) = MAGNIFIER;
+    // top-right, or top-left when the cursor is under the top-right corner
+    let right = egui::pos2(viewer.max.x - side - 8.0, viewer.min.y + 8.0);
+    let in_corner = cursor.0 / ppp > (right.x - viewer.min.x - 16.0) as f64
+        && cursor.1 / ppp < (side + 24.0) as f64;
+    let min = if in_corner {
+        egui::pos2(viewer.min.x + 8.0, right.y)
+    } else {
+        right
+    };
+    let rect = egui::Rect::from_min_size(min, egui::vec2(side, side));
+    let d = side as f64 * ppp;
+    let inset = view.inset(cursor, (d, d), zoom);
+    let under = inset.center;
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 0.0, egui::Color32::BLACK);
+    draw_tiles(&painter, &inset, ppp, textures, ny);
+    let (px, py) = (under.0.floor(), under.1.floor());
+    let corner = |x: f64, y: f64| {
+        let (sx, sy) = inset.to_screen((x, y));
+        rect.min + egui::vec2((sx / ppp) as f32, (sy / ppp) as f32)
+    };
+    let pixel = egui::Rect::from_two_pos(corner(px, py), corner(px + 1.0, py + 1.0));
+    let stroke = egui::Stroke::new(1.0, egui::Color32::LIGHT_GREEN);
+    painter.rect_stroke(pixel, 0.0, stroke, egui::StrokeKind::Outside);
+    painter.rect_stroke(rect, 0.0, stroke, egui::StrokeKind::Inside);
+}
+
+/// Mouse wheel zooms about the cursor, dragging pans; keys: F fit, 1 one-to-one, + and - zoom.
+fn steer(
+    view: &mut View,
+    ui: &egui::Ui,
+    response: &egui::Response,
+    cursor: Option<(f64, f64)>,
+    size: (usize, usize),
+) {
+    if response.dragged() {
+        let d = response.drag_delta();
+        let ppp = ui.ctx().pixels_per_point() as f64;
+        view.pan((d.x as f64 * ppp, d.y as f64 * ppp));
+    }
+    let middle = (view.viewport.0 / 2.0, view.viewport.1 / 2.0);
+    if let Some(c) = cursor {
+        // the wheel (smoothed by egui) and pinch / ctrl+wheel
+        let (scroll, pinch) = ui.input(|i| (i.smooth_scroll_delta.y, i.zoom_delta()));
+        let factor = 1.0025f64.powf(scroll as f64) * pinch as f64;
+        if factor != 1.0 {
+            view.zoom_about(factor, c);
+        }
+    }
+    if ui.ctx().text_edit_focused() {
+        return; // keys are typed into a search box, not viewer commands
+    }
+    let (fit, one, plus, minus) = ui.input(|i| {
+        (
+            i.key_pressed(egui::Key::F),
+            i.key_pressed(egui::Key::Num1),
+            i.key_pressed(egui::Key::Plus) || i.key_pressed(egui::Key::Equals),
+            i.key_pressed(egui::Key::Minus),
+        )
+    });
+    if fit {
+        *view = View::fit(size, view.viewport);
+    }
+    if one {
+        view.set_zoom(1.0);
+    }
+    if plus {
+        view.zoom_about(2.0, middle);
+    }
+    if minus {
+        view.zoom_about(0.5, middle);
+    }
+}
