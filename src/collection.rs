@@ -273,12 +273,32 @@ fn summarize_file(root: &Path, path: &Path) -> Result<FrameSummary, Problem> {
 /// For IMAGETYP, a value also matches the frame kind, so `imagetyp=flat` finds `DOME FLAT` and `Flat Field`.
 #[derive(Debug, Clone)]
 pub enum Condition {
-    Equals { key: String, value: String },
-    NotEquals { key: String, value: String },
-    Glob { key: String, pattern: Regex },
-    Regex { key: String, pattern: Regex },
-    Missing { key: String },
-    Present { key: String },
+    Equals {
+        key: String,
+        value: String,
+    },
+    NotEquals {
+        key: String,
+        value: String,
+    },
+    Glob {
+        key: String,
+        pattern: Regex,
+    },
+    Regex {
+        key: String,
+        pattern: Regex,
+    },
+    Missing {
+        key: String,
+    },
+    Present {
+        key: String,
+    },
+    /// The file name contains the text (any case; `*?[` make it a glob over the whole name).
+    FileName {
+        pattern: Regex,
+    },
 }
 
 fn glob_to_regex(glob: &str) -> Result<Regex> {
@@ -342,11 +362,24 @@ impl std::str::FromStr for Condition {
 }
 
 /// The conditions typed in the browser's filter box: space- or comma-separated, all must hold
-/// (`IMAGETYP=flat FILTER=R`, `EXPTIME!=0`, `OBJECT~M3*`). Empty text selects every row.
+/// (`IMAGETYP=flat FILTER=R`, `EXPTIME!=0`, `OBJECT~M3*`, `!FILTER`). A bare word is free text
+/// over the file names (`sci_R`, `*_00[1-3].fits`). Empty text selects every row.
 pub fn parse_conditions(text: &str) -> Result<Vec<Condition>> {
     text.split([' ', ','])
         .filter(|t| !t.trim().is_empty())
-        .map(str::parse)
+        .map(|t| {
+            if t.contains(['=', '~', '!']) {
+                t.parse()
+            } else if t.contains(['*', '?', '[']) {
+                Ok(Condition::FileName {
+                    pattern: glob_to_regex(t)?,
+                })
+            } else {
+                let pattern = Regex::new(&format!("(?i){}", regex::escape(t)))
+                    .map_err(|e| Error::Invalid(format!("{t:?}: {e}")))?;
+                Ok(Condition::FileName { pattern })
+            }
+        })
         .collect()
 }
 
@@ -391,6 +424,7 @@ impl Condition {
                 .is_some_and(|v| pattern.is_match(v.display().trim())),
             Condition::Missing { key } => row.value(key).is_none(),
             Condition::Present { key } => row.value(key).is_some(),
+            Condition::FileName { pattern } => pattern.is_match(&row.file),
         }
     }
 }
@@ -534,6 +568,21 @@ mod tests {
         let c = parse_conditions("IMAGETYP=flat, FILTER=R").unwrap();
         assert_eq!(c.len(), 2);
         assert!(parse_conditions("=R").is_err());
+    }
+
+    #[test]
+    fn a_bare_word_in_the_filter_box_searches_the_file_names() {
+        let mut a = row("LIGHT", Some("R"), 300.0);
+        a.file = "sci_R_003.fits".into();
+        let mut b = row("FLAT", Some("R"), 3.0);
+        b.file = "flat_R_001.fits".into();
+        let keep = |text: &str, r: &FrameSummary| {
+            parse_conditions(text).unwrap().iter().all(|c| c.matches(r))
+        };
+        assert!(keep("SCI_r", &a) && !keep("SCI_r", &b));
+        assert!(keep("*_001.fits", &b) && !keep("*_001.fits", &a));
+        assert!(keep("_R_ FILTER=R", &a) && keep("_R_ FILTER=R", &b));
+        assert!(!keep("sci IMAGETYP=flat", &a));
     }
 
     fn row(imagetyp: &str, filter: Option<&str>, exptime: f64) -> FrameSummary {

@@ -41,8 +41,21 @@ fn open_folder(dir: &std::path::Path) -> Harness<'static, App> {
     harness
 }
 
+/// Type into the browser's filter box.
+fn filter_rows(harness: &mut Harness<'static, App>, text: &str) {
+    let role = egui::accesskit::Role::TextInput;
+    harness.get_by_role_and_label(role, "filter").focus();
+    harness.run();
+    harness
+        .get_by_role_and_label(role, "filter")
+        .type_text(text);
+    harness.run();
+}
+
 /// Click a frame in the table by its file name and wait until it is drawn.
 fn show(harness: &mut Harness<'static, App>, file: &str) {
+    harness.get_by_label(file).scroll_to_me();
+    harness.run();
     harness.get_by_label(file).click();
     harness.run();
     settle(harness);
@@ -82,7 +95,7 @@ fn open_the_night_select_a_light_frame_and_see_it() {
     harness.get_by_label("viridis").click();
     harness.run();
     settle(&mut harness);
-    let look = harness.state().look;
+    let look = harness.state().prefs.look;
     assert_eq!(
         (look.stretch, look.colormap),
         (
@@ -215,7 +228,7 @@ fn limits_set_under_the_histogram_or_dragged_in_it_redraw_the_frame() {
     let l = harness.state().image.as_ref().unwrap();
     assert_eq!(l.limits, (lo, 5000.0));
     assert_eq!(
-        harness.state().look.interval,
+        harness.state().prefs.look.interval,
         skycomb::display::Interval::Manual {
             low: lo,
             high: 5000.0
@@ -261,8 +274,7 @@ fn on_a_hidpi_screen_one_to_one_means_device_pixels() {
     let mut harness = open_sample_night(&d);
     harness.set_pixels_per_point(2.0);
     harness.run();
-    harness.get_by_label("sci_R_003.fits").scroll_to_me();
-    harness.run();
+    filter_rows(&mut harness, "sci_R_003");
     show(&mut harness, "sci_R_003.fits");
     let fit = harness.state().view.unwrap();
     // the viewport is counted in device pixels: twice the points of the viewer
@@ -336,6 +348,8 @@ fn refresh_finds_a_new_file_and_keeps_the_selection() {
     harness.run();
     settle(&mut harness);
     harness.get_by_label("31 of 31 frames");
+    filter_rows(&mut harness, "sci_");
+    harness.get_by_label("8 of 31 frames");
     assert!(harness.query_by_label("sci_R_008.fits").is_some());
     let app = harness.state();
     let frames = &app.collection.as_ref().unwrap().frames;
@@ -363,4 +377,83 @@ fn a_frame_with_a_wcs_reads_out_ra_and_dec_under_the_cursor() {
     assert!(text.starts_with("16:4"), "{text}"); // M13 is at 16h41m
     harness.get_by_label_contains(&format!("value {}", l.frame.data[[y, x]]));
     harness.get_by_label_contains(&text);
+}
+
+#[test]
+fn click_ctrl_click_shift_click_and_group_chips_select_frames() {
+    let d = tempfile::tempdir().unwrap();
+    let mut harness = open_sample_night(&d);
+    filter_rows(&mut harness, "sci_");
+    harness.get_by_label("7 of 30 frames");
+    let names = |h: &Harness<'static, App>| -> Vec<String> {
+        h.state()
+            .selected_frames()
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect()
+    };
+    show(&mut harness, "sci_R_002.fits");
+    harness
+        .get_by_label("sci_R_004.fits")
+        .click_modifiers(egui::Modifiers::COMMAND);
+    harness.run();
+    settle(&mut harness);
+    assert_eq!(names(&harness), ["sci_R_002.fits", "sci_R_004.fits"]);
+    harness.get_by_label("2 selected");
+    // shift-click runs from the last clicked row
+    harness
+        .get_by_label("sci_R_006.fits")
+        .click_modifiers(egui::Modifiers::SHIFT);
+    harness.run();
+    settle(&mut harness);
+    assert_eq!(
+        names(&harness),
+        ["sci_R_004.fits", "sci_R_005.fits", "sci_R_006.fits"]
+    );
+    assert_eq!(
+        harness.state().image.as_ref().unwrap().name,
+        "sci_R_006.fits"
+    );
+    // ctrl-click takes one out again
+    harness
+        .get_by_label("sci_R_005.fits")
+        .click_modifiers(egui::Modifiers::COMMAND);
+    harness.run();
+    assert_eq!(names(&harness), ["sci_R_004.fits", "sci_R_006.fits"]);
+
+    // grouped by kind and filter, the group heading selects its frames
+    let role = egui::accesskit::Role::TextInput;
+    harness.get_by_role_and_label(role, "filter").focus();
+    harness.run();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.key_press(egui::Key::Backspace);
+    harness.run();
+    harness.get_by_label("30 of 30 frames");
+    harness.get_by_label("by kind").click();
+    harness.run();
+    harness.get_by_label("by filter").click();
+    harness.run();
+    harness.get_by_label("flat · V (5)").click();
+    harness.run();
+    settle(&mut harness);
+    assert_eq!(
+        names(&harness),
+        (1..=5)
+            .map(|i| format!("flat_V_00{i}.fits"))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(harness.state().prefs.group_by, ["kind", "filter"]);
+
+    // a header keyword typed into "add column" becomes a column with each frame's value
+    let role = egui::accesskit::Role::TextInput;
+    harness.get_by_role_and_label(role, "add column").focus();
+    harness.run();
+    harness
+        .get_by_role_and_label(role, "add column")
+        .type_text("ccd-temp");
+    harness.key_press(egui::Key::Enter);
+    harness.run();
+    assert_eq!(harness.state().prefs.columns, ["CCD-TEMP"]);
+    harness.get_by_label("CCD-TEMP");
+    assert!(harness.query_all_by_label("-20.0").count() >= 5);
 }

@@ -1,12 +1,14 @@
 //! App: the night's table on the left, the selected frame (zscale, grey) in the centre, a status line
 //! with the FITS 1-based pixel and value under the cursor. Scanning and loading run off the UI thread.
 
+use super::prefs::Prefs;
 use crate::collection::{Collection, ScanOptions, scan};
 use crate::display::{
     Colormap, Interval, Renderer, Stretch, View, ZScale, histogram_around, limits,
 };
 use crate::register::wcs::{Wcs, format_ra_dec};
 use crate::stats::Histogram;
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, channel};
@@ -27,7 +29,7 @@ pub struct Loaded {
 type Tiles = Vec<(usize, usize, egui::ColorImage)>;
 
 /// How the frame is drawn.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Look {
     pub interval: Interval,
     pub stretch: Stretch,
@@ -64,17 +66,22 @@ pub struct App {
     pub load_error: Option<String>,
     /// The pixel under the cursor, 0-based, and its value.
     pub hover: Option<(usize, usize, f32)>,
-    /// Interval, stretch and colormap.
-    pub look: Look,
+    /// What the user chose (look, panels, table, measuring, blink), kept between sessions.
+    pub prefs: Prefs,
+    /// Where the preferences are saved (none in tests), and what was last saved there.
+    pub(crate) prefs_path: Option<PathBuf>,
+    saved_prefs: Prefs,
     /// Zoom and centre; `None` until the frame is first drawn (then it fits the window).
     pub view: Option<View>,
-    /// The header panel is open, and what its search box holds.
-    pub show_header: bool,
+    /// What the header panel's search box holds.
     pub header_search: String,
-    /// The histogram panel is open; limits being dragged there, not yet applied.
-    pub show_histogram: bool,
-    /// The magnifier follows the cursor over the image.
-    pub show_magnifier: bool,
+    /// A message for the status line (a damaged preferences file, a failed save).
+    pub notice: Option<String>,
+    /// The selected frames (click, ctrl- and shift-click in the table) and the last one clicked.
+    pub selection: HashSet<PathBuf>,
+    pub(crate) anchor: Option<PathBuf>,
+    /// The keyword being typed into "add column".
+    pub(crate) new_column: String,
     /// The browser's filter text and the column (and direction) it is sorted by.
     pub row_filter: String,
     pub sorted_by: Option<(String, bool)>,
@@ -138,12 +145,15 @@ impl App {
             image: None,
             load_error: None,
             hover: None,
-            look: Look::default(),
+            prefs: Prefs::default(),
+            prefs_path: None,
+            saved_prefs: Prefs::default(),
             view: None,
-            show_header: false,
             header_search: String::new(),
-            show_histogram: true,
-            show_magnifier: true,
+            notice: None,
+            selection: HashSet::new(),
+            anchor: None,
+            new_column: String::new(),
             row_filter: String::new(),
             sorted_by: None,
             scanning: true,
@@ -157,6 +167,38 @@ impl App {
         };
         app.start_scan(None);
         app
+    }
+
+    /// Start on `folder` with the preferences saved at `prefs_path` (a damaged file is reported
+    /// in the status line and replaced by defaults).
+    pub fn with_prefs(folder: PathBuf, prefs_path: Option<PathBuf>) -> App {
+        let mut app = App::new(folder);
+        if let Some(path) = &prefs_path {
+            let (prefs, why) = Prefs::load(path);
+            app.saved_prefs = prefs.clone();
+            app.prefs = prefs;
+            app.notice = why;
+        }
+        app.prefs_path = prefs_path;
+        app
+    }
+
+    /// Save the preferences when they changed (off the UI thread).
+    fn save_prefs_if_changed(&mut self) {
+        let Some(path) = &self.prefs_path else { return };
+        if self.prefs == self.saved_prefs {
+            return;
+        }
+        self.saved_prefs = self.prefs.clone();
+        let (prefs, path) = (self.prefs.clone(), path.clone());
+        std::thread::spawn(move || {
+            if let Err(e) = prefs.save(&path) {
+                eprintln!(
+                    "skycomb: cannot save preferences to {}: {e:#}",
+                    path.display()
+                );
+            }
+        });
     }
 
     fn start_scan(&self, ctx: Option<egui::Context>) {
@@ -213,7 +255,7 @@ impl App {
 
     /// Draw the shown frame with `look`, off the UI thread.
     pub fn set_look(&mut self, look: Look, ctx: &egui::Context) {
-        self.look = look;
+        self.prefs.look = look;
         let Some(l) = &self.image else { return };
         self.generation += 1;
         self.rendering = true;
@@ -259,7 +301,7 @@ impl App {
                         histogram: None,
                     });
                     self.textures.clear();
-                    self.set_look(self.look, ctx);
+                    self.set_look(self.prefs.look, ctx);
                 }
                 Done::Rendered(g, ..) if g != self.generation => {}
                 Done::Rendered(_, lim, histogram, tiles) => {
@@ -303,7 +345,7 @@ impl App {
         self.scanning || loading || self.rendering
     }
 
-    fn selected_path(&self) -> Option<PathBuf> {
+    pub(crate) fn selected_path(&self) -> Option<PathBuf> {
         let i = self.selected?;
         Some(self.collection.as_ref()?.frames.get(i)?.path.clone())
     }
@@ -325,25 +367,26 @@ impl App {
         self.poll(ui.ctx());
         egui::Panel::top("toolbar").show(ui, |ui| self.toolbar(ui));
         egui::Panel::bottom("status").show(ui, |ui| self.status_line(ui));
-        if self.show_histogram && self.image.is_some() {
+        egui::Panel::left("browser")
+            .default_size(460.0)
+            .show(ui, |ui| self.browser(ui));
+        if self.prefs.show_histogram && self.image.is_some() {
             egui::Panel::bottom("histogram")
                 .default_size(150.0)
                 .show(ui, |ui| self.histogram_panel(ui));
         }
-        egui::Panel::left("browser")
-            .default_size(460.0)
-            .show(ui, |ui| self.browser(ui));
-        if self.show_header {
+        if self.prefs.show_header {
             egui::Panel::right("header")
                 .default_size(520.0)
                 .show(ui, |ui| self.header_panel(ui));
         }
         egui::CentralPanel::default().show(ui, |ui| self.viewer(ui));
+        self.save_prefs_if_changed();
     }
 
     /// Interval, stretch and colormap choices.
     fn toolbar(&mut self, ui: &mut egui::Ui) {
-        let mut look = self.look;
+        let mut look = self.prefs.look;
         ui.horizontal_wrapped(|ui| {
             ui.label("limits:");
             ui.selectable_value(
@@ -370,11 +413,11 @@ impl App {
                 ui.selectable_value(&mut look.colormap, c, c.name());
             }
             ui.separator();
-            ui.toggle_value(&mut self.show_header, "header");
-            ui.toggle_value(&mut self.show_histogram, "histogram");
-            ui.toggle_value(&mut self.show_magnifier, "magnifier");
+            ui.toggle_value(&mut self.prefs.show_header, "header");
+            ui.toggle_value(&mut self.prefs.show_histogram, "histogram");
+            ui.toggle_value(&mut self.prefs.show_magnifier, "magnifier");
         });
-        if look != self.look {
+        if look != self.prefs.look {
             let ctx = ui.ctx().clone();
             self.set_look(look, &ctx);
         }
@@ -383,7 +426,7 @@ impl App {
     fn status_line(&self, ui: &mut egui::Ui) {
         let mut text = self.folder.display().to_string();
         if let Some(l) = &self.image {
-            let how = match self.look.interval {
+            let how = match self.prefs.look.interval {
                 Interval::ZScale(_) => "zscale".to_string(),
                 Interval::MinMax => "minmax".to_string(),
                 Interval::Percentile(p) => format!("{p}%"),
@@ -394,7 +437,7 @@ impl App {
                 l.name,
                 l.limits.0,
                 l.limits.1,
-                self.look.stretch.name()
+                self.prefs.look.stretch.name()
             );
         }
         if let Some(v) = &self.view {
@@ -407,7 +450,12 @@ impl App {
                 text.push_str(&format!("   {}", format_ra_dec(ra, dec)));
             }
         }
-        ui.label(text);
+        ui.horizontal(|ui| {
+            ui.label(text);
+            if let Some(n) = &self.notice {
+                ui.colored_label(egui::Color32::LIGHT_RED, n);
+            }
+        });
     }
 }
 

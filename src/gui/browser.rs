@@ -1,15 +1,63 @@
-//! The browser: the night's table, its filter box, sorting and the selection.
+//! The browser: the night's table (egui_extras) with its filter box, sort, group chips, added
+//! keyword columns and the multi-selection that other panels use as "the selected frames".
 
 use super::app::App;
+use crate::collection::{Collection, GroupKey};
+use egui_extras::{Column, TableBuilder};
+use std::path::PathBuf;
 
-/// The browser's columns: header keyword (as `FrameSummary::value` knows it) and title.
-const BROWSER_COLUMNS: [(&str, &str); 5] = [
+/// The standard columns: header keyword (as `FrameSummary::value` knows it) and title.
+const STANDARD_COLUMNS: [(&str, &str); 5] = [
     ("file", "file"),
     ("IMAGETYP", "IMAGETYP"),
     ("FILTER", "FILTER"),
     ("EXPTIME", "EXPTIME"),
     ("NAXIS1", "size"),
 ];
+
+/// The group chips: what they group by and their titles.
+const GROUP_CHIPS: [(GroupKey, &str); 3] = [
+    (GroupKey::Kind, "by kind"),
+    (GroupKey::Filter, "by filter"),
+    (GroupKey::Exptime, "by exptime"),
+];
+
+/// A line of the table: a group's heading (labels, members) or a frame (index into the collection).
+enum Line {
+    Group(String, Vec<usize>),
+    Frame(usize),
+}
+
+/// How a row was clicked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Click {
+    /// Select only this frame.
+    Only,
+    /// Add it to the selection, or take it out (ctrl-click).
+    Toggle,
+    /// Select every shown frame from the last clicked one to this (shift-click).
+    Range,
+}
+
+impl Click {
+    fn from(m: egui::Modifiers) -> Click {
+        if m.shift {
+            Click::Range
+        } else if m.command || m.ctrl {
+            Click::Toggle
+        } else {
+            Click::Only
+        }
+    }
+}
+
+/// What the user asked of the table this frame, applied after it is drawn.
+enum Ask {
+    Sort(String),
+    Click(usize, Click),
+    Choose(Vec<usize>),
+    RemoveColumn(String),
+}
 
 impl App {
     pub(crate) fn browser(&mut self, ui: &mut egui::Ui) {
@@ -27,8 +75,9 @@ impl App {
             ui.colored_label(egui::Color32::LIGHT_RED, e);
             return;
         }
-        let hint = "IMAGETYP=flat FILTER=R";
+        let hint = "IMAGETYP=flat FILTER=R sci_";
         labelled_text_box(ui, "filter", &mut self.row_filter, hint, 260.0);
+        self.group_chips_and_columns(ui);
         let Some(c) = &self.collection else {
             ui.label("scanning ...");
             return;
@@ -40,47 +89,238 @@ impl App {
                 (0..c.frames.len()).collect()
             }
         };
-        ui.label(format!("{} of {} frames", rows.len(), c.frames.len()));
-        let (mut clicked, mut sort_by) = (None, None);
-        egui::ScrollArea::vertical().show(ui, |ui| {
-            egui::Grid::new("frames").striped(true).show(ui, |ui| {
-                for (column, title) in BROWSER_COLUMNS {
-                    let arrow = match &self.sorted_by {
-                        Some((c, false)) if c == column => " ^",
-                        Some((c, true)) if c == column => " v",
-                        _ => "",
-                    };
-                    if ui.button(format!("{title}{arrow}")).clicked() {
-                        sort_by = Some(column.to_string());
+        ui.horizontal(|ui| {
+            ui.label(format!("{} of {} frames", rows.len(), c.frames.len()));
+            ui.label(format!("{} selected", self.selection.len()));
+        });
+        let lines = self.lines(c, &rows);
+        if !c.problems.is_empty() {
+            egui::CollapsingHeader::new(format!("{} unreadable", c.problems.len()))
+                .default_open(true)
+                .show(ui, |ui| {
+                    for p in &c.problems {
+                        ui.colored_label(egui::Color32::LIGHT_RED, &p.reason);
+                    }
+                });
+        }
+        let ask = self.table(ui, c, &lines);
+        let frame_rows: Vec<usize> = lines
+            .iter()
+            .filter_map(|l| match l {
+                Line::Frame(i) => Some(*i),
+                Line::Group(..) => None,
+            })
+            .collect();
+        let ctx = ui.ctx().clone();
+        match ask {
+            Some(Ask::Sort(column)) => self.sort_rows(&column),
+            Some(Ask::Click(i, how)) => self.click_row(i, how, &frame_rows, &ctx),
+            Some(Ask::Choose(members)) => self.choose(&members, &ctx),
+            Some(Ask::RemoveColumn(k)) => self.prefs.columns.retain(|c| *c != k),
+            None => {}
+        }
+    }
+
+    /// Chips that group the table, and a box that adds a header keyword as a column.
+    fn group_chips_and_columns(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            for (key, title) in GROUP_CHIPS {
+                let mut on = self.prefs.group_by.contains(&key.name());
+                if ui.toggle_value(&mut on, title).changed() {
+                    self.prefs.group_by.retain(|k| *k != key.name());
+                    if on {
+                        self.prefs.group_by.push(key.name());
                     }
                 }
-                ui.end_row();
-                for &i in &rows {
-                    let f = &c.frames[i];
-                    if ui
-                        .selectable_label(self.selected == Some(i), &f.file)
-                        .clicked()
-                    {
-                        clicked = Some(i);
-                    }
-                    ui.label(f.text("IMAGETYP"));
-                    ui.label(f.text("FILTER"));
-                    ui.label(f.text("EXPTIME"));
-                    ui.label(format!("{}x{}", f.text("NAXIS1"), f.text("NAXIS2")));
-                    ui.end_row();
+            }
+            ui.separator();
+            let label = ui.label("add column");
+            let r = ui
+                .add(
+                    egui::TextEdit::singleline(&mut self.new_column)
+                        .hint_text("OBJECT")
+                        .desired_width(90.0),
+                )
+                .labelled_by(label.id);
+            if r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                let k = self.new_column.trim().to_ascii_uppercase();
+                if !k.is_empty() && !self.prefs.columns.contains(&k) {
+                    self.prefs.columns.push(k);
                 }
-            });
-            for p in &c.problems {
-                ui.colored_label(egui::Color32::LIGHT_RED, &p.reason);
+                self.new_column.clear();
             }
         });
-        if let Some(column) = sort_by {
-            self.sort_rows(&column);
+    }
+
+    /// The table's lines: the rows as they are, or under a heading per group.
+    fn lines(&self, c: &Collection, rows: &[usize]) -> Vec<Line> {
+        if self.prefs.group_by.is_empty() {
+            return rows.iter().map(|&i| Line::Frame(i)).collect();
         }
-        if let Some(i) = clicked {
-            let ctx = ui.ctx().clone();
-            self.select(i, &ctx);
+        // the chips' order, not the order they were switched on
+        let keys: Vec<GroupKey> = GROUP_CHIPS
+            .iter()
+            .filter(|(k, _)| self.prefs.group_by.contains(&k.name()))
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut lines = Vec::new();
+        for g in c.group(rows, &keys) {
+            let title = format!("{} ({})", g.labels.join(" · "), g.members.len());
+            lines.push(Line::Group(title, g.members.clone()));
+            lines.extend(g.members.into_iter().map(Line::Frame));
         }
+        lines
+    }
+
+    /// Draw the table; return what was clicked.
+    fn table(&self, ui: &mut egui::Ui, c: &Collection, lines: &[Line]) -> Option<Ask> {
+        let columns: Vec<(String, String)> = STANDARD_COLUMNS
+            .iter()
+            .map(|(k, t)| (k.to_string(), t.to_string()))
+            .chain(self.prefs.columns.iter().map(|k| (k.clone(), k.clone())))
+            .collect();
+        let mut ask = None;
+        let row_height = ui.text_style_height(&egui::TextStyle::Button) + 4.0;
+        TableBuilder::new(ui)
+            .striped(true)
+            .resizable(true)
+            .column(Column::auto().at_least(120.0))
+            .columns(Column::auto().at_least(40.0), columns.len() - 1)
+            .header(row_height, |mut header| {
+                for (column, title) in &columns {
+                    header.col(|ui| {
+                        let arrow = match &self.sorted_by {
+                            Some((c, false)) if c == column => " ^",
+                            Some((c, true)) if c == column => " v",
+                            _ => "",
+                        };
+                        let r = ui.button(format!("{title}{arrow}"));
+                        if r.clicked() {
+                            ask = Some(Ask::Sort(column.clone()));
+                        }
+                        if self.prefs.columns.contains(column) {
+                            r.context_menu(|ui| {
+                                if ui.button("remove column").clicked() {
+                                    ask = Some(Ask::RemoveColumn(column.clone()));
+                                }
+                            });
+                        }
+                    });
+                }
+            })
+            .body(|body| {
+                body.rows(row_height, lines.len(), |mut row| {
+                    match &lines[row.index()] {
+                        Line::Group(title, members) => {
+                            row.col(|ui| {
+                                if ui.button(title).on_hover_text("select the group").clicked() {
+                                    ask = Some(Ask::Choose(members.clone()));
+                                }
+                            });
+                        }
+                        Line::Frame(i) => {
+                            let f = &c.frames[*i];
+                            let chosen = self.selection.contains(&f.path);
+                            row.set_selected(chosen);
+                            row.col(|ui| {
+                                let shown = self.selected == Some(*i);
+                                let r = ui.selectable_label(chosen || shown, &f.file);
+                                if r.clicked() {
+                                    let how = Click::from(ui.input(|i| i.modifiers));
+                                    ask = Some(Ask::Click(*i, how));
+                                }
+                            });
+                            for (column, _) in &columns[1..] {
+                                row.col(|ui| {
+                                    ui.label(match column.as_str() {
+                                        "NAXIS1" => {
+                                            format!("{}x{}", f.text("NAXIS1"), f.text("NAXIS2"))
+                                        }
+                                        k => f.text(k),
+                                    });
+                                });
+                            }
+                        }
+                    }
+                });
+            });
+        ask
+    }
+
+    /// A click on a frame's row: `frame_rows` are the frames in the order shown (for shift-click).
+    /// The clicked frame is shown in the viewer unless ctrl-click took it out of the selection.
+    pub fn click_row(
+        &mut self,
+        index: usize,
+        how: Click,
+        frame_rows: &[usize],
+        ctx: &egui::Context,
+    ) {
+        let Some(path) = self.path_of(index) else {
+            return;
+        };
+        match how {
+            Click::Only => {
+                self.selection.clear();
+                self.selection.insert(path.clone());
+            }
+            Click::Toggle => {
+                if !self.selection.remove(&path) {
+                    self.selection.insert(path.clone());
+                }
+            }
+            Click::Range => {
+                let at = |p: &Option<PathBuf>| {
+                    frame_rows
+                        .iter()
+                        .position(|&i| self.path_of(i).as_ref() == p.as_ref())
+                };
+                let to = at(&Some(path.clone())).unwrap_or(0);
+                let from = at(&self.anchor).unwrap_or(to);
+                let (a, b) = (from.min(to), from.max(to));
+                self.selection = frame_rows[a..=b]
+                    .iter()
+                    .filter_map(|&i| self.path_of(i))
+                    .collect();
+            }
+        }
+        if how != Click::Range {
+            self.anchor = Some(path.clone());
+        }
+        if self.selection.contains(&path) {
+            self.select(index, ctx);
+        }
+    }
+
+    /// Select these frames (a group) and show the first.
+    pub fn choose(&mut self, members: &[usize], ctx: &egui::Context) {
+        self.selection = members.iter().filter_map(|&i| self.path_of(i)).collect();
+        self.anchor = members.first().and_then(|&i| self.path_of(i));
+        if let Some(&first) = members.first() {
+            self.select(first, ctx);
+        }
+    }
+
+    /// The selected frames in table order (the shown frame alone when nothing is selected).
+    pub fn selected_frames(&self) -> Vec<PathBuf> {
+        let Some(c) = &self.collection else {
+            return Vec::new();
+        };
+        let chosen: Vec<PathBuf> = c
+            .frames
+            .iter()
+            .filter(|f| self.selection.contains(&f.path))
+            .map(|f| f.path.clone())
+            .collect();
+        if chosen.is_empty() {
+            self.selected_path().into_iter().collect()
+        } else {
+            chosen
+        }
+    }
+
+    fn path_of(&self, index: usize) -> Option<PathBuf> {
+        Some(self.collection.as_ref()?.frames.get(index)?.path.clone())
     }
 
     /// Sort the table by a column; the same column again reverses the order. The selected frame

@@ -78,7 +78,7 @@ impl App {
                 let (low, high) = (lim.0.min(lim.1), lim.0.max(lim.1));
                 let look = Look {
                     interval: Interval::Manual { low, high },
-                    ..self.look
+                    ..self.prefs.look
                 };
                 let ctx = ui.ctx().clone();
                 self.set_look(look, &ctx);

@@ -4,6 +4,7 @@
 pub mod app;
 mod browser;
 mod histogram;
+pub mod prefs;
 mod viewer;
 
 pub use app::App;
@@ -17,7 +18,12 @@ pub fn run(folder: std::path::PathBuf) -> anyhow::Result<()> {
     eframe::run_native(
         "skycomb",
         options,
-        Box::new(move |_cc| Ok(Box::new(App::new(folder)))),
+        Box::new(move |_cc| {
+            Ok(Box::new(App::with_prefs(
+                folder,
+                prefs::Prefs::default_path(),
+            )))
+        }),
     )
     .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
 }

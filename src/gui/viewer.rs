@@ -37,7 +37,7 @@ impl App {
         steer(&mut view, ui, &response, cursor, (nx, ny));
         self.view = Some(view);
         draw_tiles(&ui.painter_at(rect), &view, ppp, &self.textures, ny);
-        if let Some(c) = cursor.filter(|_| self.show_magnifier) {
+        if let Some(c) = cursor.filter(|_| self.prefs.show_magnifier) {
             magnifier(ui, rect, &view, c, ppp, &self.textures, ny);
         }
         self.hover = cursor

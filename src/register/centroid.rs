@@ -10,7 +10,7 @@ use ndarray::{Array2, ArrayView2};
 use serde::Serialize;
 
 /// How the centre is measured inside the box.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CentroidMethod {
     /// Centre of mass of the background-subtracted box.
