@@ -47,8 +47,61 @@ pub fn robust_mean(v: &[f64]) -> f64 {
     }
 }
 
-/// Follow reference stars (0-based positions in the first frame) through the frames: each frame's
-/// search starts where the star was in the previous frame, so large dithers that drift work.
+/// Follows reference stars from frame to frame: each frame's search starts where the stars were in
+/// the previous frame, so large dithers that drift work. Frames come one at a time, so a night
+/// need not be in memory at once.
+pub struct StarTracker {
+    /// The stars' centroids in the reference frame, 0-based.
+    pub reference: Vec<(f64, f64)>,
+    previous: Vec<(f64, f64)>,
+    params: CentroidParams,
+}
+
+impl StarTracker {
+    /// Measure the stars (0-based positions, snapped to their centroids) in the reference frame.
+    pub fn new(first: &FrameRef, stars: &[(f64, f64)], p: &CentroidParams) -> Result<StarTracker> {
+        if stars.is_empty() {
+            return Err(Error::Invalid("no reference star given".into()));
+        }
+        let reference = stars
+            .iter()
+            .map(|&(x, y)| centroid(first.data, &first.name, x, y, p).map(|c| (c.x, c.y)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(StarTracker {
+            previous: reference.clone(),
+            reference,
+            params: *p,
+        })
+    }
+
+    /// The offset of the next frame; on an error the stars' last positions are kept.
+    pub fn offset(&mut self, f: &FrameRef) -> Result<Offset> {
+        let found = self
+            .previous
+            .iter()
+            .map(|&(px, py)| centroid(f.data, &f.name, px, py, &self.params).map(|c| (c.x, c.y)))
+            .collect::<Result<Vec<_>>>()?;
+        let dx: Vec<f64> = found
+            .iter()
+            .zip(&self.reference)
+            .map(|(c, r)| c.0 - r.0)
+            .collect();
+        let dy: Vec<f64> = found
+            .iter()
+            .zip(&self.reference)
+            .map(|(c, r)| c.1 - r.1)
+            .collect();
+        self.previous = found;
+        Ok(Offset {
+            file: f.name.clone(),
+            dx: robust_mean(&dx),
+            dy: robust_mean(&dy),
+            n_stars: self.reference.len(),
+        })
+    }
+}
+
+/// Follow reference stars (0-based positions in the first frame) through the frames.
 pub fn offsets_from_stars(
     frames: &[FrameRef],
     stars: &[(f64, f64)],
@@ -57,33 +110,8 @@ pub fn offsets_from_stars(
     let first = frames
         .first()
         .ok_or_else(|| Error::Invalid("no frames to register".into()))?;
-    if stars.is_empty() {
-        return Err(Error::Invalid("no reference star given".into()));
-    }
-    let mut previous: Vec<(f64, f64)> = Vec::with_capacity(stars.len());
-    for &(x, y) in stars {
-        let c = centroid(first.data, &first.name, x, y, p)?;
-        previous.push((c.x, c.y));
-    }
-    let reference = previous.clone();
-    let mut out = Vec::with_capacity(frames.len());
-    for f in frames {
-        let mut dx = Vec::new();
-        let mut dy = Vec::new();
-        for (k, &(px, py)) in previous.clone().iter().enumerate() {
-            let c = centroid(f.data, &f.name, px, py, p)?;
-            previous[k] = (c.x, c.y);
-            dx.push(c.x - reference[k].0);
-            dy.push(c.y - reference[k].1);
-        }
-        out.push(Offset {
-            file: f.name.clone(),
-            dx: robust_mean(&dx),
-            dy: robust_mean(&dy),
-            n_stars: stars.len(),
-        });
-    }
-    Ok(out)
+    let mut tracker = StarTracker::new(first, stars, p)?;
+    frames.iter().map(|f| tracker.offset(f)).collect()
 }
 
 /// The translation that maps most of `reference`'s stars onto `frame`'s: every pair votes for its
@@ -181,11 +209,20 @@ pub fn offsets_auto(frames: &[FrameRef], p: &DetectParams) -> Result<Vec<Offset>
 
 /// The `x y` pairs of a text file, one per line, as written (`#` starts a comment).
 pub fn read_xy_file(path: &Path) -> Result<Vec<(f64, f64)>> {
+    Ok(read_positions_file(path)?
+        .into_iter()
+        .map(|(_, x, y)| (x, y))
+        .collect())
+}
+
+/// The lines of a positions file: `x y`, optionally followed by `# FILE` naming the frame.
+pub fn read_positions_file(path: &Path) -> Result<Vec<(Option<String>, f64, f64)>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "cannot read", e))?;
     let mut xy = Vec::new();
     for (i, line) in text.lines().enumerate() {
-        let line = line.split('#').next().unwrap_or("").trim();
-        if line.is_empty() {
+        let (data, comment) = line.split_once('#').unwrap_or((line, ""));
+        let data = data.trim();
+        if data.is_empty() {
             continue;
         }
         let bad = || {
@@ -195,7 +232,7 @@ pub fn read_xy_file(path: &Path) -> Result<Vec<(f64, f64)>> {
                 i + 1
             ))
         };
-        let v: Vec<f64> = line
+        let v: Vec<f64> = data
             .split_whitespace()
             .map(|t| t.parse::<f64>())
             .collect::<std::result::Result<_, _>>()
@@ -203,9 +240,33 @@ pub fn read_xy_file(path: &Path) -> Result<Vec<(f64, f64)>> {
         if v.len() != 2 {
             return Err(bad());
         }
-        xy.push((v[0], v[1]));
+        let name = comment.split_whitespace().next().map(str::to_string);
+        xy.push((name, v[0], v[1]));
     }
     Ok(xy)
+}
+
+/// Write offsets numina style: one `x y` line per frame with the reference object's FITS 1-based
+/// position in that frame (its 0-based position `reference` in the reference frame plus the
+/// offset), the frame's file named in a comment after it.
+pub fn write_positions_file(
+    path: &Path,
+    reference: (f64, f64),
+    offsets: &[Offset],
+    overwrite: bool,
+) -> Result<()> {
+    let mut s = String::from(
+        "# skycomb offsets, numina style: x y (FITS 1-based) of the reference object in each frame\n",
+    );
+    for o in offsets {
+        s.push_str(&format!(
+            "{:.4} {:.4}  # {}\n",
+            reference.0 + o.dx + 1.0,
+            reference.1 + o.dy + 1.0,
+            o.file
+        ));
+    }
+    crate::fits::write::write_atomic(path, s.as_bytes(), crate::fits::WriteOptions { overwrite })
 }
 
 /// Offsets from a file with the (x, y) of one reference object in every frame, numina style: one
@@ -279,4 +340,33 @@ pub fn read_offsets(path: &Path, names: &[String]) -> Result<Vec<Offset>> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_numina_positions_file_round_trips_offsets_and_names() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("offsets.txt");
+        let offsets: Vec<Offset> = [("a.fits", 0.0, 0.0), ("b.fits", -5.25, 6.5)]
+            .iter()
+            .map(|&(f, dx, dy)| Offset {
+                file: f.into(),
+                dx,
+                dy,
+                n_stars: 1,
+            })
+            .collect();
+        write_positions_file(&path, (26.5, 14.0), &offsets, false).unwrap();
+        let lines = read_positions_file(&path).unwrap();
+        assert_eq!(lines[0], (Some("a.fits".into()), 27.5, 15.0));
+        assert_eq!(lines[1], (Some("b.fits".into()), 22.25, 21.5));
+        let names = ["a.fits".to_string(), "b.fits".to_string()];
+        let back = offsets_from_positions_file(&path, &names).unwrap();
+        assert_eq!((back[1].dx, back[1].dy), (-5.25, 6.5));
+        // never overwrites unless asked
+        assert!(write_positions_file(&path, (0.0, 0.0), &offsets, false).is_err());
+    }
 }
