@@ -41,6 +41,21 @@ fn open_folder(dir: &std::path::Path) -> Harness<'static, App> {
     harness
 }
 
+/// The screen point (points) of the 0-based pixel centre (x, y) of the shown frame.
+fn screen_of(harness: &Harness<'static, App>, (x, y): (f64, f64)) -> egui::Pos2 {
+    let app = harness.state();
+    let (view, rect) = (app.view.unwrap(), app.viewer_rect.unwrap());
+    let ppp = harness.ctx.pixels_per_point() as f64;
+    let (sx, sy) = view.to_screen((x + 0.5, y + 0.5));
+    rect.min + egui::vec2((sx / ppp) as f32, (sy / ppp) as f32)
+}
+
+/// The sample night's truth: star positions (0-based, frame 1) and each light frame's dither.
+fn truth(d: &tempfile::TempDir) -> serde_json::Value {
+    let text = std::fs::read_to_string(d.path().join("truth.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
 /// Type into the browser's filter box.
 fn filter_rows(harness: &mut Harness<'static, App>, text: &str) {
     let role = egui::accesskit::Role::TextInput;
@@ -456,4 +471,104 @@ fn click_ctrl_click_shift_click_and_group_chips_select_frames() {
     assert_eq!(harness.state().prefs.columns, ["CCD-TEMP"]);
     harness.get_by_label("CCD-TEMP");
     assert!(harness.query_all_by_label("-20.0").count() >= 5);
+}
+
+#[test]
+fn a_click_snaps_to_the_star_and_offsets_follow_it_through_the_light_frames() {
+    let d = tempfile::tempdir().unwrap();
+    let mut harness = open_sample_night(&d);
+    let truth = truth(&d);
+    filter_rows(&mut harness, "sci_");
+    show(&mut harness, "sci_R_001.fits");
+    harness.get_by_label("stars").click();
+    harness.run();
+    harness.get_by_label("measure").click();
+    harness.run();
+    // zoom in (key 1 then +) so one image pixel spans several screen points
+    harness.key_press(egui::Key::Num1);
+    harness.key_press(egui::Key::Plus);
+    harness.run();
+
+    // click two pixels off a bright star: the marker snaps to its centroid
+    let dither = |file: &str, k: &str| truth["frames"][file][k].as_f64().unwrap();
+    let lights: Vec<String> = (1..=7).map(|i| format!("sci_R_00{i}.fits")).collect();
+    // the brightest star that stays 10 pixels inside the 96-pixel data area in every light frame
+    let inside = |s: &serde_json::Value| {
+        lights.iter().all(|f| {
+            let x = s["x"].as_f64().unwrap() + dither(f, "dx");
+            let y = s["y"].as_f64().unwrap() + dither(f, "dy");
+            (10.0..86.0).contains(&x) && (10.0..86.0).contains(&y)
+        })
+    };
+    let star = truth["stars"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| inside(s))
+        .max_by(|a, b| {
+            a["flux"]
+                .as_f64()
+                .unwrap()
+                .total_cmp(&b["flux"].as_f64().unwrap())
+        })
+        .unwrap();
+    let (tx, ty) = (
+        star["x"].as_f64().unwrap() + dither("sci_R_001.fits", "dx"),
+        star["y"].as_f64().unwrap() + dither("sci_R_001.fits", "dy"),
+    );
+    let at = screen_of(&harness, (tx.round() + 2.0, ty.round() - 1.0));
+    harness.hover_at(at);
+    harness.run();
+    harness.drag_at(at);
+    harness.drop_at(at);
+    harness.run();
+    let stars = &harness.state().measuring.stars;
+    assert_eq!(stars.len(), 1, "{:?}", harness.state().measuring.message);
+    let c = stars[0].centroid;
+    assert!(
+        (c.x - tx).abs() < 0.1 && (c.y - ty).abs() < 0.1,
+        "{c:?} vs {tx} {ty}"
+    );
+    assert!(stars[0].reference);
+    // the table shows it FITS 1-based
+    harness.get_by_label(&format!("{:.2}", c.x + 1.0));
+    harness.get_by_label(&format!("{:.2}", c.y + 1.0));
+
+    // select the seven light frames and follow the star through them
+    harness
+        .get_by_label("sci_R_007.fits")
+        .click_modifiers(egui::Modifiers::SHIFT);
+    harness.run();
+    settle(&mut harness);
+    harness.get_by_label("measure offsets").click();
+    harness.step();
+    settle(&mut harness);
+    let m = &harness.state().measuring;
+    assert_eq!(m.offsets.len(), 7);
+    for r in &m.offsets {
+        let (dx, dy) = r.offset.clone().unwrap();
+        let want = (
+            dither(&r.file, "dx") - dither("sci_R_001.fits", "dx"),
+            dither(&r.file, "dy") - dither("sci_R_001.fits", "dy"),
+        );
+        assert!(
+            (dx - want.0).abs() < 0.1 && (dy - want.1).abs() < 0.1,
+            "{}: ({dx}, {dy}) vs {want:?}",
+            r.file
+        );
+    }
+
+    // save, edit, load back: the file holds what was measured
+    let path = d.path().join("offsets.txt");
+    harness.state_mut().save_offsets(&path).unwrap();
+    let saved = harness.state().measuring.offsets[3].offset.clone().unwrap();
+    harness.state_mut().measuring.offsets[3].offset = Ok((99.0, 99.0));
+    harness.state_mut().load_offsets(&path).unwrap();
+    let back = harness.state().measuring.offsets[3].offset.clone().unwrap();
+    assert!((back.0 - saved.0).abs() < 1e-3 && (back.1 - saved.1).abs() < 1e-3);
+
+    // the marker can be removed
+    harness.get_by_label("remove").click();
+    harness.run();
+    assert!(harness.state().measuring.stars.is_empty());
 }

@@ -2,6 +2,7 @@
 //! with the FITS 1-based pixel and value under the cursor. Scanning and loading run off the UI thread.
 
 use super::prefs::Prefs;
+use super::stars::{Measuring, OffsetRow, Purpose};
 use crate::collection::{Collection, ScanOptions, scan};
 use crate::display::{
     Colormap, Interval, Renderer, Stretch, View, ZScale, histogram_around, limits,
@@ -23,6 +24,8 @@ pub struct Loaded {
     pub histogram: Option<Histogram>,
     /// The celestial WCS (TAN or TAN-SIP) when the header has one.
     pub wcs: Option<Wcs>,
+    /// BIASSEC and TRIMSEC as 0-based pixel boxes, when the header has them (and they fit).
+    pub sections: Vec<(&'static str, crate::fits::section::PixelBox)>,
 }
 
 /// (x0, y0, image) tiles no larger than the GPU's texture limit, rows flipped (FITS y up).
@@ -53,6 +56,10 @@ pub(crate) enum Done {
     Loaded(PathBuf, Result<Arc<crate::Frame>, String>),
     /// (generation, limits, histogram, tiles)
     Rendered(u64, (f64, f64), Histogram, Tiles),
+    /// A frame's offset of measuring run `u64`; `None` when the run is over.
+    Offset(u64, Option<OffsetRow>),
+    /// The path chosen in a file dialog (`None`: cancelled or no dialog available).
+    Picked(Purpose, Option<PathBuf>),
 }
 
 /// The app's runtime state.
@@ -73,6 +80,8 @@ pub struct App {
     saved_prefs: Prefs,
     /// Zoom and centre; `None` until the frame is first drawn (then it fits the window).
     pub view: Option<View>,
+    /// Where the viewer was last drawn, in points.
+    pub viewer_rect: Option<egui::Rect>,
     /// What the header panel's search box holds.
     pub header_search: String,
     /// A message for the status line (a damaged preferences file, a failed save).
@@ -82,6 +91,8 @@ pub struct App {
     pub(crate) anchor: Option<PathBuf>,
     /// The keyword being typed into "add column".
     pub(crate) new_column: String,
+    /// Picked stars and measured offsets.
+    pub measuring: Measuring,
     /// The browser's filter text and the column (and direction) it is sorted by.
     pub row_filter: String,
     pub sorted_by: Option<(String, bool)>,
@@ -133,6 +144,18 @@ fn render(frame: &crate::Frame, look: Look, max_side: usize) -> ((f64, f64), His
     (lim, histogram, tiles)
 }
 
+/// The frame's BIASSEC and TRIMSEC, where present and inside the image.
+fn sections_of(frame: &crate::Frame) -> Vec<(&'static str, crate::fits::section::PixelBox)> {
+    let (ny, nx) = frame.data.dim();
+    ["BIASSEC", "TRIMSEC"]
+        .into_iter()
+        .filter_map(|k| {
+            let text = frame.header.get_str(k)?;
+            Some((k, crate::fits::section::parse_section(text, nx, ny).ok()?))
+        })
+        .collect()
+}
+
 impl App {
     /// Start scanning `folder` in the background.
     pub fn new(folder: PathBuf) -> App {
@@ -149,11 +172,13 @@ impl App {
             prefs_path: None,
             saved_prefs: Prefs::default(),
             view: None,
+            viewer_rect: None,
             header_search: String::new(),
             notice: None,
             selection: HashSet::new(),
             anchor: None,
             new_column: String::new(),
+            measuring: Measuring::default(),
             row_filter: String::new(),
             sorted_by: None,
             scanning: true,
@@ -199,6 +224,47 @@ impl App {
                 );
             }
         });
+    }
+
+    /// A path chosen in a file dialog.
+    fn picked(&mut self, purpose: Purpose, path: &std::path::Path, ctx: &egui::Context) {
+        let result = match purpose {
+            Purpose::OpenFolder => {
+                self.open_folder(path.to_path_buf(), ctx);
+                Ok(())
+            }
+            Purpose::SaveOffsets => self.save_offsets(path),
+            Purpose::LoadOffsets => self.load_offsets(path),
+        };
+        self.notice = result.err().map(|e| format!("{e:#}"));
+    }
+
+    /// Open another night: the table, the selection and the shown frame start afresh.
+    pub fn open_folder(&mut self, folder: PathBuf, ctx: &egui::Context) {
+        self.folder = folder;
+        self.collection = None;
+        self.scan_error = None;
+        self.selected = None;
+        self.selection.clear();
+        self.anchor = None;
+        self.image = None;
+        self.load_error = None;
+        self.textures.clear();
+        self.view = None;
+        self.refresh(ctx);
+    }
+
+    /// Files dropped on the window: a folder opens as the night; a file opens its folder.
+    fn take_dropped_files(&mut self, ctx: &egui::Context) {
+        let dropped = ctx.input(|i| i.raw.dropped_files.first().map(|f| f.path().to_path_buf()));
+        if let Some(p) = dropped.filter(|p| !p.as_os_str().is_empty()) {
+            let folder = if p.is_dir() {
+                p
+            } else {
+                p.parent().map(|d| d.to_path_buf()).unwrap_or(p)
+            };
+            self.open_folder(folder, ctx);
+        }
     }
 
     fn start_scan(&self, ctx: Option<egui::Context>) {
@@ -296,6 +362,7 @@ impl App {
                     self.image = Some(Loaded {
                         name: frame.name(),
                         wcs: Wcs::from_header(&frame.header, &frame.name()).ok(),
+                        sections: sections_of(&frame),
                         frame,
                         limits: (0.0, 1.0),
                         histogram: None,
@@ -303,6 +370,9 @@ impl App {
                     self.textures.clear();
                     self.set_look(self.prefs.look, ctx);
                 }
+                Done::Offset(run, row) => self.receive_offset(run, row),
+                Done::Picked(purpose, Some(path)) => self.picked(purpose, &path, ctx),
+                Done::Picked(_, None) => {}
                 Done::Rendered(g, ..) if g != self.generation => {}
                 Done::Rendered(_, lim, histogram, tiles) => {
                     self.rendering = false;
@@ -342,7 +412,7 @@ impl App {
                 .as_ref()
                 .is_none_or(|i| Some(&i.name) != self.selected_name().as_ref())
             && self.load_error.is_none();
-        self.scanning || loading || self.rendering
+        self.scanning || loading || self.rendering || self.measuring.progress.is_some()
     }
 
     pub(crate) fn selected_path(&self) -> Option<PathBuf> {
@@ -365,6 +435,7 @@ impl App {
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         self.max_texture = ui.ctx().input(|i| i.max_texture_side).max(256);
         self.poll(ui.ctx());
+        self.take_dropped_files(&ui.ctx().clone());
         egui::Panel::top("toolbar").show(ui, |ui| self.toolbar(ui));
         egui::Panel::bottom("status").show(ui, |ui| self.status_line(ui));
         egui::Panel::left("browser")
@@ -375,6 +446,11 @@ impl App {
                 .default_size(150.0)
                 .show(ui, |ui| self.histogram_panel(ui));
         }
+        if self.prefs.show_stars {
+            egui::Panel::right("stars")
+                .default_size(560.0)
+                .show(ui, |ui| self.measure_panel(ui));
+        }
         if self.prefs.show_header {
             egui::Panel::right("header")
                 .default_size(520.0)
@@ -384,10 +460,17 @@ impl App {
         self.save_prefs_if_changed();
     }
 
-    /// Interval, stretch and colormap choices.
+    /// The File menu; interval, stretch and colormap choices; the panels shown.
     fn toolbar(&mut self, ui: &mut egui::Ui) {
         let mut look = self.prefs.look;
+        let ctx = ui.ctx().clone();
         ui.horizontal_wrapped(|ui| {
+            ui.menu_button("File", |ui| {
+                if ui.button("Open folder ...").clicked() {
+                    self.ask_path(Purpose::OpenFolder, &ctx);
+                }
+            });
+            ui.separator();
             ui.label("limits:");
             ui.selectable_value(
                 &mut look.interval,
@@ -416,6 +499,9 @@ impl App {
             ui.toggle_value(&mut self.prefs.show_header, "header");
             ui.toggle_value(&mut self.prefs.show_histogram, "histogram");
             ui.toggle_value(&mut self.prefs.show_magnifier, "magnifier");
+            ui.toggle_value(&mut self.prefs.show_stars, "stars");
+            ui.toggle_value(&mut self.prefs.show_sections, "sections")
+                .on_hover_text("BIASSEC and TRIMSEC");
         });
         if look != self.prefs.look {
             let ctx = ui.ctx().clone();

@@ -5,6 +5,7 @@ pub mod app;
 mod browser;
 mod histogram;
 pub mod prefs;
+pub mod stars;
 mod viewer;
 
 pub use app::App;

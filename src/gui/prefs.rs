@@ -16,6 +16,8 @@ pub struct Prefs {
     pub show_header: bool,
     pub show_histogram: bool,
     pub show_magnifier: bool,
+    /// The stars and offsets panel.
+    pub show_stars: bool,
     /// Group chips switched on: "kind", "filter", "exptime".
     pub group_by: Vec<String>,
     /// Header keywords added to the table as columns.
@@ -41,6 +43,7 @@ impl Default for Prefs {
             show_header: false,
             show_histogram: true,
             show_magnifier: true,
+            show_stars: false,
             group_by: Vec::new(),
             columns: Vec::new(),
             centroid_method: CentroidMethod::Gauss2d,

@@ -36,13 +36,35 @@ impl App {
         });
         steer(&mut view, ui, &response, cursor, (nx, ny));
         self.view = Some(view);
-        draw_tiles(&ui.painter_at(rect), &view, ppp, &self.textures, ny);
+        self.viewer_rect = Some(rect);
+        let painter = ui.painter_at(rect);
+        draw_tiles(&painter, &view, ppp, &self.textures, ny);
+        let on_screen = |(x, y): (f64, f64)| {
+            let (sx, sy) = view.to_screen((x, y));
+            rect.min + egui::vec2((sx / ppp) as f32, (sy / ppp) as f32)
+        };
+        if self.prefs.show_sections {
+            draw_sections(&painter, &l.sections, on_screen);
+        }
+        draw_markers(
+            &painter,
+            &self.measuring.stars,
+            &l.name,
+            view.zoom / ppp,
+            on_screen,
+        );
+        let clicked = response.clicked() && self.measuring.on;
         if let Some(c) = cursor.filter(|_| self.prefs.show_magnifier) {
             magnifier(ui, rect, &view, c, ppp, &self.textures, ny);
         }
         self.hover = cursor
             .and_then(|c| view.pixel_at(c, (nx, ny)))
             .map(|(x, y)| (x, y, l.frame.data[[y, x]]));
+        if let Some(c) = cursor.filter(|_| clicked) {
+            // view coordinates put pixel centres at +0.5, centroids at whole numbers
+            let (x, y) = view.to_image(c);
+            self.pick_star(x - 0.5, y - 0.5);
+        }
     }
 }
 
@@ -155,5 +177,69 @@ fn steer(
     }
     if minus {
         view.zoom_about(0.5, middle);
+    }
+}
+
+/// BIASSEC and TRIMSEC as labelled rectangles.
+fn draw_sections(
+    painter: &egui::Painter,
+    sections: &[(&str, crate::fits::section::PixelBox)],
+    on_screen: impl Fn((f64, f64)) -> egui::Pos2,
+) {
+    for (name, b) in sections {
+        let colour = if *name == "BIASSEC" {
+            egui::Color32::from_rgb(255, 170, 60)
+        } else {
+            egui::Color32::from_rgb(90, 200, 255)
+        };
+        let (x0, x1, y0, y1) = (
+            b.x.start as f64,
+            b.x.end as f64,
+            b.y.start as f64,
+            b.y.end as f64,
+        );
+        let r = egui::Rect::from_two_pos(on_screen((x0, y0)), on_screen((x1, y1)));
+        painter.rect_stroke(
+            r,
+            0.0,
+            egui::Stroke::new(1.5, colour),
+            egui::StrokeKind::Middle,
+        );
+        painter.text(
+            r.left_top() + egui::vec2(3.0, 2.0),
+            egui::Align2::LEFT_TOP,
+            name,
+            egui::FontId::proportional(12.0),
+            colour,
+        );
+    }
+}
+
+/// Circles with ids around the stars picked on this frame (`zoom`: points per image pixel).
+fn draw_markers(
+    painter: &egui::Painter,
+    stars: &[super::stars::PickedStar],
+    file: &str,
+    zoom: f64,
+    on_screen: impl Fn((f64, f64)) -> egui::Pos2,
+) {
+    for s in stars.iter().filter(|s| s.file == file) {
+        let c = &s.centroid;
+        let at = on_screen((c.x + 0.5, c.y + 0.5));
+        let fwhm = if c.fwhm.is_finite() { c.fwhm } else { 3.0 };
+        let radius = ((1.5 * fwhm * zoom) as f32).max(6.0);
+        let colour = if s.reference {
+            egui::Color32::from_rgb(255, 80, 80)
+        } else {
+            egui::Color32::from_rgb(80, 255, 120)
+        };
+        painter.circle_stroke(at, radius, egui::Stroke::new(1.5, colour));
+        painter.text(
+            at + egui::vec2(radius * 0.75, -radius * 0.75),
+            egui::Align2::LEFT_BOTTOM,
+            s.id.to_string(),
+            egui::FontId::proportional(13.0),
+            colour,
+        );
     }
 }

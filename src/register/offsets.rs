@@ -47,14 +47,18 @@ pub fn robust_mean(v: &[f64]) -> f64 {
     }
 }
 
-/// Follows reference stars from frame to frame: each frame's search starts where the stars were in
-/// the previous frame, so large dithers that drift work. Frames come one at a time, so a night
-/// need not be in memory at once.
+/// Follows reference stars from frame to frame. Each frame's search starts at the reference
+/// positions moved by a coarse offset from matching the detected star fields (as IRAF's imalign
+/// takes a coarse shift before centring), so dithers larger than the box work; where the fields do
+/// not match, it starts where the stars were in the previous frame. Frames come one at a time, so
+/// a night need not be in memory at once.
 pub struct StarTracker {
     /// The stars' centroids in the reference frame, 0-based.
     pub reference: Vec<(f64, f64)>,
     previous: Vec<(f64, f64)>,
     params: CentroidParams,
+    /// The reference frame's detected stars, for the coarse offset.
+    field: Vec<Star>,
 }
 
 impl StarTracker {
@@ -67,17 +71,34 @@ impl StarTracker {
             .iter()
             .map(|&(x, y)| centroid(first.data, &first.name, x, y, p).map(|c| (c.x, c.y)))
             .collect::<Result<Vec<_>>>()?;
+        let field = detect(first.data, &first.name, &DetectParams::default()).unwrap_or_default();
         Ok(StarTracker {
             previous: reference.clone(),
             reference,
             params: *p,
+            field,
         })
+    }
+
+    /// Where to look for the stars in a frame: reference + coarse offset, else the last positions.
+    fn starts(&self, f: &FrameRef) -> Vec<(f64, f64)> {
+        let coarse = detect(f.data, &f.name, &DetectParams::default())
+            .ok()
+            .and_then(|stars| match_stars(&self.field, &stars, 2.0));
+        match coarse {
+            Some((ox, oy, _)) => self
+                .reference
+                .iter()
+                .map(|r| (r.0 + ox, r.1 + oy))
+                .collect(),
+            None => self.previous.clone(),
+        }
     }
 
     /// The offset of the next frame; on an error the stars' last positions are kept.
     pub fn offset(&mut self, f: &FrameRef) -> Result<Offset> {
         let found = self
-            .previous
+            .starts(f)
             .iter()
             .map(|&(px, py)| centroid(f.data, &f.name, px, py, &self.params).map(|c| (c.x, c.y)))
             .collect::<Result<Vec<_>>>()?;

@@ -1,0 +1,439 @@
+//! Star picking and offsets: in measure mode a click on the image snaps to the star's centroid
+//! (com, 1-D or 2-D Gaussian in a box) and lists it; stars marked "ref" are followed through the
+//! selected frames off the UI thread, filling an offsets table that can be edited, saved to and
+//! loaded from a numina-style positions file.
+
+use super::app::{App, Done};
+use crate::register::centroid::{Centroid, CentroidMethod, CentroidParams, centroid};
+use crate::register::offsets::{
+    FrameRef, Offset, StarTracker, read_positions_file, write_positions_file,
+};
+use std::path::{Path, PathBuf};
+
+/// A star picked by a click, 0-based centroid in its frame.
+#[derive(Debug, Clone)]
+pub struct PickedStar {
+    pub id: usize,
+    /// The frame's file name.
+    pub file: String,
+    pub centroid: Centroid,
+    /// Followed through the frames by "measure offsets".
+    pub reference: bool,
+}
+
+/// One frame's row in the offsets table: its file and its offset, or why it has none.
+#[derive(Debug, Clone)]
+pub struct OffsetRow {
+    pub path: PathBuf,
+    pub file: String,
+    pub offset: Result<(f64, f64), String>,
+}
+
+/// Star picking and the offsets table.
+#[derive(Default)]
+pub struct Measuring {
+    /// Clicks on the image measure stars (instead of doing nothing).
+    pub on: bool,
+    pub stars: Vec<PickedStar>,
+    next_id: usize,
+    /// The reference frame's file name and the first reference star there (0-based).
+    pub reference: Option<(String, (f64, f64))>,
+    pub offsets: Vec<OffsetRow>,
+    /// (frames done, frames in all) while offsets are being measured; its run number.
+    pub progress: Option<(usize, usize)>,
+    pub(crate) run: u64,
+    /// The last problem (no star in the box, a file that could not be read, ...).
+    pub message: Option<String>,
+}
+
+/// What a file dialog was opened for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    OpenFolder,
+    SaveOffsets,
+    LoadOffsets,
+}
+
+/// The centroid methods offered, and their names.
+const METHODS: [(CentroidMethod, &str); 3] = [
+    (CentroidMethod::Com, "com"),
+    (CentroidMethod::Gauss1d, "1-D Gaussian"),
+    (CentroidMethod::Gauss2d, "2-D Gaussian"),
+];
+
+impl Measuring {
+    /// Offsets by file name (for the registered blink and the canvas outline).
+    pub fn offset_of(&self, file: &str) -> Option<(f64, f64)> {
+        self.offsets
+            .iter()
+            .find(|r| r.file == file)
+            .and_then(|r| r.offset.clone().ok())
+    }
+}
+
+impl App {
+    fn centroid_params(&self) -> CentroidParams {
+        CentroidParams {
+            method: self.prefs.centroid_method,
+            box_size: self.prefs.box_size,
+            ..CentroidParams::default()
+        }
+    }
+
+    /// Measure the star nearest the 0-based image point (x, y) of the shown frame and list it.
+    pub fn pick_star(&mut self, x: f64, y: f64) {
+        let Some(l) = &self.image else { return };
+        let params = self.centroid_params();
+        match centroid(l.frame.data.view(), &l.name, x, y, &params) {
+            Ok(c) => {
+                let m = &mut self.measuring;
+                m.next_id += 1;
+                let first_here = !m.stars.iter().any(|s| s.file == l.name);
+                m.stars.push(PickedStar {
+                    id: m.next_id,
+                    file: l.name.clone(),
+                    centroid: c,
+                    // the first star picked in a night is the reference until the user says otherwise
+                    reference: first_here && !m.stars.iter().any(|s| s.reference),
+                });
+                m.message = None;
+            }
+            Err(e) => self.measuring.message = Some(e.to_string()),
+        }
+    }
+
+    /// Follow the reference stars through the selected frames (the reference stars' frame first),
+    /// one frame at a time off the UI thread; a frame that fails is listed with its reason.
+    pub fn measure_offsets(&mut self, ctx: &egui::Context) {
+        let m = &mut self.measuring;
+        let refs: Vec<&PickedStar> = m.stars.iter().filter(|s| s.reference).collect();
+        let Some(first) = refs.first() else {
+            m.message = Some("mark a reference star (ref) first".into());
+            return;
+        };
+        let file = first.file.clone();
+        let stars: Vec<(f64, f64)> = refs
+            .iter()
+            .filter(|s| s.file == file)
+            .map(|s| (s.centroid.x, s.centroid.y))
+            .collect();
+        let Some(reference_path) = self.collection.as_ref().and_then(|c| {
+            c.frames
+                .iter()
+                .find(|f| f.file == file)
+                .map(|f| f.path.clone())
+        }) else {
+            m.message = Some(format!("{file} is no longer in the folder"));
+            return;
+        };
+        let mut frames = self.selected_frames();
+        frames.retain(|p| *p != reference_path);
+        frames.insert(0, reference_path);
+        let m = &mut self.measuring;
+        m.reference = Some((file, stars[0]));
+        m.offsets.clear();
+        m.message = None;
+        m.run += 1;
+        m.progress = Some((0, frames.len()));
+        let (run, params, tx, ctx) = (
+            m.run,
+            self.centroid_params(),
+            self.sender.clone(),
+            ctx.clone(),
+        );
+        std::thread::Builder::new()
+            .name("offsets".into())
+            .spawn(move || follow(run, &frames, &stars, &params, &tx, &ctx))
+            .expect("spawn the offsets thread");
+    }
+
+    /// A frame's offset arrived from the offsets thread (`None` when the run is over).
+    pub(crate) fn receive_offset(&mut self, run: u64, row: Option<OffsetRow>) {
+        let m = &mut self.measuring;
+        if run != m.run {
+            return;
+        }
+        match row {
+            Some(r) => {
+                m.offsets.push(r);
+                if let Some((done, _)) = m.progress.as_mut() {
+                    *done += 1;
+                }
+            }
+            None => m.progress = None,
+        }
+    }
+
+    /// Save the offsets table numina style (x y of the reference object per frame).
+    pub fn save_offsets(&mut self, path: &Path) -> anyhow::Result<()> {
+        let m = &self.measuring;
+        let (_, at) = m.reference.clone().unwrap_or_default();
+        let offsets: Vec<Offset> = m
+            .offsets
+            .iter()
+            .filter_map(|r| {
+                let (dx, dy) = r.offset.clone().ok()?;
+                Some(Offset {
+                    file: r.file.clone(),
+                    dx,
+                    dy,
+                    n_stars: 1,
+                })
+            })
+            .collect();
+        if offsets.is_empty() {
+            anyhow::bail!("no offsets to save");
+        }
+        write_positions_file(path, at, &offsets, true)?;
+        Ok(())
+    }
+
+    /// Load a numina-style positions file: lines naming their frame (`x y  # FILE`) go to that
+    /// frame; lines without names go to the selected frames in table order, one each. Offsets are
+    /// relative to the first line.
+    pub fn load_offsets(&mut self, path: &Path) -> anyhow::Result<()> {
+        let lines = read_positions_file(path)?;
+        let Some(&(_, x0, y0)) = lines.first().map(|(n, x, y)| (n, *x, *y)).as_ref() else {
+            anyhow::bail!("{}: no positions in the file", path.display());
+        };
+        let selected = self.selected_frames();
+        let named = lines.iter().all(|(n, ..)| n.is_some());
+        if !named && lines.len() != selected.len() {
+            anyhow::bail!(
+                "{}: {} position line(s) for {} selected frame(s)",
+                path.display(),
+                lines.len(),
+                selected.len()
+            );
+        }
+        let rows = lines
+            .iter()
+            .enumerate()
+            .map(|(k, (name, x, y))| {
+                let path = match name {
+                    Some(n) => self.path_named(n).unwrap_or_else(|| PathBuf::from(n)),
+                    None => selected[k].clone(),
+                };
+                OffsetRow {
+                    file: file_name(&path),
+                    path,
+                    offset: Ok((x - x0, y - y0)),
+                }
+            })
+            .collect();
+        let m = &mut self.measuring;
+        m.reference = Some((
+            file_name(&PathBuf::from(lines[0].0.clone().unwrap_or_default())),
+            (x0 - 1.0, y0 - 1.0),
+        ));
+        m.offsets = rows;
+        m.run += 1;
+        m.progress = None;
+        Ok(())
+    }
+
+    fn path_named(&self, file: &str) -> Option<PathBuf> {
+        let c = self.collection.as_ref()?;
+        Some(c.frames.iter().find(|f| f.file == file)?.path.clone())
+    }
+
+    /// Ask for a file (or folder) in a dialog on its own thread; the answer arrives as a job.
+    pub fn ask_path(&self, purpose: Purpose, ctx: &egui::Context) {
+        let (tx, ctx, folder) = (self.sender.clone(), ctx.clone(), self.folder.clone());
+        std::thread::spawn(move || {
+            let dialog = rfd::FileDialog::new().set_directory(&folder);
+            let path = match purpose {
+                Purpose::OpenFolder => dialog.pick_folder(),
+                Purpose::SaveOffsets => dialog.set_file_name("offsets.txt").save_file(),
+                Purpose::LoadOffsets => dialog.pick_file(),
+            };
+            let _ = tx.send(Done::Picked(purpose, path));
+            ctx.request_repaint();
+        });
+    }
+
+    /// The stars table and the offsets table.
+    pub(crate) fn measure_panel(&mut self, ui: &mut egui::Ui) {
+        ui.heading("Stars");
+        ui.horizontal(|ui| {
+            ui.toggle_value(&mut self.measuring.on, "measure")
+                .on_hover_text("click a star to measure it");
+            egui::ComboBox::from_label("centroid")
+                .selected_text(
+                    METHODS
+                        .iter()
+                        .find(|(m, _)| *m == self.prefs.centroid_method)
+                        .map_or("?", |(_, n)| *n),
+                )
+                .show_ui(ui, |ui| {
+                    for (m, name) in METHODS {
+                        ui.selectable_value(&mut self.prefs.centroid_method, m, name);
+                    }
+                });
+            let label = ui.label("box");
+            ui.add(egui::DragValue::new(&mut self.prefs.box_size).range(5..=51))
+                .labelled_by(label.id);
+        });
+        if let Some(msg) = &self.measuring.message {
+            ui.colored_label(egui::Color32::LIGHT_RED, msg);
+        }
+        self.stars_table(ui);
+        ui.separator();
+        self.offsets_table(ui);
+    }
+
+    fn stars_table(&mut self, ui: &mut egui::Ui) {
+        let mut remove = None;
+        egui::ScrollArea::vertical()
+            .id_salt("stars")
+            .max_height(220.0)
+            .show(ui, |ui| {
+                egui::Grid::new("stars table").striped(true).show(ui, |ui| {
+                    for h in [
+                        "id", "", "file", "x", "y", "±x", "±y", "FWHM", "peak", "sky", "flux",
+                        "flag", "",
+                    ] {
+                        ui.strong(h);
+                    }
+                    ui.end_row();
+                    for s in &mut self.measuring.stars {
+                        let c = &s.centroid;
+                        ui.label(s.id.to_string());
+                        ui.checkbox(&mut s.reference, "ref")
+                            .on_hover_text("a reference star for the offsets");
+                        ui.label(&s.file);
+                        // FITS 1-based
+                        ui.label(format!("{:.2}", c.x + 1.0));
+                        ui.label(format!("{:.2}", c.y + 1.0));
+                        ui.label(format!("{:.3}", c.x_err));
+                        ui.label(format!("{:.3}", c.y_err));
+                        ui.label(format!("{:.2}", c.fwhm));
+                        ui.label(format!("{:.1}", c.peak));
+                        ui.label(format!("{:.1}", c.background));
+                        ui.label(format!("{:.0}", c.flux));
+                        ui.label(format!("{:?}", c.flag));
+                        if ui.small_button("remove").clicked() {
+                            remove = Some(s.id);
+                        }
+                        ui.end_row();
+                    }
+                });
+            });
+        if let Some(id) = remove {
+            self.measuring.stars.retain(|s| s.id != id);
+        }
+    }
+
+    fn offsets_table(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        ui.horizontal(|ui| {
+            ui.strong("Offsets");
+            let idle = self.measuring.progress.is_none();
+            if ui
+                .add_enabled(idle, egui::Button::new("measure offsets"))
+                .on_hover_text("follow the ref stars through the selected frames")
+                .clicked()
+            {
+                self.measure_offsets(&ctx);
+            }
+            if ui.button("save ...").clicked() {
+                self.ask_path(Purpose::SaveOffsets, &ctx);
+            }
+            if ui.button("load ...").clicked() {
+                self.ask_path(Purpose::LoadOffsets, &ctx);
+            }
+            if let Some((done, all)) = self.measuring.progress {
+                ui.spinner();
+                ui.label(format!("{done} of {all}"));
+            }
+        });
+        if let Some((file, _)) = &self.measuring.reference {
+            ui.label(format!("relative to {file}"));
+        }
+        egui::ScrollArea::vertical()
+            .id_salt("offsets")
+            .show(ui, |ui| {
+                egui::Grid::new("offsets table")
+                    .striped(true)
+                    .show(ui, |ui| {
+                        for h in ["file", "dx", "dy"] {
+                            ui.strong(h);
+                        }
+                        ui.end_row();
+                        for r in &mut self.measuring.offsets {
+                            let name = ui.label(&r.file);
+                            match &mut r.offset {
+                                Ok((dx, dy)) => {
+                                    for v in [dx, dy] {
+                                        ui.add(egui::DragValue::new(v).speed(0.01).max_decimals(3))
+                                            .labelled_by(name.id);
+                                    }
+                                }
+                                Err(e) => {
+                                    ui.colored_label(egui::Color32::LIGHT_RED, e.as_str());
+                                }
+                            }
+                            ui.end_row();
+                        }
+                    });
+            });
+    }
+}
+
+/// The offsets thread: measure the reference stars in the first frame, then follow them frame by
+/// frame, sending each row as it is measured and `None` at the end.
+fn follow(
+    run: u64,
+    frames: &[PathBuf],
+    stars: &[(f64, f64)],
+    params: &CentroidParams,
+    tx: &std::sync::mpsc::Sender<Done>,
+    ctx: &egui::Context,
+) {
+    let send = |row: Option<OffsetRow>| {
+        let _ = tx.send(Done::Offset(run, row));
+        ctx.request_repaint();
+    };
+    let row = |path: &PathBuf, offset: Result<(f64, f64), String>| OffsetRow {
+        path: path.clone(),
+        file: file_name(path),
+        offset,
+    };
+    let open = |path: &PathBuf| crate::Frame::open(path).map_err(|e| e.to_string());
+    let tracker = open(&frames[0]).and_then(|f| {
+        let r = FrameRef {
+            name: f.name(),
+            data: f.data.view(),
+        };
+        StarTracker::new(&r, stars, params).map_err(|e| e.to_string())
+    });
+    let mut tracker = match tracker {
+        Ok(t) => t,
+        Err(e) => {
+            send(Some(row(&frames[0], Err(e))));
+            send(None);
+            return;
+        }
+    };
+    for path in frames {
+        let offset = open(path).and_then(|f| {
+            let r = FrameRef {
+                name: f.name(),
+                data: f.data.view(),
+            };
+            tracker
+                .offset(&r)
+                .map(|o| (o.dx, o.dy))
+                .map_err(|e| e.to_string())
+        });
+        send(Some(row(path, offset)));
+    }
+    send(None);
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned()
+}
