@@ -567,6 +567,55 @@ fn a_click_snaps_to_the_star_and_offsets_follow_it_through_the_light_frames() {
     let back = harness.state().measuring.offsets[3].offset.clone().unwrap();
     assert!((back.0 - saved.0).abs() < 1e-3 && (back.1 - saved.1).abs() < 1e-3);
 
+    // blink the seven frames registered: the star stands still on the screen
+    harness.get_by_label("blink").click();
+    harness.step();
+    settle(&mut harness);
+    assert_eq!(harness.state().blink.frames.len(), 7);
+    harness.get_by_label("pause").click();
+    harness.run();
+    let star_on_screen = |h: &Harness<'static, App>| {
+        let app = h.state();
+        let file = &app.blink.frame().unwrap().file;
+        let (x, y) = (
+            star["x"].as_f64().unwrap() + dither(file, "dx"),
+            star["y"].as_f64().unwrap() + dither(file, "dy"),
+        );
+        let view = app.blink_view(&app.view.unwrap());
+        (view.to_screen((x, y)), view.zoom)
+    };
+    let (first, zoom) = star_on_screen(&harness);
+    for _ in 0..7 {
+        let before = harness.state().blink.current;
+        harness.get_by_label(">").click();
+        harness.run();
+        let k = harness.state().blink.current;
+        assert_eq!(k, (before + 1) % 7);
+        let (at, _) = star_on_screen(&harness);
+        let moved = (at.0 - first.0).hypot(at.1 - first.1) / zoom;
+        assert!(moved < 0.1, "frame {k}: the star moved {moved} px");
+        let caption = format!("sci_R_00{}.fits   {} of 7   dx ", k + 1, k + 1);
+        assert!(harness.query_by_label_contains(&caption).is_some());
+    }
+    // raw, the star jumps by the dither
+    harness.get_by_label("registered").click();
+    harness.run();
+    let (raw, _) = star_on_screen(&harness);
+    assert!((raw.0 - first.0).abs() / zoom > 1.0);
+    // playing at 0.1 s it moves on by itself; Escape stops
+    harness.state_mut().prefs.blink_interval_s = 0.1;
+    harness.key_press(egui::Key::Space);
+    harness.step();
+    let before = harness.state().blink.current;
+    std::thread::sleep(std::time::Duration::from_millis(250));
+    harness.step();
+    harness.step();
+    assert!(harness.state().blink.playing);
+    assert_ne!(harness.state().blink.current, before);
+    harness.key_press(egui::Key::Escape);
+    harness.run();
+    assert!(!harness.state().blink.active);
+
     // the marker can be removed
     harness.get_by_label("remove").click();
     harness.run();

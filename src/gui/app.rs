@@ -1,6 +1,7 @@
 //! App: the night's table on the left, the selected frame (zscale, grey) in the centre, a status line
 //! with the FITS 1-based pixel and value under the cursor. Scanning and loading run off the UI thread.
 
+use super::blink::{Blink, BlinkTiles};
 use super::prefs::Prefs;
 use super::stars::{Measuring, OffsetRow, Purpose};
 use crate::collection::{Collection, ScanOptions, scan};
@@ -29,7 +30,10 @@ pub struct Loaded {
 }
 
 /// (x0, y0, image) tiles no larger than the GPU's texture limit, rows flipped (FITS y up).
-type Tiles = Vec<(usize, usize, egui::ColorImage)>;
+pub(crate) type Tiles = Vec<(usize, usize, egui::ColorImage)>;
+
+/// Tiles uploaded as textures: (x0, y0, texture).
+pub(crate) type Textures = Vec<(usize, usize, egui::TextureHandle)>;
 
 /// How the frame is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -58,6 +62,8 @@ pub(crate) enum Done {
     Rendered(u64, (f64, f64), Histogram, Tiles),
     /// A frame's offset of measuring run `u64`; `None` when the run is over.
     Offset(u64, Option<OffsetRow>),
+    /// A rendered blink frame of blink run `u64`.
+    Blink(u64, PathBuf, BlinkTiles),
     /// The path chosen in a file dialog (`None`: cancelled or no dialog available).
     Picked(Purpose, Option<PathBuf>),
 }
@@ -93,6 +99,8 @@ pub struct App {
     pub(crate) new_column: String,
     /// Picked stars and measured offsets.
     pub measuring: Measuring,
+    /// The selected frames blinking in the viewer.
+    pub blink: Blink,
     /// The browser's filter text and the column (and direction) it is sorted by.
     pub row_filter: String,
     pub sorted_by: Option<(String, bool)>,
@@ -101,7 +109,7 @@ pub struct App {
     /// Bumped at every new render; older results are dropped.
     pub(crate) generation: u64,
     pub(crate) rendering: bool,
-    pub(crate) textures: Vec<(usize, usize, egui::TextureHandle)>,
+    pub(crate) textures: Textures,
     pub(crate) jobs: Receiver<Done>,
     pub(crate) sender: std::sync::mpsc::Sender<Done>,
     pub(crate) max_texture: usize,
@@ -113,8 +121,23 @@ const HISTOGRAM_BINS: usize = 256;
 /// Tiles of the frame drawn with `look`, FITS row 0 at the bottom; the limits used and the
 /// histogram around them.
 fn render(frame: &crate::Frame, look: Look, max_side: usize) -> ((f64, f64), Histogram, Tiles) {
-    let lim = limits(frame.data.view(), &look.interval).unwrap_or((0.0, 1.0));
+    let lim = frame_limits(frame, &look);
     let histogram = histogram_around(frame.data.view(), lim, HISTOGRAM_BINS);
+    (lim, histogram, render_tiles(frame, lim, look, max_side))
+}
+
+/// The display limits of a frame under `look`'s interval ((0, 1) when it has no finite pixel).
+pub(crate) fn frame_limits(frame: &crate::Frame, look: &Look) -> (f64, f64) {
+    limits(frame.data.view(), &look.interval).unwrap_or((0.0, 1.0))
+}
+
+/// Tiles no larger than `max_side` of the frame drawn between the limits `lim`.
+pub(crate) fn render_tiles(
+    frame: &crate::Frame,
+    lim: (f64, f64),
+    look: Look,
+    max_side: usize,
+) -> Tiles {
     let r = Renderer::new(frame.data.view(), lim, look.stretch, look.colormap);
     let (ny, nx) = frame.data.dim();
     let mut tiles = Vec::new();
@@ -141,7 +164,26 @@ fn render(frame: &crate::Frame, look: Look, max_side: usize) -> ((f64, f64), His
             ));
         }
     }
-    (lim, histogram, tiles)
+    tiles
+}
+
+/// Textures of tiles, uploaded (on the UI thread): square pixels when zoomed in, smooth when out.
+pub(crate) fn upload(ctx: &egui::Context, name: &str, tiles: Tiles) -> Textures {
+    let options = egui::TextureOptions {
+        magnification: egui::TextureFilter::Nearest,
+        minification: egui::TextureFilter::Linear,
+        ..Default::default()
+    };
+    tiles
+        .into_iter()
+        .map(|(x, y, img)| {
+            (
+                x,
+                y,
+                ctx.load_texture(format!("{name} {x} {y}"), img, options),
+            )
+        })
+        .collect()
 }
 
 /// The frame's BIASSEC and TRIMSEC, where present and inside the image.
@@ -179,6 +221,7 @@ impl App {
             anchor: None,
             new_column: String::new(),
             measuring: Measuring::default(),
+            blink: Blink::default(),
             row_filter: String::new(),
             sorted_by: None,
             scanning: true,
@@ -371,30 +414,13 @@ impl App {
                     self.set_look(self.prefs.look, ctx);
                 }
                 Done::Offset(run, row) => self.receive_offset(run, row),
+                Done::Blink(run, path, tiles) => self.receive_blink(run, path, tiles, ctx),
                 Done::Picked(purpose, Some(path)) => self.picked(purpose, &path, ctx),
                 Done::Picked(_, None) => {}
                 Done::Rendered(g, ..) if g != self.generation => {}
                 Done::Rendered(_, lim, histogram, tiles) => {
                     self.rendering = false;
-                    self.textures = tiles
-                        .into_iter()
-                        .map(|(x, y, img)| {
-                            (
-                                x,
-                                y,
-                                ctx.load_texture(
-                                    format!("tile {x} {y}"),
-                                    img,
-                                    // pixels stay square when zoomed in, smooth when zoomed out
-                                    egui::TextureOptions {
-                                        magnification: egui::TextureFilter::Nearest,
-                                        minification: egui::TextureFilter::Linear,
-                                        ..Default::default()
-                                    },
-                                ),
-                            )
-                        })
-                        .collect();
+                    self.textures = upload(ctx, "tile", tiles);
                     if let Some(l) = self.image.as_mut() {
                         l.limits = lim;
                         l.histogram = Some(histogram);
@@ -412,7 +438,11 @@ impl App {
                 .as_ref()
                 .is_none_or(|i| Some(&i.name) != self.selected_name().as_ref())
             && self.load_error.is_none();
-        self.scanning || loading || self.rendering || self.measuring.progress.is_some()
+        self.scanning
+            || loading
+            || self.rendering
+            || self.measuring.progress.is_some()
+            || self.blink.expected > 0
     }
 
     pub(crate) fn selected_path(&self) -> Option<PathBuf> {
@@ -456,7 +486,13 @@ impl App {
                 .default_size(520.0)
                 .show(ui, |ui| self.header_panel(ui));
         }
-        egui::CentralPanel::default().show(ui, |ui| self.viewer(ui));
+        self.tick_blink(ui);
+        egui::CentralPanel::default().show(ui, |ui| {
+            if self.blink.active {
+                self.blink_bar(ui);
+            }
+            self.viewer(ui)
+        });
         self.save_prefs_if_changed();
     }
 
@@ -500,6 +536,18 @@ impl App {
             ui.toggle_value(&mut self.prefs.show_histogram, "histogram");
             ui.toggle_value(&mut self.prefs.show_magnifier, "magnifier");
             ui.toggle_value(&mut self.prefs.show_stars, "stars");
+            let mut blinking = self.blink.active;
+            if ui
+                .toggle_value(&mut blinking, "blink")
+                .on_hover_text("blink the selected frames")
+                .changed()
+            {
+                if blinking {
+                    self.start_blink(&ctx);
+                } else {
+                    self.stop_blink();
+                }
+            }
             ui.toggle_value(&mut self.prefs.show_sections, "sections")
                 .on_hover_text("BIASSEC and TRIMSEC");
         });

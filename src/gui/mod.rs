@@ -2,6 +2,7 @@
 //! runs on worker threads that wake the UI when done.
 
 pub mod app;
+pub mod blink;
 mod browser;
 mod histogram;
 pub mod prefs;

@@ -6,8 +6,32 @@ use crate::display::View;
 /// Magnifier side in points, and its zoom relative to device pixels.
 const MAGNIFIER: (f32, f64) = (160.0, 8.0);
 
+/// The viewer's area this frame: where it is, what the pointer did, the view, the cursor (device
+/// pixels from the top-left) and device pixels per point.
+struct Area {
+    rect: egui::Rect,
+    response: egui::Response,
+    view: View,
+    cursor: Option<(f64, f64)>,
+    ppp: f64,
+}
+
+impl Area {
+    /// Image point (view coordinates) to a point on the screen.
+    fn on_screen(&self, view: &View) -> impl Fn((f64, f64)) -> egui::Pos2 {
+        let (min, ppp, view) = (self.rect.min, self.ppp, *view);
+        move |(x, y)| {
+            let (sx, sy) = view.to_screen((x, y));
+            min + egui::vec2((sx / ppp) as f32, (sy / ppp) as f32)
+        }
+    }
+}
+
 impl App {
     pub(crate) fn viewer(&mut self, ui: &mut egui::Ui) {
+        if self.blink.active {
+            return self.blink_viewer(ui);
+        }
         if let Some(e) = &self.load_error {
             ui.colored_label(egui::Color32::LIGHT_RED, e);
             return;
@@ -21,50 +45,153 @@ impl App {
             return;
         };
         let (ny, nx) = l.frame.data.dim();
+        let a = self.area(ui, (nx, ny));
+        let l = self.image.as_ref().expect("checked above");
+        let painter = ui.painter_at(a.rect);
+        draw_tiles(&painter, &a.view, a.ppp, &self.textures, ny);
+        let on_screen = a.on_screen(&a.view);
+        if self.prefs.show_sections {
+            draw_sections(&painter, &l.sections, &on_screen);
+        }
+        if self
+            .measuring
+            .reference
+            .as_ref()
+            .is_some_and(|r| r.0 == l.name)
+        {
+            self.draw_canvas(&painter, (nx, ny), &on_screen);
+        }
+        let zoom = a.view.zoom / a.ppp;
+        draw_markers(&painter, &self.measuring.stars, &l.name, zoom, &on_screen);
+        if let Some(c) = a.cursor.filter(|_| self.prefs.show_magnifier) {
+            magnifier(ui, a.rect, &a.view, c, a.ppp, &self.textures, ny);
+        }
+        self.hover = a
+            .cursor
+            .and_then(|c| a.view.pixel_at(c, (nx, ny)))
+            .map(|(x, y)| (x, y, l.frame.data[[y, x]]));
+        if let Some(c) = a
+            .cursor
+            .filter(|_| a.response.clicked() && self.measuring.on)
+        {
+            // view coordinates put pixel centres at +0.5, centroids at whole numbers
+            let (x, y) = a.view.to_image(c);
+            self.pick_star(x - 0.5, y - 0.5);
+        }
+    }
+
+    /// The blinking frame, shifted by its offset when registered; the reference frame's markers
+    /// and, registered, the canvas all frames cover.
+    fn blink_viewer(&mut self, ui: &mut egui::Ui) {
+        let Some(size) = self.blink.frames.first().map(|f| f.size) else {
+            ui.label("loading ...");
+            return;
+        };
+        let a = self.area(ui, size);
+        self.hover = None;
+        let painter = ui.painter_at(a.rect);
+        let Some(f) = self.blink.frame() else { return };
+        let shifted = self.blink_view(&a.view);
+        match &f.textures {
+            Ok(t) => draw_tiles(&painter, &shifted, a.ppp, t, f.size.1),
+            Err(e) => {
+                painter.text(
+                    a.rect.center(),
+                    egui::Align2::CENTER_CENTER,
+                    format!("{}: {e}", f.file),
+                    egui::FontId::proportional(14.0),
+                    egui::Color32::LIGHT_RED,
+                );
+            }
+        }
+        let on_screen = a.on_screen(&a.view);
+        let registered = self.prefs.blink_registered && !self.measuring.offsets.is_empty();
+        let markers_of = match (&self.measuring.reference, registered) {
+            (Some((file, _)), true) => {
+                self.draw_canvas(&painter, size, &on_screen);
+                file.clone()
+            }
+            _ => f.file.clone(),
+        };
+        let zoom = a.view.zoom / a.ppp;
+        draw_markers(
+            &painter,
+            &self.measuring.stars,
+            &markers_of,
+            zoom,
+            &on_screen,
+        );
+    }
+
+    /// Lay out the viewer for an image of `size` (nx, ny); zoom and pan with the mouse and keys.
+    fn area(&mut self, ui: &mut egui::Ui, size: (usize, usize)) -> Area {
         let (rect, response) =
             ui.allocate_exact_size(ui.available_size(), egui::Sense::click_and_drag());
         // the view counts physical screen pixels, so 1:1 is one image pixel per device pixel
         let ppp = ui.ctx().pixels_per_point() as f64;
         let viewport = (rect.width() as f64 * ppp, rect.height() as f64 * ppp);
-        let mut view = self.view.unwrap_or_else(|| View::fit((nx, ny), viewport));
-        view.resize(viewport, (nx, ny));
+        let mut view = self.view.unwrap_or_else(|| View::fit(size, viewport));
+        view.resize(viewport, size);
         let cursor = response.hover_pos().map(|p| {
             (
                 (p.x - rect.min.x) as f64 * ppp,
                 (p.y - rect.min.y) as f64 * ppp,
             )
         });
-        steer(&mut view, ui, &response, cursor, (nx, ny));
+        steer(&mut view, ui, &response, cursor, size);
         self.view = Some(view);
         self.viewer_rect = Some(rect);
-        let painter = ui.painter_at(rect);
-        draw_tiles(&painter, &view, ppp, &self.textures, ny);
-        let on_screen = |(x, y): (f64, f64)| {
-            let (sx, sy) = view.to_screen((x, y));
-            rect.min + egui::vec2((sx / ppp) as f32, (sy / ppp) as f32)
-        };
-        if self.prefs.show_sections {
-            draw_sections(&painter, &l.sections, on_screen);
+        Area {
+            rect,
+            response,
+            view,
+            cursor,
+            ppp,
         }
-        draw_markers(
-            &painter,
-            &self.measuring.stars,
-            &l.name,
-            view.zoom / ppp,
-            on_screen,
+    }
+
+    /// The outline of the canvas the registered frames cover together, in the reference frame's
+    /// coordinates (frames of `size`, each moved back by its offset).
+    fn draw_canvas(
+        &self,
+        painter: &egui::Painter,
+        size: (usize, usize),
+        on_screen: &impl Fn((f64, f64)) -> egui::Pos2,
+    ) {
+        let (nx, ny) = (size.0 as f64, size.1 as f64);
+        let (mut x0, mut x1, mut y0, mut y1) = (
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
         );
-        let clicked = response.clicked() && self.measuring.on;
-        if let Some(c) = cursor.filter(|_| self.prefs.show_magnifier) {
-            magnifier(ui, rect, &view, c, ppp, &self.textures, ny);
+        for (dx, dy) in self
+            .measuring
+            .offsets
+            .iter()
+            .filter_map(|r| r.offset.clone().ok())
+        {
+            (x0, x1) = (x0.min(-dx), x1.max(nx - dx));
+            (y0, y1) = (y0.min(-dy), y1.max(ny - dy));
         }
-        self.hover = cursor
-            .and_then(|c| view.pixel_at(c, (nx, ny)))
-            .map(|(x, y)| (x, y, l.frame.data[[y, x]]));
-        if let Some(c) = cursor.filter(|_| clicked) {
-            // view coordinates put pixel centres at +0.5, centroids at whole numbers
-            let (x, y) = view.to_image(c);
-            self.pick_star(x - 0.5, y - 0.5);
+        if !x0.is_finite() {
+            return;
         }
+        let colour = egui::Color32::from_rgb(255, 230, 80);
+        let r = egui::Rect::from_two_pos(on_screen((x0, y0)), on_screen((x1, y1)));
+        painter.rect_stroke(
+            r,
+            0.0,
+            egui::Stroke::new(1.0, colour),
+            egui::StrokeKind::Middle,
+        );
+        painter.text(
+            r.left_bottom() + egui::vec2(3.0, -2.0),
+            egui::Align2::LEFT_BOTTOM,
+            "canvas",
+            egui::FontId::proportional(12.0),
+            colour,
+        );
     }
 }
 
@@ -184,7 +311,7 @@ fn steer(
 fn draw_sections(
     painter: &egui::Painter,
     sections: &[(&str, crate::fits::section::PixelBox)],
-    on_screen: impl Fn((f64, f64)) -> egui::Pos2,
+    on_screen: &impl Fn((f64, f64)) -> egui::Pos2,
 ) {
     for (name, b) in sections {
         let colour = if *name == "BIASSEC" {
@@ -221,7 +348,7 @@ fn draw_markers(
     stars: &[super::stars::PickedStar],
     file: &str,
     zoom: f64,
-    on_screen: impl Fn((f64, f64)) -> egui::Pos2,
+    on_screen: &impl Fn((f64, f64)) -> egui::Pos2,
 ) {
     for s in stars.iter().filter(|s| s.file == file) {
         let c = &s.centroid;
