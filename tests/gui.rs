@@ -621,3 +621,96 @@ fn a_click_snaps_to_the_star_and_offsets_follow_it_through_the_light_frames() {
     harness.run();
     assert!(harness.state().measuring.stars.is_empty());
 }
+
+/// A FITS header block of `cards` (80-column, padded to 2880 bytes).
+fn header_block(cards: &[&str]) -> Vec<u8> {
+    let mut b: Vec<u8> = cards
+        .iter()
+        .chain(["END"].iter())
+        .flat_map(|c| format!("{c:<80}").into_bytes())
+        .collect();
+    b.resize(b.len().div_ceil(2880) * 2880, b' ');
+    b
+}
+
+#[test]
+fn bad_files_are_listed_or_shown_with_a_message_never_a_crash() {
+    let d = tempfile::tempdir().unwrap();
+    let write = |name: &str, data: ndarray::Array2<f32>| {
+        skycomb::fits::write::write_f32(
+            &d.path().join(name),
+            data.view(),
+            &Default::default(),
+            Default::default(),
+        )
+        .unwrap();
+    };
+    write("all_nan.fits", ndarray::Array2::from_elem((8, 8), f32::NAN));
+    write(
+        "one_column.fits",
+        ndarray::Array2::from_shape_fn((50, 1), |(y, _)| y as f32),
+    );
+    std::fs::write(d.path().join("notes.fits"), "this is not FITS\n").unwrap();
+    let mut table = header_block(&[
+        "SIMPLE  =                    T",
+        "BITPIX  =                    8",
+        "NAXIS   =                    0",
+        "EXTEND  =                    T",
+    ]);
+    table.extend(header_block(&[
+        "XTENSION= 'BINTABLE'",
+        "BITPIX  =                    8",
+        "NAXIS   =                    2",
+        "NAXIS1  =                    4",
+        "NAXIS2  =                    1",
+        "PCOUNT  =                    0",
+        "GCOUNT  =                    1",
+        "TFIELDS =                    1",
+        "TTYPE1  = 'FLUX'",
+        "TFORM1  = '1E'",
+    ]));
+    table.extend(vec![0u8; 2880]);
+    std::fs::write(d.path().join("table_only.fits"), table).unwrap();
+
+    let mut harness = open_folder(d.path());
+    let app = harness.state();
+    let problems: Vec<String> = app
+        .collection
+        .as_ref()
+        .unwrap()
+        .problems
+        .iter()
+        .map(|p| p.reason.clone())
+        .collect();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    for (file, _) in [("notes.fits", ()), ("table_only.fits", ())] {
+        let reason = problems.iter().find(|r| r.contains(file)).unwrap();
+        // the reason is shown in the browser, as it is
+        harness.get_by_label(reason);
+    }
+    harness.get_by_label("2 unreadable");
+
+    // an all-NaN frame is drawn (black) and says why
+    show(&mut harness, "all_nan.fits");
+    assert!(harness.state().image.is_some());
+    assert!(harness.query_by_label_contains("no finite pixel").is_some());
+    // every interval and stretch copes
+    for look in ["minmax", "99%", "log", "asinh", "histogram equalisation"] {
+        harness.get_by_label(look).click();
+        harness.run();
+        settle(&mut harness);
+        assert!(harness.state().image.as_ref().unwrap().blank);
+    }
+    // a frame one pixel wide fits the viewer, reads out and measures without a crash
+    show(&mut harness, "one_column.fits");
+    let app = harness.state();
+    assert_eq!(app.image.as_ref().unwrap().frame.data.dim(), (50, 1));
+    let view = app.view.unwrap();
+    assert!(view.zoom.is_finite() && view.zoom > 0.0);
+    let at = screen_of(&harness, (0.0, 25.0));
+    harness.hover_at(at);
+    harness.run();
+    assert_eq!(harness.state().hover, Some((0, 25, 25.0)));
+    harness.state_mut().pick_star(0.0, 25.0);
+    harness.run();
+}

@@ -25,6 +25,8 @@ pub struct Loaded {
     pub histogram: Option<Histogram>,
     /// The celestial WCS (TAN or TAN-SIP) when the header has one.
     pub wcs: Option<Wcs>,
+    /// No pixel is finite (all NaN or infinite): drawn black, said so in the status line.
+    pub blank: bool,
     /// BIASSEC and TRIMSEC as 0-based pixel boxes, when the header has them (and they fit).
     pub sections: Vec<(&'static str, crate::fits::section::PixelBox)>,
 }
@@ -58,8 +60,8 @@ pub(crate) enum Done {
     Scanned(crate::Result<Collection>),
     /// The file and its frame; dropped if another row was selected meanwhile.
     Loaded(PathBuf, Result<Arc<crate::Frame>, String>),
-    /// (generation, limits, histogram, tiles)
-    Rendered(u64, (f64, f64), Histogram, Tiles),
+    /// (generation, limits (`None`: no finite pixel), histogram, tiles)
+    Rendered(u64, Option<(f64, f64)>, Histogram, Tiles),
     /// A frame's offset of measuring run `u64`; `None` when the run is over.
     Offset(u64, Option<OffsetRow>),
     /// A rendered blink frame of blink run `u64`.
@@ -120,10 +122,15 @@ const HISTOGRAM_BINS: usize = 256;
 
 /// Tiles of the frame drawn with `look`, FITS row 0 at the bottom; the limits used and the
 /// histogram around them.
-fn render(frame: &crate::Frame, look: Look, max_side: usize) -> ((f64, f64), Histogram, Tiles) {
-    let lim = frame_limits(frame, &look);
+fn render(
+    frame: &crate::Frame,
+    look: Look,
+    max_side: usize,
+) -> (Option<(f64, f64)>, Histogram, Tiles) {
+    let found = limits(frame.data.view(), &look.interval);
+    let lim = found.unwrap_or((0.0, 1.0));
     let histogram = histogram_around(frame.data.view(), lim, HISTOGRAM_BINS);
-    (lim, histogram, render_tiles(frame, lim, look, max_side))
+    (found, histogram, render_tiles(frame, lim, look, max_side))
 }
 
 /// The display limits of a frame under `look`'s interval ((0, 1) when it has no finite pixel).
@@ -406,6 +413,7 @@ impl App {
                         name: frame.name(),
                         wcs: Wcs::from_header(&frame.header, &frame.name()).ok(),
                         sections: sections_of(&frame),
+                        blank: false,
                         frame,
                         limits: (0.0, 1.0),
                         histogram: None,
@@ -418,11 +426,12 @@ impl App {
                 Done::Picked(purpose, Some(path)) => self.picked(purpose, &path, ctx),
                 Done::Picked(_, None) => {}
                 Done::Rendered(g, ..) if g != self.generation => {}
-                Done::Rendered(_, lim, histogram, tiles) => {
+                Done::Rendered(_, found, histogram, tiles) => {
                     self.rendering = false;
                     self.textures = upload(ctx, "tile", tiles);
                     if let Some(l) = self.image.as_mut() {
-                        l.limits = lim;
+                        l.limits = found.unwrap_or((0.0, 1.0));
+                        l.blank = found.is_none();
                         l.histogram = Some(histogram);
                     }
                 }
@@ -586,6 +595,12 @@ impl App {
         }
         ui.horizontal(|ui| {
             ui.label(text);
+            if self.image.as_ref().is_some_and(|l| l.blank) {
+                ui.colored_label(
+                    egui::Color32::LIGHT_RED,
+                    "no finite pixel: every value is NaN or infinite",
+                );
+            }
             if let Some(n) = &self.notice {
                 ui.colored_label(egui::Color32::LIGHT_RED, n);
             }
