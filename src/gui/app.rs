@@ -4,7 +4,7 @@
 use super::blink::{Blink, BlinkTiles};
 use super::prefs::Prefs;
 use super::stars::{Measuring, OffsetRow, Purpose};
-use crate::collection::{Collection, ScanOptions, scan};
+use crate::collection::{Collection, FrameKind, ScanOptions, scan};
 use crate::display::{
     Colormap, Interval, Renderer, Stretch, View, ZScale, histogram_around, limits,
 };
@@ -348,6 +348,19 @@ impl App {
         self.scanning = false;
     }
 
+    /// When nothing is shown yet, show the night's first light frame (or its first frame).
+    fn show_first_light(&mut self, ctx: &egui::Context) {
+        let Some(c) = &self.collection else { return };
+        if self.selected.is_some() || c.frames.is_empty() {
+            return;
+        }
+        let light = c.frames.iter().position(|f| f.kind == FrameKind::Light);
+        let i = light.unwrap_or(0);
+        self.selection.insert(c.frames[i].path.clone());
+        self.anchor = Some(c.frames[i].path.clone());
+        self.select(i, ctx);
+    }
+
     /// Select a row: the frame loads off the UI thread, then it is rendered.
     pub fn select(&mut self, index: usize, ctx: &egui::Context) {
         let Some(c) = &self.collection else { return };
@@ -396,7 +409,10 @@ impl App {
     fn poll(&mut self, ctx: &egui::Context) {
         while let Ok(done) = self.jobs.try_recv() {
             match done {
-                Done::Scanned(Ok(c)) => self.receive_collection(c),
+                Done::Scanned(Ok(c)) => {
+                    self.receive_collection(c);
+                    self.show_first_light(ctx);
+                }
                 Done::Scanned(Err(e)) => {
                     self.scanning = false;
                     self.scan_error = Some(e.to_string());
@@ -477,8 +493,11 @@ impl App {
         self.take_dropped_files(&ui.ctx().clone());
         egui::Panel::top("toolbar").show(ui, |ui| self.toolbar(ui));
         egui::Panel::bottom("status").show(ui, |ui| self.status_line(ui));
+        // side panels never take more than a third of the window each: the image stays in view
+        let side = ui.available_width() / 3.0;
         egui::Panel::left("browser")
-            .default_size(460.0)
+            .default_size(460.0f32.min(side))
+            .max_size(side)
             .show(ui, |ui| self.browser(ui));
         if self.prefs.show_histogram && self.image.is_some() {
             egui::Panel::bottom("histogram")
@@ -487,12 +506,14 @@ impl App {
         }
         if self.prefs.show_stars {
             egui::Panel::right("stars")
-                .default_size(560.0)
+                .default_size(440.0f32.min(side))
+                .max_size(side)
                 .show(ui, |ui| self.measure_panel(ui));
         }
         if self.prefs.show_header {
             egui::Panel::right("header")
-                .default_size(520.0)
+                .default_size(520.0f32.min(side))
+                .max_size(side)
                 .show(ui, |ui| self.header_panel(ui));
         }
         self.tick_blink(ui);

@@ -181,6 +181,8 @@ impl App {
             .collect();
         let mut ask = None;
         let row_height = ui.text_style_height(&egui::TextStyle::Button) + 4.0;
+        // one line per row: long names widen their column rather than wrap
+        ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Extend);
         TableBuilder::new(ui)
             .striped(true)
             .resizable(true)

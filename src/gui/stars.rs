@@ -284,7 +284,7 @@ impl App {
 
     fn stars_table(&mut self, ui: &mut egui::Ui) {
         let mut remove = None;
-        egui::ScrollArea::vertical()
+        egui::ScrollArea::both()
             .id_salt("stars")
             .max_height(220.0)
             .show(ui, |ui| {
@@ -350,33 +350,31 @@ impl App {
         if let Some((file, _)) = &self.measuring.reference {
             ui.label(format!("relative to {file}"));
         }
-        egui::ScrollArea::vertical()
-            .id_salt("offsets")
-            .show(ui, |ui| {
-                egui::Grid::new("offsets table")
-                    .striped(true)
-                    .show(ui, |ui| {
-                        for h in ["file", "dx", "dy"] {
-                            ui.strong(h);
-                        }
-                        ui.end_row();
-                        for r in &mut self.measuring.offsets {
-                            let name = ui.label(&r.file);
-                            match &mut r.offset {
-                                Ok((dx, dy)) => {
-                                    for v in [dx, dy] {
-                                        ui.add(egui::DragValue::new(v).speed(0.01).max_decimals(3))
-                                            .labelled_by(name.id);
-                                    }
-                                }
-                                Err(e) => {
-                                    ui.colored_label(egui::Color32::LIGHT_RED, e.as_str());
+        egui::ScrollArea::both().id_salt("offsets").show(ui, |ui| {
+            egui::Grid::new("offsets table")
+                .striped(true)
+                .show(ui, |ui| {
+                    for h in ["file", "dx", "dy"] {
+                        ui.strong(h);
+                    }
+                    ui.end_row();
+                    for r in &mut self.measuring.offsets {
+                        let name = ui.label(&r.file);
+                        match &mut r.offset {
+                            Ok((dx, dy)) => {
+                                for v in [dx, dy] {
+                                    ui.add(egui::DragValue::new(v).speed(0.01).max_decimals(3))
+                                        .labelled_by(name.id);
                                 }
                             }
-                            ui.end_row();
+                            Err(e) => {
+                                ui.colored_label(egui::Color32::LIGHT_RED, e.as_str());
+                            }
                         }
-                    });
-            });
+                        ui.end_row();
+                    }
+                });
+        });
     }
 }
 
