@@ -290,8 +290,8 @@ impl App {
             .show(ui, |ui| {
                 egui::Grid::new("stars table").striped(true).show(ui, |ui| {
                     for h in [
-                        "id", "", "file", "x", "y", "±x", "±y", "FWHM", "peak", "sky", "flux",
-                        "flag", "",
+                        "id", "", "", "x", "y", "±x", "±y", "FWHM", "peak", "sky", "flux", "flag",
+                        "file",
                     ] {
                         ui.strong(h);
                     }
@@ -299,9 +299,11 @@ impl App {
                     for s in &mut self.measuring.stars {
                         let c = &s.centroid;
                         ui.label(s.id.to_string());
+                        if ui.small_button("remove").clicked() {
+                            remove = Some(s.id);
+                        }
                         ui.checkbox(&mut s.reference, "ref")
                             .on_hover_text("a reference star for the offsets");
-                        ui.label(&s.file);
                         // FITS 1-based
                         ui.label(format!("{:.2}", c.x + 1.0));
                         ui.label(format!("{:.2}", c.y + 1.0));
@@ -312,9 +314,7 @@ impl App {
                         ui.label(format!("{:.1}", c.background));
                         ui.label(format!("{:.0}", c.flux));
                         ui.label(format!("{:?}", c.flag));
-                        if ui.small_button("remove").clicked() {
-                            remove = Some(s.id);
-                        }
+                        ui.label(&s.file);
                         ui.end_row();
                     }
                 });
