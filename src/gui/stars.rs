@@ -254,6 +254,8 @@ impl App {
 
     /// The stars table and the offsets table.
     pub(crate) fn measure_panel(&mut self, ui: &mut egui::Ui) {
+        // scroll bars beside the tables, not floating over their last row (where they took clicks)
+        ui.spacing_mut().scroll = egui::style::ScrollStyle::solid();
         ui.heading("Stars");
         ui.horizontal(|ui| {
             ui.toggle_value(&mut self.measuring.on, "measure")
