@@ -193,6 +193,14 @@ pub(crate) fn upload(ctx: &egui::Context, name: &str, tiles: Tiles) -> Textures 
         .collect()
 }
 
+/// The last part of a path, as shown in tables and captions.
+pub(crate) fn file_name(path: &std::path::Path) -> String {
+    path.file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned()
+}
+
 /// The frame's BIASSEC and TRIMSEC, where present and inside the image.
 fn sections_of(frame: &crate::Frame) -> Vec<(&'static str, crate::fits::section::PixelBox)> {
     let (ny, nx) = frame.data.dim();
@@ -477,13 +485,11 @@ impl App {
 
     fn selected_name(&self) -> Option<String> {
         let i = self.selected?;
-        self.collection.as_ref()?.frames.get(i).map(|f| {
-            f.path
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned()
-        })
+        self.collection
+            .as_ref()?
+            .frames
+            .get(i)
+            .map(|f| file_name(&f.path))
     }
 
     /// Draw the whole window.

@@ -3,7 +3,7 @@
 //! pixels), all with the first frame's limits when locked. Frames are loaded and rendered off the
 //! UI thread; only their textures are kept.
 
-use super::app::{App, Done, Textures, Tiles, frame_limits, render_tiles, upload};
+use super::app::{App, Done, Textures, Tiles, file_name, frame_limits, render_tiles, upload};
 use crate::display::View;
 use std::path::PathBuf;
 
@@ -113,11 +113,7 @@ impl App {
         if run != self.blink.run {
             return;
         }
-        let file = path
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
+        let file = file_name(&path);
         let frame = match tiles {
             Ok((size, limits, tiles)) => BlinkFrame {
                 textures: Ok(upload(ctx, &format!("blink {file}"), tiles)),

@@ -3,7 +3,7 @@
 //! selected frames off the UI thread, filling an offsets table that can be edited, saved to and
 //! loaded from a numina-style positions file.
 
-use super::app::{App, Done};
+use super::app::{App, Done, file_name};
 use crate::register::centroid::{Centroid, CentroidMethod, CentroidParams, centroid};
 use crate::register::offsets::{
     FrameRef, Offset, StarTracker, read_positions_file, write_positions_file,
@@ -380,8 +380,9 @@ impl App {
     }
 }
 
-/// The offsets thread: measure the reference stars in the first frame, then follow them frame by
-/// frame, sending each row as it is measured and `None` at the end.
+/// The offsets thread: measure the reference stars in the first frame (its offset is zero by
+/// definition), then follow them frame by frame, sending each row as it is measured and `None` at
+/// the end. Each file is read once.
 fn follow(
     run: u64,
     frames: &[PathBuf],
@@ -399,41 +400,27 @@ fn follow(
         file: file_name(path),
         offset,
     };
-    let open = |path: &PathBuf| crate::Frame::open(path).map_err(|e| e.to_string());
-    let tracker = open(&frames[0]).and_then(|f| {
+    // read a frame and hand it to `measure` as a FrameRef
+    let with_frame = |path: &PathBuf, measure: &mut dyn FnMut(&FrameRef) -> crate::Result<_>| {
+        let f = crate::Frame::open(path).map_err(|e| e.to_string())?;
         let r = FrameRef {
             name: f.name(),
             data: f.data.view(),
         };
-        StarTracker::new(&r, stars, params).map_err(|e| e.to_string())
-    });
-    let mut tracker = match tracker {
-        Ok(t) => t,
-        Err(e) => {
-            send(Some(row(&frames[0], Err(e))));
-            send(None);
-            return;
-        }
+        measure(&r).map_err(|e| e.to_string())
     };
-    for path in frames {
-        let offset = open(path).and_then(|f| {
-            let r = FrameRef {
-                name: f.name(),
-                data: f.data.view(),
-            };
-            tracker
-                .offset(&r)
-                .map(|o| (o.dx, o.dy))
-                .map_err(|e| e.to_string())
-        });
-        send(Some(row(path, offset)));
+    let mut tracker = None;
+    let first = with_frame(&frames[0], &mut |r| {
+        tracker = Some(StarTracker::new(r, stars, params)?);
+        Ok((0.0, 0.0))
+    });
+    let failed = first.is_err();
+    send(Some(row(&frames[0], first)));
+    if let (Some(mut tracker), false) = (tracker, failed) {
+        for path in &frames[1..] {
+            let offset = with_frame(path, &mut |r| tracker.offset(r).map(|o| (o.dx, o.dy)));
+            send(Some(row(path, offset)));
+        }
     }
     send(None);
-}
-
-fn file_name(path: &Path) -> String {
-    path.file_name()
-        .unwrap_or_default()
-        .to_string_lossy()
-        .into_owned()
 }
