@@ -193,7 +193,7 @@ impl App {
     /// relative to the first line.
     pub fn load_offsets(&mut self, path: &Path) -> anyhow::Result<()> {
         let lines = read_positions_file(path)?;
-        let Some(&(_, x0, y0)) = lines.first().map(|(n, x, y)| (n, *x, *y)).as_ref() else {
+        let Some((x0, y0)) = lines.first().map(|l| (l.1, l.2)) else {
             anyhow::bail!("{}: no positions in the file", path.display());
         };
         let selected = self.selected_frames();
@@ -206,7 +206,7 @@ impl App {
                 selected.len()
             );
         }
-        let rows = lines
+        let rows: Vec<OffsetRow> = lines
             .iter()
             .enumerate()
             .map(|(k, (name, x, y))| {
@@ -222,10 +222,7 @@ impl App {
             })
             .collect();
         let m = &mut self.measuring;
-        m.reference = Some((
-            file_name(&PathBuf::from(lines[0].0.clone().unwrap_or_default())),
-            (x0 - 1.0, y0 - 1.0),
-        ));
+        m.reference = Some((rows[0].file.clone(), (x0 - 1.0, y0 - 1.0)));
         m.offsets = rows;
         m.run += 1;
         m.progress = None;
