@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Side-by-side: skycomb's display path (benches/display.rs, the real App drawn by wgpu in a headless
+egui_kittest harness) against the same steps done with astropy.visualization and numpy, on the same
+two 4096x4096 frames (one BITPIX=16 raw frame with BZERO=32768, one float32 frame).
+
+Usage (from the repository root):
+    python3 -m venv ../oracle-venv && ../oracle-venv/bin/pip install -r ../shared/oracle/pip_freeze.txt
+    ../oracle-venv/bin/python benches/display_vs_astropy.py [--size 4096] [--rounds 3]
+
+Each round runs skycomb's bench process (5 repeats of every step inside) and then the astropy steps
+(5 repeats each) in this process; medians over all rounds. What each side does:
+  first display   skycomb: select the row -> read (cfitsio) -> zscale -> histogram -> RGBA tiles ->
+                  textures uploaded and drawn. astropy: fits.getdata -> ZScaleInterval -> np.histogram
+                  (256 bins) -> ImageNormalize(LinearStretch) -> 8-bit grey -> RGBA (rows flipped).
+  stretch change  sqrt, log, asinh, linear in turn on the frame in memory, to RGBA (skycomb: redrawn).
+  interval change minmax, 99.5 %, zscale in turn: limits, histogram, RGBA.
+  pan / zoom      skycomb: one whole window frame (UI, tessellation, wgpu draw and read-back) per
+                  mouse move or wheel step. astropy/numpy: the visible 1000x800 part resampled to the
+                  screen from the RGBA image (what a viewer that draws at screen resolution does per
+                  frame, before any drawing), so the peer's number is a floor for a Python viewer.
+"""
+import argparse, json, os, statistics, subprocess, sys, time
+
+import numpy as np
+from astropy.io import fits
+from astropy.visualization import (AsinhStretch, ImageNormalize, LinearStretch, LogStretch,
+                                   MinMaxInterval, PercentileInterval, SqrtStretch, ZScaleInterval)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def make_frames(folder, size, seed=7):
+    """Two frames of a star field: raw 16-bit counts and a float32 (calibrated-looking) one."""
+    os.makedirs(folder, exist_ok=True)
+    paths = [os.path.join(folder, n) for n in ("raw16.fits", "float32.fits")]
+    if all(os.path.exists(p) for p in paths):
+        return paths
+    rng = np.random.default_rng(seed)
+    sky = 1200.0 + 30.0 * np.linspace(0, 1, size)[None, :]
+    img = rng.normal(sky, 12.0, (size, size)).astype(np.float32)
+    yy, xx = np.mgrid[-7:8, -7:8]
+    for x, y, f in zip(rng.uniform(8, size - 8, 3000), rng.uniform(8, size - 8, 3000),
+                       rng.lognormal(8, 1.2, 3000)):
+        ix, iy = int(x), int(y)
+        psf = np.exp(-((xx - (x - ix)) ** 2 + (yy - (y - iy)) ** 2) / (2 * 1.8 ** 2))
+        img[iy - 7:iy + 8, ix - 7:ix + 8] += (f * psf / psf.sum()).astype(np.float32)
+    raw = np.clip(np.round(img), 0, 65535).astype(np.uint16)
+    hdr = fits.Header({"IMAGETYP": "object", "FILTER": "R", "EXPTIME": 60.0})
+    fits.PrimaryHDU(raw, hdr).writeto(paths[0], overwrite=True)  # astropy writes BZERO=32768
+    fits.PrimaryHDU((img - 1200.0) / 60.0, hdr).writeto(paths[1], overwrite=True)
+    return paths
+
+
+GREY = np.empty((256, 4), np.uint8)
+GREY[:, :3] = np.arange(256, dtype=np.uint8)[:, None]
+GREY[:, 3] = 255
+
+
+def to_rgba(data, vmin, vmax, stretch):
+    norm = ImageNormalize(vmin=vmin, vmax=vmax, stretch=stretch, clip=True)
+    grey = (np.asarray(norm(data).filled(0)) * 255.0).astype(np.uint8)
+    return GREY[grey[::-1]]
+
+
+def limits_histogram_rgba(data, interval, stretch):
+    lo, hi = interval.get_limits(data)
+    margin = (hi - lo) / 4.0
+    np.histogram(data, 256, range=(lo - margin, hi + margin))
+    return to_rgba(data, lo, hi, stretch)
+
+
+def first_display(path):
+    data = fits.getdata(path)
+    return data, limits_histogram_rgba(data, ZScaleInterval(), LinearStretch())
+
+
+def screen_frame(rgba, centre, zoom, w=1000, h=800):
+    rows = np.clip((centre[1] + (np.arange(h) - h / 2) / zoom).astype(np.intp), 0, rgba.shape[0] - 1)
+    cols = np.clip((centre[0] + (np.arange(w) - w / 2) / zoom).astype(np.intp), 0, rgba.shape[1] - 1)
+    return rgba[rows[:, None], cols[None, :]]
+
+
+def timed(f, *args):
+    t = time.perf_counter()
+    f(*args)
+    return time.perf_counter() - t
+
+
+def peer(paths, repeats):
+    first = [timed(first_display, paths[(r + 1) % 2]) for r in range(repeats)]
+    data, rgba = first_display(paths[1])
+    lo, hi = ZScaleInterval().get_limits(data)
+    stretch = [timed(limits_histogram_rgba, data, ZScaleInterval(), s)
+               for _ in range(repeats) for s in (SqrtStretch(), LogStretch(), AsinhStretch(), LinearStretch())]
+    interval = [timed(limits_histogram_rgba, data, i, LinearStretch())
+                for _ in range(repeats) for i in (MinMaxInterval(), PercentileInterval(99.5), ZScaleInterval())]
+    n = data.shape[0]
+    fit = 800 / n
+    pan = [timed(screen_frame, rgba, (n / 2 + 4 * (i % 30) / fit, n / 2), fit) for i in range(120)]
+    zoom = [timed(screen_frame, rgba, (n / 2, n / 2), fit * 1.1 ** (i % 30)) for i in range(120)]
+    return {"first_display_ms": [s * 1e3 for s in first],
+            "stretch_change_ms": [s * 1e3 for s in stretch],
+            "interval_change_ms": [s * 1e3 for s in interval],
+            "pan_frame_ms": [s * 1e3 for s in pan], "zoom_frame_ms": [s * 1e3 for s in zoom]}
+
+
+def ours(folder):
+    cmd = ["cargo", "bench", "-q", "--features", "snapshots", "--bench", "display", "--", folder]
+    p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise SystemExit(f"skycomb bench failed: {p.stderr[-3000:]}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size", type=int, default=4096)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--data-dir", default=os.path.join(ROOT, "target", "bench_display"))
+    a = ap.parse_args()
+    paths = make_frames(a.data_dir, a.size)
+    subprocess.run(["cargo", "bench", "--features", "snapshots", "--bench", "display", "--no-run"],
+                   cwd=ROOT, check=True, capture_output=True)
+    s, p = [], []
+    for r in range(a.rounds):
+        s.append(ours(a.data_dir))
+        p.append(peer(paths, 5))
+        print(f"round {r + 1}: skycomb {json.dumps(s[-1])}", file=sys.stderr)
+    med = statistics.median
+    rows = [
+        ("file -> first display (ms)", med(x["first_display_median_ms"] for x in s),
+         med(v for x in p for v in x["first_display_ms"])),
+        ("stretch change (ms)", med(x["stretch_change_median_ms"] for x in s),
+         med(v for x in p for v in x["stretch_change_ms"])),
+        ("interval change (ms)", med(x["interval_change_median_ms"] for x in s),
+         med(v for x in p for v in x["interval_change_ms"])),
+        ("pan frame (ms)", med(1e3 / x["pan_fps_median"] for x in s),
+         med(v for x in p for v in x["pan_frame_ms"])),
+        ("zoom frame (ms)", med(1e3 / x["zoom_fps_median"] for x in s),
+         med(v for x in p for v in x["zoom_frame_ms"])),
+    ]
+    print(f"{a.size}x{a.size}, {a.rounds} rounds, medians; max texture side {s[0]['max_texture_side']}")
+    print(f"{'step':32} {'skycomb':>10} {'astropy':>10} {'ratio':>7}")
+    for name, ms_ours, ms_peer in rows:
+        print(f"{name:32} {ms_ours:10.1f} {ms_peer:10.1f} {ms_peer / ms_ours:6.1f}x")
+    worst = {k: max(x[k] for x in s) for k in s[0] if k.endswith("worst_ms")}
+    print("skycomb worst cases (ms):", json.dumps(worst))
+
+
+if __name__ == "__main__":
+    main()
