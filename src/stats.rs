@@ -185,6 +185,135 @@ pub fn sigma_clipped_stats(values: &[f32], clip: &SigmaClip) -> Option<ClippedSt
     })
 }
 
+/// Add the finite values in `lo..=hi` to `counts`' equal bins over that range.
+fn count_into(counts: &mut [u64], values: impl IntoIterator<Item = f32>, lo: f64, hi: f64) {
+    let bins = counts.len();
+    let per_unit = if hi > lo {
+        bins as f64 / (hi - lo)
+    } else {
+        0.0
+    };
+    for v in values {
+        let v = v as f64;
+        // NaN fails both comparisons
+        if v >= lo && v <= hi {
+            counts[(((v - lo) * per_unit) as usize).min(bins - 1)] += 1;
+        }
+    }
+}
+
+/// The smallest and largest finite values of an image (rows in parallel); `None` when none is.
+pub fn finite_extremes(view: ArrayView2<f32>) -> Option<(f64, f64)> {
+    use ndarray::parallel::prelude::*;
+    let extremes = |(l, h): (f32, f32), v: f32| (l.min(v), h.max(v));
+    let none = || (f32::INFINITY, f32::NEG_INFINITY);
+    let (lo, hi) = view
+        .axis_iter(ndarray::Axis(0))
+        .into_par_iter()
+        .map(|row| {
+            row.iter()
+                .copied()
+                .filter(|v| v.is_finite())
+                .fold(none(), extremes)
+        })
+        .reduce(none, |a, b| (a.0.min(b.0), a.1.max(b.1)));
+    (lo <= hi).then_some((lo as f64, hi as f64))
+}
+
+/// numpy's percentiles (linear rule) of an image's finite values, without copying or sorting them:
+/// a radix select on the values' bit patterns (ordered like the numbers). One pass counts the top
+/// 16 bits, which finds the top half of every rank needed; a second pass counts the low 16 bits of
+/// the values with those tops, which pins each value exactly. The same numbers as
+/// `percentile_sorted` of all the values sorted; rows run in parallel. `None` when none is finite.
+pub fn image_percentiles(view: ArrayView2<f32>, ps: &[f64]) -> Option<Vec<f64>> {
+    const BINS: usize = 1 << 16;
+    let high = key_histogram(view, BINS, |k| Some((k >> 16) as usize));
+    let n: u64 = high.iter().sum();
+    if n == 0 {
+        return None;
+    }
+    // each percentile lies between the values of ranks `rank` and `rank + 1`
+    let positions: Vec<f64> = ps
+        .iter()
+        .map(|p| (p.clamp(0.0, 100.0) / 100.0) * (n - 1) as f64)
+        .collect();
+    let ranks: Vec<u64> = positions
+        .iter()
+        .flat_map(|pos| [pos.floor() as u64, (pos.floor() as u64 + 1).min(n - 1)])
+        .collect();
+    let located: Vec<(usize, u64)> = ranks.iter().map(|&r| locate(&high, r)).collect();
+    let mut prefixes: Vec<usize> = located.iter().map(|l| l.0).collect();
+    prefixes.sort_unstable();
+    prefixes.dedup();
+    let low = key_histogram(view, prefixes.len() * BINS, |k| {
+        let slot = prefixes.binary_search(&((k >> 16) as usize)).ok()?;
+        Some(slot * BINS + (k & 0xffff) as usize)
+    });
+    let value = |(prefix, rank): (usize, u64)| {
+        let slot = prefixes.binary_search(&prefix).expect("a located prefix");
+        let (bits, _) = locate(&low[slot * BINS..(slot + 1) * BINS], rank);
+        from_order_key(((prefix as u32) << 16) | bits as u32) as f64
+    };
+    let found = positions
+        .iter()
+        .zip(located.chunks(2))
+        .map(|(pos, pair)| {
+            let (a, b) = (value(pair[0]), value(pair[1]));
+            a + (b - a) * (pos - pos.floor())
+        })
+        .collect();
+    Some(found)
+}
+
+/// A u32 that orders like the f32 (the IEEE total order: negative values' bits flipped).
+fn order_key(v: f32) -> u32 {
+    let bits = v.to_bits();
+    if bits >> 31 == 1 {
+        !bits
+    } else {
+        bits | 1 << 31
+    }
+}
+
+fn from_order_key(k: u32) -> f32 {
+    f32::from_bits(if k >> 31 == 1 { k & !(1 << 31) } else { !k })
+}
+
+/// Counts over `bins` bins of the finite values' order keys, binned by `bin` (`None`: not counted).
+fn key_histogram(
+    view: ArrayView2<f32>,
+    bins: usize,
+    bin: impl Fn(u32) -> Option<usize> + Sync,
+) -> Vec<u64> {
+    use ndarray::parallel::prelude::*;
+    let empty = || vec![0u64; bins];
+    view.axis_iter(ndarray::Axis(0))
+        .into_par_iter()
+        .fold(empty, |mut counts, row| {
+            for &v in row.iter().filter(|v| v.is_finite()) {
+                if let Some(b) = bin(order_key(v)) {
+                    counts[b] += 1;
+                }
+            }
+            counts
+        })
+        .reduce(empty, |mut a, b| {
+            a.iter_mut().zip(b).for_each(|(c, n)| *c += n);
+            a
+        })
+}
+
+/// The bin holding the value of rank `rank` (0-based) and its rank within the bin.
+fn locate(counts: &[u64], mut rank: u64) -> (usize, u64) {
+    for (b, &c) in counts.iter().enumerate() {
+        if rank < c {
+            return (b, rank);
+        }
+        rank -= c;
+    }
+    unreachable!("rank beyond the counts")
+}
+
 /// Counts of values in `bins` equal bins over `lo..=hi` (values outside are not counted).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Histogram {
@@ -196,21 +325,26 @@ pub struct Histogram {
 impl Histogram {
     /// Histogram of the finite values (numpy's rule: the last bin includes `hi`).
     pub fn of(values: impl IntoIterator<Item = f32>, bins: usize, lo: f64, hi: f64) -> Histogram {
-        let bins = bins.max(1);
-        let mut counts = vec![0u64; bins];
-        let width = hi - lo;
-        for v in values {
-            let v = v as f64;
-            if !v.is_finite() || v < lo || v > hi {
-                continue;
-            }
-            let i = if width > 0.0 {
-                (((v - lo) / width) * bins as f64) as usize
-            } else {
-                0
-            };
-            counts[i.min(bins - 1)] += 1;
-        }
+        let mut counts = vec![0u64; bins.max(1)];
+        count_into(&mut counts, values, lo, hi);
+        Histogram { lo, hi, counts }
+    }
+
+    /// Histogram of an image's finite values, its rows counted in parallel.
+    pub fn of_image(view: ArrayView2<f32>, bins: usize, lo: f64, hi: f64) -> Histogram {
+        use ndarray::parallel::prelude::*;
+        let empty = || vec![0u64; bins.max(1)];
+        let counts = view
+            .axis_iter(ndarray::Axis(0))
+            .into_par_iter()
+            .fold(empty, |mut counts, row| {
+                count_into(&mut counts, row.iter().copied(), lo, hi);
+                counts
+            })
+            .reduce(empty, |mut a, b| {
+                a.iter_mut().zip(b).for_each(|(c, n)| *c += n);
+                a
+            });
         Histogram { lo, hi, counts }
     }
 
@@ -281,6 +415,37 @@ mod tests {
         assert!((mad_std(&v).unwrap() - MAD_TO_SIGMA).abs() < 1e-12);
         let s = std(&[1.0, 3.0]).unwrap();
         assert!((s - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn image_percentiles_equal_percentiles_of_all_values_sorted() {
+        // ties, a NaN, an infinity, an outlier far above (most values share few of the 2^16 bins)
+        let mut values: Vec<f32> = (0..5000u32)
+            .map(|i| ((i * 7919) % 613) as f32 * 0.5)
+            .collect();
+        values[17] = f32::NAN;
+        values[18] = f32::INFINITY;
+        values[19] = 1e9;
+        let image = ndarray::Array2::from_shape_vec((50, 100), values.clone()).unwrap();
+        let mut sorted: Vec<f32> = values.into_iter().filter(|v| v.is_finite()).collect();
+        sorted.sort_by(f32::total_cmp);
+        let ps = [0.0, 0.25, 0.5, 5.0, 37.3, 50.0, 99.5, 99.75, 99.99, 100.0];
+        let want: Vec<f64> = ps
+            .iter()
+            .map(|&p| percentile_sorted(&sorted, p).unwrap())
+            .collect();
+        assert_eq!(image_percentiles(image.view(), &ps), Some(want));
+        // negative values and both zeros order as numbers
+        let signed =
+            ndarray::Array2::from_shape_vec((1, 5), vec![-0.0, 3.0, -2.5, 0.0, -1e-30]).unwrap();
+        assert_eq!(
+            image_percentiles(signed.view(), &[0.0, 25.0, 100.0]),
+            Some(vec![-2.5, -1e-30f32 as f64, 3.0])
+        );
+        let flat = ndarray::Array2::from_elem((3, 3), 2.5f32);
+        assert_eq!(image_percentiles(flat.view(), &[90.0]), Some(vec![2.5]));
+        let blank = ndarray::Array2::from_elem((3, 3), f32::NAN);
+        assert_eq!(image_percentiles(blank.view(), &[90.0]), None);
     }
 
     #[test]

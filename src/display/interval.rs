@@ -1,6 +1,6 @@
 //! Display intervals: minmax, zscale (astropy's ZScaleInterval, exactly), percentile, manual limits.
 
-use crate::stats::{finite_values, median_mut, percentile_sorted};
+use crate::stats::{finite_extremes, image_percentiles, median_mut};
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
@@ -44,24 +44,12 @@ pub enum Interval {
 /// The display limits (low, high) of an image; `None` when it has no finite pixel.
 pub fn limits(view: ArrayView2<f32>, interval: &Interval) -> Option<(f64, f64)> {
     match interval {
-        Interval::MinMax => {
-            let (lo, hi) = view
-                .iter()
-                .filter(|v| v.is_finite())
-                .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| {
-                    (l.min(v), h.max(v))
-                });
-            (lo <= hi).then_some((lo as f64, hi as f64))
-        }
+        Interval::MinMax => finite_extremes(view),
         Interval::ZScale(z) => zscale(view, z),
         Interval::Percentile(p) => {
-            let mut v = finite_values(view);
-            v.sort_unstable_by(f32::total_cmp);
             let lower = (100.0 - p) / 2.0;
-            Some((
-                percentile_sorted(&v, lower)?,
-                percentile_sorted(&v, 100.0 - lower)?,
-            ))
+            let found = image_percentiles(view, &[lower, 100.0 - lower])?;
+            Some((found[0], found[1]))
         }
         Interval::Manual { low, high } => Some((*low, *high)),
     }
@@ -69,14 +57,33 @@ pub fn limits(view: ArrayView2<f32>, interval: &Interval) -> Option<(f64, f64)> 
 
 /// Every `stride`-th finite value (row-major), the first `n_samples` of them, as astropy samples.
 fn zscale_samples(view: ArrayView2<f32>, n_samples: usize) -> Vec<f32> {
-    let n_finite = view.iter().filter(|v| v.is_finite()).count();
+    let n_finite = count_finite(view);
     let stride = ((n_finite as f64 / n_samples as f64).max(1.0)) as usize;
-    view.iter()
-        .copied()
-        .filter(|v| v.is_finite())
-        .step_by(stride)
-        .take(n_samples)
-        .collect()
+    match view.as_slice() {
+        // every value finite: the k-th finite value is the k-th value, no need to walk them all
+        Some(values) if n_finite == values.len() => values
+            .iter()
+            .copied()
+            .step_by(stride)
+            .take(n_samples)
+            .collect(),
+        _ => view
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .step_by(stride)
+            .take(n_samples)
+            .collect(),
+    }
+}
+
+/// How many values are finite, rows counted in parallel.
+fn count_finite(view: ArrayView2<f32>) -> usize {
+    use ndarray::parallel::prelude::*;
+    view.axis_iter(ndarray::Axis(0))
+        .into_par_iter()
+        .map(|row| row.iter().filter(|v| v.is_finite()).count())
+        .sum()
 }
 
 /// Least-squares line `intercept + slope * x` through the points where `bad` is false.
@@ -177,14 +184,14 @@ pub fn histogram_around(
     let margin = if high > low { (high - low) / 4.0 } else { 1.0 };
     let (lo, hi) = (low - margin, high + margin);
     if !holds_integers(view) {
-        return crate::stats::Histogram::of(view.iter().copied(), bins, lo, hi);
+        return crate::stats::Histogram::of_image(view, bins, lo, hi);
     }
     let lo = lo.floor() - 0.5;
     let width = ((hi.ceil() + 0.5 - lo) / bins.max(1) as f64)
         .ceil()
         .max(1.0);
     let n = ((hi.ceil() + 0.5 - lo) / width).ceil() as usize;
-    crate::stats::Histogram::of(view.iter().copied(), n, lo, lo + n as f64 * width)
+    crate::stats::Histogram::of_image(view, n, lo, lo + n as f64 * width)
 }
 
 /// True when a sample of up to 1000 finite values, spread over the image, are all whole numbers.
@@ -226,6 +233,36 @@ mod tests {
         assert!(h.hi >= 170.5);
         // every value in range lands in a bin of exactly two integers: no empty comb teeth
         assert!(h.counts.iter().all(|&c| c == 2), "{:?}", h.counts);
+    }
+
+    #[test]
+    fn zscale_samples_the_finite_values_whether_or_not_nans_sit_between_them() {
+        let values: Vec<f32> = (0..5000u32).map(|i| ((i * 7919) % 1013) as f32).collect();
+        let all_finite = Array2::from_shape_vec((50, 100), values.clone()).unwrap();
+        // the same values in order with a NaN after every fourth (and a strided, non-contiguous view)
+        let mut with_nans = Vec::new();
+        for (i, v) in values.iter().enumerate() {
+            with_nans.push(*v);
+            if i % 4 == 3 {
+                with_nans.push(f32::NAN);
+            }
+        }
+        let with_nans = Array2::from_shape_vec((50, 125), with_nans).unwrap();
+        let z = ZScale::default();
+        assert_eq!(
+            zscale_samples(all_finite.view(), 1000),
+            zscale_samples(with_nans.view(), 1000)
+        );
+        assert_eq!(zscale(all_finite.view(), &z), zscale(with_nans.view(), &z));
+        let wide = Array2::from_shape_fn((50, 200), |(y, x)| {
+            if x % 2 == 0 {
+                values[y * 100 + x / 2]
+            } else {
+                -1.0
+            }
+        });
+        let strided = wide.slice(ndarray::s![.., ..;2]);
+        assert_eq!(zscale(strided, &z), zscale(all_finite.view(), &z));
     }
 
     #[test]

@@ -133,61 +133,87 @@ impl Colormap {
     }
 }
 
+/// Entries of the colour table between the limits: fine enough that the steepest stretch (log with
+/// a = 1000, slope 145 at the low limit) moves less than one 8-bit level from entry to entry.
+const TABLE_LEN: usize = 1 << 16;
+
 /// Maps values to colours: limits, stretch (with the equalisation table when needed), colormap.
+/// Stretch and colormap are evaluated once per entry of a 65536-entry table over the limits; a
+/// pixel costs one multiply and one lookup, so a 4096x4096 frame redraws in a few tens of ms.
 pub struct Renderer {
-    low: f64,
-    high: f64,
-    stretch: Stretch,
-    colormap: Colormap,
-    /// For histogram equalisation: sorted sample of the values between the limits.
-    sample: Vec<f32>,
+    low: f32,
+    /// Table entries per unit of value.
+    scale: f32,
+    /// Opaque RGBA colours.
+    table: Vec<[u8; 4]>,
 }
 
 impl Renderer {
-    /// A renderer for `values` (a sample is kept for histogram equalisation).
+    /// A renderer for `values` (histogram equalisation samples them).
     pub fn new(
         values: ndarray::ArrayView2<f32>,
-        limits: (f64, f64),
+        (low, high): (f64, f64),
         stretch: Stretch,
         colormap: Colormap,
     ) -> Renderer {
-        let mut sample = Vec::new();
-        if stretch == Stretch::HistEq {
-            let step = (values.len() / 20_000).max(1);
-            sample = values
-                .iter()
-                .step_by(step)
-                .copied()
-                .filter(|v| v.is_finite() && (*v as f64) >= limits.0 && (*v as f64) <= limits.1)
-                .collect();
-            sample.sort_unstable_by(f32::total_cmp);
-        }
+        let last = (TABLE_LEN - 1) as f64;
+        let sample = if stretch == Stretch::HistEq {
+            equalisation_sample(values, (low, high))
+        } else {
+            Vec::new()
+        };
+        let table = (0..TABLE_LEN)
+            .map(|i| {
+                let t = i as f64 / last;
+                let b = if sample.is_empty() {
+                    stretch.apply(t)
+                } else {
+                    // the fraction of the sample below the entry's value
+                    let v = low + t * (high - low);
+                    sample.partition_point(|s| (*s as f64) < v) as f64 / sample.len() as f64
+                };
+                let [r, g, b] = colormap.rgb(b);
+                [r, g, b, 255]
+            })
+            .collect();
+        let scale = if high > low { last / (high - low) } else { 0.0 };
         Renderer {
-            low: limits.0,
-            high: limits.1,
-            stretch,
-            colormap,
-            sample,
+            low: low as f32,
+            scale: scale as f32,
+            table,
         }
     }
 
     /// The colour of one value; NaN is drawn black (white for inverted grey would hide it: black always).
     pub fn rgb(&self, v: f32) -> [u8; 3] {
-        if !v.is_finite() {
-            return [0, 0, 0];
-        }
-        let b = if self.stretch == Stretch::HistEq && !self.sample.is_empty() {
-            self.sample.partition_point(|s| *s < v) as f64 / self.sample.len() as f64
-        } else {
-            let t = if self.high > self.low {
-                (v as f64 - self.low) / (self.high - self.low)
-            } else {
-                0.0
-            };
-            self.stretch.apply(t)
-        };
-        self.colormap.rgb(b)
+        let [r, g, b, _] = self.rgba(v);
+        [r, g, b]
     }
+
+    /// The opaque RGBA colour of one value (single precision: the table has 2^16 entries).
+    #[inline]
+    pub fn rgba(&self, v: f32) -> [u8; 4] {
+        if !v.is_finite() {
+            return [0, 0, 0, 255];
+        }
+        let i = (v - self.low) * self.scale + 0.5;
+        // below the low limit (negative) -> 0; `as` saturates above the table
+        let i = if i > 0.0 { i as usize } else { 0 };
+        self.table[i.min(TABLE_LEN - 1)]
+    }
+}
+
+/// For histogram equalisation: a sorted sample (about 20000) of the values between the limits.
+fn equalisation_sample(values: ndarray::ArrayView2<f32>, (low, high): (f64, f64)) -> Vec<f32> {
+    let step = (values.len() / 20_000).max(1);
+    let mut sample: Vec<f32> = values
+        .iter()
+        .step_by(step)
+        .copied()
+        .filter(|v| v.is_finite() && (*v as f64) >= low && (*v as f64) <= high)
+        .collect();
+    sample.sort_unstable_by(f32::total_cmp);
+    sample
 }
 
 #[cfg(test)]
@@ -233,5 +259,28 @@ mod tests {
             Renderer::new(img.view(), (0.0, 1.0), Stretch::Linear, Colormap::Grey).rgb(f32::NAN),
             [0, 0, 0]
         );
+    }
+
+    #[test]
+    fn the_table_gives_the_exact_colour_within_one_level_for_every_stretch() {
+        let img = ndarray::Array2::<f32>::zeros((4, 4));
+        let (low, high) = (-20.0, 3000.0);
+        for stretch in [Stretch::Linear, Stretch::Sqrt, Stretch::Log, Stretch::Asinh] {
+            for colormap in Colormap::ALL {
+                let r = Renderer::new(img.view(), (low, high), stretch, colormap);
+                for k in 0..=20_000 {
+                    let v = -100.0 + k as f32 * 0.16;
+                    let exact = colormap.rgb(stretch.apply((v as f64 - low) / (high - low)));
+                    let got = r.rgb(v);
+                    for c in 0..3 {
+                        let d = (got[c] as i32 - exact[c] as i32).abs();
+                        assert!(
+                            d <= 1,
+                            "{stretch:?} {colormap:?} at {v}: {got:?} vs {exact:?}"
+                        );
+                    }
+                }
+            }
+        }
     }
 }

@@ -98,6 +98,17 @@ impl View {
         }
     }
 
+    /// The part of an image of `size` (nx, ny) in the viewport, as whole pixels `(x0, y0, x1, y1)`
+    /// (0-based, y up, ends exclusive); `None` when none of it is in view.
+    pub fn visible(&self, size: (usize, usize)) -> Option<(usize, usize, usize, usize)> {
+        let (ax, ay) = self.to_image((0.0, self.viewport.1));
+        let (bx, by) = self.to_image((self.viewport.0, 0.0));
+        let clip = |v: f64, n: usize| v.clamp(0.0, n as f64);
+        let (x0, x1) = (clip(ax, size.0).floor(), clip(bx, size.0).ceil());
+        let (y0, y1) = (clip(ay, size.1).floor(), clip(by, size.1).ceil());
+        (x1 > x0 && y1 > y0).then_some((x0 as usize, y0 as usize, x1 as usize, y1 as usize))
+    }
+
     /// The zoom as a ratio for the status line: "1:1", "4:1", "1:8", "0.37".
     pub fn zoom_text(&self) -> String {
         let z = self.zoom;
@@ -122,6 +133,21 @@ fn clamp_zoom(z: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn visible_is_the_part_of_the_image_in_the_viewport() {
+        let fitted = View::fit((400, 200), (100.0, 100.0));
+        assert_eq!(fitted.visible((400, 200)), Some((0, 0, 400, 200)));
+        // 1:1 on the centre: 100x100 pixels around (200, 100)
+        let mut one = fitted;
+        one.set_zoom(1.0);
+        assert_eq!(one.visible((400, 200)), Some((150, 50, 250, 150)));
+        // dragged right: the image's left edge moves into the middle, then out of view
+        one.pan((150.0, 0.0));
+        assert_eq!(one.visible((400, 200)), Some((0, 50, 100, 150)));
+        one.pan((1000.0, 0.0));
+        assert_eq!(one.visible((400, 200)), None);
+    }
 
     fn close(a: (f64, f64), b: (f64, f64)) -> bool {
         (a.0 - b.0).abs() < 1e-9 && (a.1 - b.1).abs() < 1e-9

@@ -23,6 +23,8 @@ pub struct Loaded {
     pub limits: (f64, f64),
     /// Pixel values around the limits (None until the first render).
     pub histogram: Option<Histogram>,
+    /// The interval, limits and histogram last drawn with (None until the first render).
+    pub(crate) levels: Option<Levels>,
     /// The celestial WCS (TAN or TAN-SIP) when the header has one.
     pub wcs: Option<Wcs>,
     /// No pixel is finite (all NaN or infinite): drawn black, said so in the status line.
@@ -34,6 +36,10 @@ pub struct Loaded {
 /// (x0, y0, image) tiles no larger than the GPU's texture limit, rows flipped (FITS y up).
 pub(crate) type Tiles = Vec<(usize, usize, egui::ColorImage)>;
 
+/// The part of the frame in view, drawn before the whole: (x0, display row y0, step, image), one
+/// texel per `step` x `step` pixels.
+pub(crate) type Preview = (usize, usize, usize, egui::ColorImage);
+
 /// Tiles uploaded as textures: (x0, y0, texture).
 pub(crate) type Textures = Vec<(usize, usize, egui::TextureHandle)>;
 
@@ -43,6 +49,13 @@ pub struct Look {
     pub interval: Interval,
     pub stretch: Stretch,
     pub colormap: Colormap,
+}
+
+impl Look {
+    /// Colours for `frame` between the limits `lim` with this look's stretch and colormap.
+    pub fn renderer(&self, frame: &crate::Frame, lim: (f64, f64)) -> Renderer {
+        Renderer::new(frame.data.view(), lim, self.stretch, self.colormap)
+    }
 }
 
 impl Default for Look {
@@ -60,8 +73,11 @@ pub(crate) enum Done {
     Scanned(crate::Result<Collection>),
     /// The file and its frame; dropped if another row was selected meanwhile.
     Loaded(PathBuf, Result<Arc<crate::Frame>, String>),
-    /// (generation, limits (`None`: no finite pixel), histogram, tiles)
-    Rendered(u64, Option<(f64, f64)>, Histogram, Tiles),
+    /// Render generation `u64`'s part in view and its limits (`None`: no finite pixel); results of
+    /// older generations are dropped.
+    Preview(u64, Option<(f64, f64)>, Preview),
+    /// Render generation `u64`'s whole frame and its levels.
+    Rendered(u64, Levels, Tiles),
     /// A frame's offset of measuring run `u64`; `None` when the run is over.
     Offset(u64, Option<OffsetRow>),
     /// A rendered blink frame of blink run `u64`.
@@ -112,6 +128,10 @@ pub struct App {
     pub(crate) generation: u64,
     pub(crate) rendering: bool,
     pub(crate) textures: Textures,
+    /// The part in view drawn with the newest look while the whole frame is still being drawn.
+    pub(crate) preview: Option<(usize, usize, usize, egui::TextureHandle)>,
+    /// The render generation whose pixels are on the screen (preview or whole).
+    pub(crate) shown_generation: u64,
     pub(crate) jobs: Receiver<Done>,
     pub(crate) sender: std::sync::mpsc::Sender<Done>,
     pub(crate) max_texture: usize,
@@ -120,17 +140,67 @@ pub struct App {
 /// Bins of the histogram under the image.
 const HISTOGRAM_BINS: usize = 256;
 
-/// Tiles of the frame drawn with `look`, FITS row 0 at the bottom; the limits used and the
-/// histogram around them.
-fn render(
-    frame: &crate::Frame,
+/// What an interval found in a frame: the limits (`None`: no finite pixel) and the histogram around
+/// them. A stretch or colormap change keeps them; only the tiles are drawn again.
+#[derive(Clone)]
+pub(crate) struct Levels {
+    pub interval: Interval,
+    pub found: Option<(f64, f64)>,
+    pub histogram: Histogram,
+}
+
+/// What a render job needs.
+struct RenderJob {
+    generation: u64,
+    frame: Arc<crate::Frame>,
     look: Look,
+    /// The levels of the last render (reused when the interval is the same).
+    known: Option<Levels>,
+    /// The view the frame is about to be shown in.
+    view: Option<View>,
     max_side: usize,
-) -> (Option<(f64, f64)>, Histogram, Tiles) {
-    let found = limits(frame.data.view(), &look.interval);
+}
+
+/// Draw the frame with `look` off the UI thread: first the part in `view` at screen resolution (a
+/// preview the viewer shows at once), then every pixel in tiles no larger than `max_side`, with the
+/// levels (the `known` ones when they are of the look's interval; the histogram is made last).
+fn render(job: RenderJob, send: impl Fn(Done)) {
+    let RenderJob {
+        generation,
+        frame,
+        look,
+        known,
+        view,
+        max_side,
+    } = job;
+    let known = known.filter(|k| k.interval == look.interval);
+    let found = match &known {
+        Some(k) => k.found,
+        None => limits(frame.data.view(), &look.interval),
+    };
     let lim = found.unwrap_or((0.0, 1.0));
-    let histogram = histogram_around(frame.data.view(), lim, HISTOGRAM_BINS);
-    (found, histogram, render_tiles(frame, lim, look, max_side))
+    let renderer = look.renderer(&frame, lim);
+    if let Some(p) = view.and_then(|v| preview(&frame, &renderer, &v)) {
+        send(Done::Preview(generation, found, p));
+    }
+    let tiles = render_tiles(&frame, &renderer, max_side);
+    let levels = known.unwrap_or_else(|| Levels {
+        interval: look.interval,
+        found,
+        histogram: histogram_around(frame.data.view(), lim, HISTOGRAM_BINS),
+    });
+    send(Done::Rendered(generation, levels, tiles));
+}
+
+/// The part of the frame in `view`, one pixel per screen pixel (every `step`-th pixel when zoomed
+/// out; every pixel of the part when zoomed in).
+fn preview(frame: &crate::Frame, renderer: &Renderer, view: &View) -> Option<Preview> {
+    let (ny, nx) = frame.data.dim();
+    let (x0, y0, x1, y1) = view.visible((nx, ny))?;
+    let step = ((1.0 / view.zoom).floor() as usize).max(1);
+    let size = ((x1 - x0).div_ceil(step), (y1 - y0).div_ceil(step));
+    let top = ny - y1;
+    Some((x0, top, step, paint(frame, renderer, (x0, top), size, step)))
 }
 
 /// The display limits of a frame under `look`'s interval ((0, 1) when it has no finite pixel).
@@ -138,47 +208,55 @@ pub(crate) fn frame_limits(frame: &crate::Frame, look: &Look) -> (f64, f64) {
     limits(frame.data.view(), &look.interval).unwrap_or((0.0, 1.0))
 }
 
-/// Tiles no larger than `max_side` of the frame drawn between the limits `lim`.
-pub(crate) fn render_tiles(
-    frame: &crate::Frame,
-    lim: (f64, f64),
-    look: Look,
-    max_side: usize,
-) -> Tiles {
-    let r = Renderer::new(frame.data.view(), lim, look.stretch, look.colormap);
+/// Tiles no larger than `max_side` of the whole frame.
+pub(crate) fn render_tiles(frame: &crate::Frame, renderer: &Renderer, max_side: usize) -> Tiles {
     let (ny, nx) = frame.data.dim();
     let mut tiles = Vec::new();
     for ty in (0..ny).step_by(max_side) {
         for tx in (0..nx).step_by(max_side) {
-            let (w, h) = ((nx - tx).min(max_side), (ny - ty).min(max_side));
-            let mut pixels = Vec::with_capacity(w * h);
-            // display row r shows FITS row ny - 1 - r
-            for row in 0..h {
-                let y = ny - 1 - (ty + row);
-                for x in tx..tx + w {
-                    let [cr, cg, cb] = r.rgb(frame.data[[y, x]]);
-                    pixels.push(egui::Color32::from_rgb(cr, cg, cb));
-                }
-            }
-            tiles.push((
-                tx,
-                ty,
-                egui::ColorImage {
-                    size: [w, h],
-                    pixels,
-                    source_size: egui::vec2(w as f32, h as f32),
-                },
-            ));
+            let size = ((nx - tx).min(max_side), (ny - ty).min(max_side));
+            tiles.push((tx, ty, paint(frame, renderer, (tx, ty), size, 1)));
         }
     }
     tiles
 }
 
-/// Textures of tiles, uploaded (on the UI thread): square pixels when zoomed in, smooth when out.
+/// `w` x `h` pixels of the frame from column `x` and display row `y` (rows counted down from the
+/// top: display row r is FITS row ny - 1 - r), one every `step` each way, coloured by `renderer`
+/// (rows in parallel).
+fn paint(
+    frame: &crate::Frame,
+    renderer: &Renderer,
+    (x, y): (usize, usize),
+    (w, h): (usize, usize),
+    step: usize,
+) -> egui::ColorImage {
+    use rayon::prelude::*;
+    let ny = frame.data.nrows();
+    let mut pixels = vec![egui::Color32::BLACK; w * h];
+    pixels.par_chunks_mut(w).enumerate().for_each(|(row, out)| {
+        let values = frame.data.row(ny - 1 - (y + row * step));
+        let values = values.slice(ndarray::s![x..x + (w - 1) * step + 1;step]);
+        for (o, &v) in out.iter_mut().zip(values.iter()) {
+            let [r, g, b, a] = renderer.rgba(v);
+            *o = egui::Color32::from_rgba_premultiplied(r, g, b, a);
+        }
+    });
+    egui::ColorImage {
+        size: [w, h],
+        pixels,
+        source_size: egui::vec2(w as f32, h as f32),
+    }
+}
+
+/// Textures of tiles, uploaded (on the UI thread). Every texel is drawn as it is, never blended
+/// with its neighbours: square pixels when zoomed in, one sampled pixel per screen pixel when
+/// zoomed out (as ds9 samples). At 1:1 the GPU may take either filter; a linear one there blended
+/// columns in bands (seen under Xvfb), so both are nearest.
 pub(crate) fn upload(ctx: &egui::Context, name: &str, tiles: Tiles) -> Textures {
     let options = egui::TextureOptions {
         magnification: egui::TextureFilter::Nearest,
-        minification: egui::TextureFilter::Linear,
+        minification: egui::TextureFilter::Nearest,
         ..Default::default()
     };
     tiles
@@ -244,6 +322,8 @@ impl App {
             generation: 0,
             rendering: false,
             textures: Vec::new(),
+            preview: None,
+            shown_generation: 0,
             jobs,
             sender,
             max_texture: 2048,
@@ -308,6 +388,7 @@ impl App {
         self.image = None;
         self.load_error = None;
         self.textures.clear();
+        self.preview = None;
         self.view = None;
         self.refresh(ctx);
     }
@@ -394,21 +475,34 @@ impl App {
     pub fn set_look(&mut self, look: Look, ctx: &egui::Context) {
         self.prefs.look = look;
         let Some(l) = &self.image else { return };
+        // levels depend on the frame and the interval only: the job reuses them if it can
+        let known = l.levels.clone();
         self.generation += 1;
         self.rendering = true;
-        let (frame, tx, ctx, max_side, generation) = (
-            l.frame.clone(),
-            self.sender.clone(),
-            ctx.clone(),
-            self.max_texture,
-            self.generation,
-        );
+        let (ny, nx) = l.frame.data.dim();
+        let ppp = ctx.pixels_per_point() as f64;
+        // the view the frame will be shown in: the current one, or the fit the viewer will make
+        let view = self.view.or_else(|| {
+            let r = self.viewer_rect?;
+            let viewport = (r.width() as f64 * ppp, r.height() as f64 * ppp);
+            Some(View::fit((nx, ny), viewport))
+        });
+        let job = RenderJob {
+            generation: self.generation,
+            frame: l.frame.clone(),
+            look,
+            known,
+            view,
+            max_side: self.max_texture,
+        };
+        let (tx, ctx) = (self.sender.clone(), ctx.clone());
         std::thread::Builder::new()
             .name("render".into())
             .spawn(move || {
-                let (lim, histogram, tiles) = render(&frame, look, max_side);
-                let _ = tx.send(Done::Rendered(generation, lim, histogram, tiles));
-                ctx.request_repaint();
+                render(job, |done| {
+                    let _ = tx.send(done);
+                    ctx.request_repaint();
+                })
             })
             .expect("spawn the render thread");
     }
@@ -441,26 +535,46 @@ impl App {
                         frame,
                         limits: (0.0, 1.0),
                         histogram: None,
+                        levels: None,
                     });
                     self.textures.clear();
+                    self.preview = None;
                     self.set_look(self.prefs.look, ctx);
                 }
                 Done::Offset(run, row) => self.receive_offset(run, row),
                 Done::Blink(run, path, tiles) => self.receive_blink(run, path, tiles, ctx),
                 Done::Picked(purpose, Some(path)) => self.picked(purpose, &path, ctx),
                 Done::Picked(_, None) => {}
-                Done::Rendered(g, ..) if g != self.generation => {}
-                Done::Rendered(_, found, histogram, tiles) => {
-                    self.rendering = false;
-                    self.textures = upload(ctx, "tile", tiles);
+                Done::Preview(g, ..) | Done::Rendered(g, ..) if g != self.generation => {}
+                Done::Preview(_, found, (x, y, step, image)) => {
+                    let t = upload(ctx, "preview", vec![(x, y, image)]).remove(0).2;
+                    self.preview = Some((x, y, step, t));
+                    self.shown_generation = self.generation;
                     if let Some(l) = self.image.as_mut() {
                         l.limits = found.unwrap_or((0.0, 1.0));
                         l.blank = found.is_none();
-                        l.histogram = Some(histogram);
+                    }
+                }
+                Done::Rendered(_, levels, tiles) => {
+                    self.rendering = false;
+                    self.textures = upload(ctx, "tile", tiles);
+                    self.preview = None;
+                    self.shown_generation = self.generation;
+                    if let Some(l) = self.image.as_mut() {
+                        l.limits = levels.found.unwrap_or((0.0, 1.0));
+                        l.blank = levels.found.is_none();
+                        l.histogram = Some(levels.histogram.clone());
+                        l.levels = Some(levels);
                     }
                 }
             }
         }
+    }
+
+    /// True when the newest look is on the screen: the part in view at least (the whole frame may
+    /// still be drawing).
+    pub fn redrawn(&self) -> bool {
+        self.shown_generation == self.generation
     }
 
     /// True while a scan, a load or a render is still running (tests wait on it).
@@ -638,5 +752,55 @@ impl App {
 impl eframe::App for App {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         App::ui(self, ui);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The colour of pixel (x, display row y) in the tiles.
+    fn tile_pixel(tiles: &Tiles, (x, y): (usize, usize)) -> egui::Color32 {
+        let (tx, ty, img) = tiles
+            .iter()
+            .find(|(tx, ty, img)| {
+                (*tx..tx + img.size[0]).contains(&x) && (*ty..ty + img.size[1]).contains(&y)
+            })
+            .expect("a tile holds every pixel");
+        img.pixels[(y - ty) * img.size[0] + (x - tx)]
+    }
+
+    #[test]
+    fn the_preview_shows_the_pixels_in_view_with_the_colours_of_the_whole_frame() {
+        let data =
+            ndarray::Array2::from_shape_fn((300, 500), |(y, x)| ((x * 7 + y * 13) % 101) as f32);
+        let frame = crate::Frame::from_data(data);
+        let look = Look {
+            stretch: Stretch::Asinh,
+            colormap: Colormap::Viridis,
+            ..Look::default()
+        };
+        let renderer = look.renderer(&frame, (10.0, 90.0));
+        let tiles = render_tiles(&frame, &renderer, 128);
+        assert_eq!(tiles.len(), 4 * 3);
+        let fitted = View::fit((500, 300), (100.0, 60.0));
+        let mut zoomed = fitted;
+        zoomed.set_zoom(4.0);
+        zoomed.pan((30.0, -10.0));
+        for (view, step) in [(fitted, 5), (zoomed, 1)] {
+            let (x0, top, s, img) = preview(&frame, &renderer, &view).unwrap();
+            let (vx0, vy0, vx1, vy1) = view.visible((500, 300)).unwrap();
+            assert_eq!((s, x0, top), (step, vx0, 300 - vy1));
+            assert_eq!(
+                img.size,
+                [(vx1 - vx0).div_ceil(step), (vy1 - vy0).div_ceil(step)]
+            );
+            for j in 0..img.size[1] {
+                for i in 0..img.size[0] {
+                    let want = tile_pixel(&tiles, (x0 + i * step, top + j * step));
+                    assert_eq!(img.pixels[j * img.size[0] + i], want, "({i}, {j})");
+                }
+            }
+        }
     }
 }

@@ -83,7 +83,11 @@ impl App {
                                 locked = Some(lim);
                             }
                             let (ny, nx) = f.data.dim();
-                            ((nx, ny), lim, render_tiles(&f, lim, look, max_side))
+                            (
+                                (nx, ny),
+                                lim,
+                                render_tiles(&f, &look.renderer(&f, lim), max_side),
+                            )
                         });
                     if tx.send(Done::Blink(run, path, tiles)).is_err() {
                         return;

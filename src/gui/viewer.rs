@@ -49,6 +49,9 @@ impl App {
         let l = self.image.as_ref().expect("checked above");
         let painter = ui.painter_at(a.rect);
         draw_tiles(&painter, &a.view, a.ppp, &self.textures, ny);
+        if let Some((x, y, step, t)) = &self.preview {
+            draw_tile(&painter, &a.view, a.ppp, (*x, *y, *step, t), ny);
+        }
         let on_screen = a.on_screen(&a.view);
         if self.prefs.show_sections {
             draw_sections(&painter, &l.sections, &on_screen);
@@ -203,22 +206,36 @@ fn draw_tiles(
     textures: &[(usize, usize, egui::TextureHandle)],
     ny: usize,
 ) {
+    for (x, y, tex) in textures {
+        draw_tile(painter, view, ppp, (*x, *y, 1, tex), ny);
+    }
+}
+
+/// One texture whose top-left texel is pixel (x, display row y), each texel `step` x `step` pixels.
+fn draw_tile(
+    painter: &egui::Painter,
+    view: &View,
+    ppp: f64,
+    (x, y, step, tex): (usize, usize, usize, &egui::TextureHandle),
+    ny: usize,
+) {
     let origin = painter.clip_rect().min;
+    // corners on whole device pixels: at whole zooms every texel then covers whole pixels, never
+    // sampled on its edge (where rounding would double some columns and drop others)
     let at = |x: f64, y: f64| {
         let (sx, sy) = view.to_screen((x, y));
-        origin + egui::vec2((sx / ppp) as f32, (sy / ppp) as f32)
+        origin + egui::vec2((sx.round() / ppp) as f32, (sy.round() / ppp) as f32)
     };
-    for (x, y, tex) in textures {
-        let [w, h] = tex.size();
-        // tile rows are top-down from display row `y`: FITS rows ny - y - h .. ny - y
-        let top = (ny - y) as f64;
-        painter.image(
-            tex.id(),
-            egui::Rect::from_two_pos(at(*x as f64, top), at((x + w) as f64, top - h as f64)),
-            egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
-            egui::Color32::WHITE,
-        );
-    }
+    let [w, h] = tex.size();
+    let (w, h) = ((w * step) as f64, (h * step) as f64);
+    // tile rows are top-down from display row `y`: FITS rows ny - y - h .. ny - y
+    let top = (ny - y) as f64;
+    painter.image(
+        tex.id(),
+        egui::Rect::from_two_pos(at(x as f64, top), at(x as f64 + w, top - h)),
+        egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
+        egui::Color32::WHITE,
+    );
 }
 
 /// A square in a top corner of the viewer (away from the cursor) showing the pixels around the cursor eightfold, with
