@@ -7,6 +7,7 @@
 //! - [`stats`]: NaN-aware median, mad_std, sigma-clipped statistics, percentiles, histograms
 //! - [`display`]: display intervals (minmax, zscale, percentile, manual)
 //! - [`sample`]: the built-in synthetic night
+//! - [`recipe`]: a reduction's steps with the command line's options, as TOML; run by `skycomb run` and the app
 //! - `gui` (feature `gui`): the desktop app over all of the above
 
 pub mod calibrate;
@@ -20,6 +21,7 @@ pub mod frame;
 pub mod gui;
 pub mod photometry;
 pub mod progress;
+pub mod recipe;
 pub mod register;
 pub mod sample;
 pub mod stats;

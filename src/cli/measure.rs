@@ -12,15 +12,8 @@ use skycomb::register::{DetectParams, OffsetSource, detect, offsets_of_files};
 use std::path::PathBuf;
 
 /// `X,Y` (FITS 1-based) to 0-based.
-pub fn parse_xy(s: &str) -> Result<(f64, f64)> {
-    let (x, y) = s
-        .split_once(',')
-        .with_context(|| format!("{s:?}: expected X,Y"))?;
-    let (x, y): (f64, f64) = (
-        x.trim().parse().with_context(|| format!("{s:?}: bad X"))?,
-        y.trim().parse().with_context(|| format!("{s:?}: bad Y"))?,
-    );
-    Ok((x - 1.0, y - 1.0))
+fn parse_xy(s: &str) -> Result<(f64, f64)> {
+    Ok(skycomb::recipe::options::parse_xy(s)?)
 }
 
 #[derive(Debug, Args)]

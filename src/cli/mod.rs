@@ -6,6 +6,7 @@ mod combine;
 mod header;
 mod measure;
 mod progress_line;
+mod run;
 mod sample_night;
 mod scan;
 mod stack;
@@ -47,6 +48,8 @@ pub enum Command {
     Stack(Box<stack::StackArgs>),
     /// Pixel arithmetic: A + - * / B, where A and B are frames or numbers.
     Arith(arith::ArithArgs),
+    /// Run a recipe: calibrate, combine and stack steps saved as TOML (by the app or by hand).
+    Run(run::RunArgs),
     /// Open the desktop app on a night's folder (default: the built-in sample night).
     #[cfg(feature = "gui")]
     Gui {
@@ -81,6 +84,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Stack(a)) => stack::run(&a),
         Some(Command::Arith(a)) => arith::run(&a),
         Some(Command::Calibrate(a)) => calibrate::run(&a),
+        Some(Command::Run(a)) => run::run(&a),
     }
 }
 
