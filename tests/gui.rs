@@ -473,13 +473,15 @@ fn click_ctrl_click_shift_click_and_group_chips_select_frames() {
     assert!(harness.query_all_by_label("-20.0").count() >= 5);
 }
 
-#[test]
-fn a_click_snaps_to_the_star_and_offsets_follow_it_through_the_light_frames() {
-    let d = tempfile::tempdir().unwrap();
-    let mut harness = open_sample_night(&d);
-    let truth = truth(&d);
-    filter_rows(&mut harness, "sci_");
-    show(&mut harness, "sci_R_001.fits");
+/// On the sample night: show sci_R_001, click two pixels off the brightest star that stays well
+/// inside every light frame (the marker must snap to within 0.1 px of truth), shift-click the
+/// seven light frames and measure offsets. Returns the star (truth.json's entry).
+fn mark_a_star_and_measure_offsets(
+    harness: &mut Harness<'static, App>,
+    truth: &serde_json::Value,
+) -> serde_json::Value {
+    filter_rows(harness, "sci_");
+    show(harness, "sci_R_001.fits");
     harness.get_by_label("stars").click();
     harness.run();
     harness.get_by_label("measure").click();
@@ -516,7 +518,7 @@ fn a_click_snaps_to_the_star_and_offsets_follow_it_through_the_light_frames() {
         star["x"].as_f64().unwrap() + dither("sci_R_001.fits", "dx"),
         star["y"].as_f64().unwrap() + dither("sci_R_001.fits", "dy"),
     );
-    let at = screen_of(&harness, (tx.round() + 2.0, ty.round() - 1.0));
+    let at = screen_of(harness, (tx.round() + 2.0, ty.round() - 1.0));
     harness.hover_at(at);
     harness.run();
     harness.drag_at(at);
@@ -539,10 +541,20 @@ fn a_click_snaps_to_the_star_and_offsets_follow_it_through_the_light_frames() {
         .get_by_label("sci_R_007.fits")
         .click_modifiers(egui::Modifiers::SHIFT);
     harness.run();
-    settle(&mut harness);
+    settle(harness);
     harness.get_by_label("measure offsets").click();
     harness.step();
-    settle(&mut harness);
+    settle(harness);
+    star.clone()
+}
+
+#[test]
+fn a_click_snaps_to_the_star_and_offsets_follow_it_through_the_light_frames() {
+    let d = tempfile::tempdir().unwrap();
+    let mut harness = open_sample_night(&d);
+    let truth = truth(&d);
+    let dither = |file: &str, k: &str| truth["frames"][file][k].as_f64().unwrap();
+    let star = mark_a_star_and_measure_offsets(&mut harness, &truth);
     let m = &harness.state().measuring;
     assert_eq!(m.offsets.len(), 7);
     for r in &m.offsets {
@@ -713,4 +725,136 @@ fn bad_files_are_listed_or_shown_with_a_message_never_a_crash() {
     assert_eq!(harness.state().hover, Some((0, 25, 25.0)));
     harness.state_mut().pick_star(0.0, 25.0);
     harness.run();
+}
+
+/// Scroll a widget of a side panel into view and click it.
+fn press(harness: &mut Harness<'static, App>, label: &str) {
+    harness.get_by_label(label).scroll_to_me();
+    harness.run();
+    harness.get_by_label(label).click();
+    harness.run();
+}
+
+/// Click a button of the reduce panel and wait for its step to end.
+fn run_step(harness: &mut Harness<'static, App>, button: &str) {
+    press(harness, button);
+    settle(harness);
+    let log = &harness.state().reduce.log;
+    assert!(log.last().unwrap().starts_with("done"), "{log:?}");
+}
+
+#[test]
+fn calibrate_combine_the_flats_stack_the_lights_and_look_at_the_npix_map() {
+    let d = tempfile::tempdir().unwrap();
+    let raw = d.path().join("raw");
+    skycomb::sample::write_sample_night(
+        &raw,
+        skycomb::sample::SampleNightParams { size: 96, seed: 3 },
+        Default::default(),
+    )
+    .unwrap();
+    let mut harness = open_folder(&raw);
+    let truth: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(raw.join("truth.json")).unwrap()).unwrap();
+    // offsets from a marked star on the raw light frames
+    mark_a_star_and_measure_offsets(&mut harness, &truth);
+    assert_eq!(harness.state().measuring.offsets.len(), 7);
+
+    // the plan from the headers, then calibrate into the sibling folder raw_reduced
+    harness.get_by_label("stars").click();
+    harness.get_by_label("reduce").click();
+    harness.run();
+    harness.get_by_label_contains("master bias  <-");
+    harness.get_by_label_contains("science sci_R_001.fits");
+    run_step(&mut harness, "calibrate the night");
+    let reduced = d.path().join("raw_reduced");
+    assert_eq!(harness.state().folder, reduced);
+    settle(&mut harness);
+    for name in ["master_bias.fits", "master_flat_R.fits", "sci_R_001.fits"] {
+        assert!(reduced.join(name).is_file(), "{name}");
+    }
+    // the browser holds the calibrated night (its table is still filtered by "sci_")
+    let c = harness.state().collection.as_ref().unwrap();
+    assert!(c.frames.iter().any(|f| f.file == "master_flat_R.fits"));
+    assert!(harness.query_all_by_label("sci_R_001.fits").count() >= 1);
+
+    // combine the raw R flats: their defaults are inverse-median scaling and a 5/5 sigma clip
+    press(&mut harness, "back to the raw night");
+    settle(&mut harness);
+    assert_eq!(harness.state().folder, raw);
+    harness.state_mut().row_filter.clear();
+    harness.get_by_label("by kind").click();
+    harness.get_by_label("by filter").click();
+    harness.run();
+    harness.get_by_label_contains("flat · R (").click();
+    harness.run();
+    assert_eq!(
+        harness.state().selected_frames().len(),
+        5,
+        "the five raw R flats"
+    );
+    assert_eq!(harness.state().reduce.combine.scale, "inv-median");
+    assert!(!harness.state().reduce.dithered);
+    run_step(&mut harness, "combine the frames");
+    let flat = skycomb::Frame::open(&reduced.join("combined_flat.fits")).unwrap();
+    assert!(flat.header.get_str("SCALE").unwrap().contains("median"));
+
+    // stack the calibrated lights with the offsets of the marked star, maps on
+    press(&mut harness, "show the calibrated frames");
+    settle(&mut harness);
+    assert_eq!(harness.state().folder, reduced);
+    harness.get_by_label_contains("light · R (").click();
+    harness.run();
+    assert!(harness.state().reduce.dithered, "light frames are stacked");
+    press(&mut harness, "npix, rejected, sigma maps");
+    assert!(harness.state().reduce.write_maps);
+    press(&mut harness, "use the offsets table");
+    assert!(harness.state().reduce.stack.offsets.starts_with("file:"));
+    run_step(&mut harness, "stack the frames");
+    let stacked = reduced.join("combined_light.fits");
+    let npix_path = reduced.join("combined_light_npix.fits");
+    let image = skycomb::Frame::open(&stacked).unwrap();
+    assert_eq!(image.header.get_f64("NCOMBINE"), Some(7.0));
+    // the result is shown with its maps as tabs (same zoom and pan); M steps to the next map
+    assert_eq!(harness.state().wanted.as_ref(), Some(&stacked));
+    settle(&mut harness);
+    let view = harness.state().view;
+    harness.get_by_label("npix").click();
+    harness.run();
+    settle(&mut harness);
+    assert_eq!(harness.state().wanted.as_ref(), Some(&npix_path));
+    assert_eq!(harness.state().view, view);
+    let shown = &harness.state().image.as_ref().unwrap().frame;
+    let npix = skycomb::Frame::open(&npix_path).unwrap();
+    assert_eq!(shown.data, npix.data);
+    // the dithers leave the canvas edges covered by fewer frames than its middle
+    let (ny, nx) = npix.data.dim();
+    assert_eq!(npix.data[[ny / 2, nx / 2]], 7.0);
+    assert!(npix.data.iter().any(|&v| v < 7.0));
+    harness.key_press(egui::Key::M);
+    harness.run();
+    let rejected = reduced.join("combined_light_rejected.fits");
+    assert_eq!(harness.state().wanted.as_ref(), Some(&rejected));
+
+    // the recipe of the three steps runs from the command line to the same bytes
+    let recipe = d.path().join("night.toml");
+    harness.state().save_recipe(&recipe).unwrap();
+    let before: Vec<Vec<u8>> = [&stacked, &npix_path]
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    std::fs::remove_file(&stacked).unwrap();
+    std::fs::remove_file(&npix_path).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_skycomb"))
+        .args(["run", recipe.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (p, b) in [&stacked, &npix_path].iter().zip(&before) {
+        assert!(std::fs::read(p).unwrap() == *b, "{} differs", p.display());
+    }
 }

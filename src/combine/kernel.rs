@@ -117,7 +117,7 @@ fn std_plain(v: &[f64]) -> f64 {
 }
 
 /// Sort (value, frame) pairs by value; insertion sort for the usual small stacks.
-fn sort_pairs(p: &mut [(f64, u32)]) {
+pub(crate) fn sort_pairs(p: &mut [(f64, u32)]) {
     if p.len() > 24 {
         p.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
         return;
@@ -221,6 +221,19 @@ fn spread_of(
     }
 }
 
+/// A sigma-type rule's centre and bounds over sorted (value, frame) pairs: `(centre, centre - low x
+/// spread, centre + high x spread)`; values strictly outside the bounds are rejected.
+pub(crate) fn sigma_bounds(
+    v: &[(f64, u32)],
+    rule: &SigmaRule,
+    f: &FrameFactors,
+    tmp: &mut Vec<f64>,
+) -> (f64, f64, f64) {
+    let c = centre_of(v, rule.centre);
+    let sp = spread_of(v, rule, c, f, tmp);
+    (c, c - rule.low * sp, c + rule.high * sp)
+}
+
 /// Decide the rejection at one pixel. `raw` holds the N input values; `reasons` receives one [`Reason`] per frame.
 pub fn reject_pixel(
     raw: &[f32],
@@ -286,9 +299,7 @@ fn reject_iraf(raw: &[f32], f: &FrameFactors, r: &Rejection, reasons: &mut [u8],
     while rule.max_iterations.is_none_or(|m| iterations < m) && b - a >= 3 {
         iterations += 1;
         let window = &s.pairs[a..b];
-        let c = centre_of(window, rule.centre);
-        let sp = spread_of(window, rule, c, f, &mut s.tmp);
-        let (lo, hi) = (c - rule.low * sp, c + rule.high * sp);
+        let (c, lo, hi) = sigma_bounds(window, rule, f, &mut s.tmp);
         let mut na = a + window.partition_point(|p| p.0 < lo);
         let mut nb = a + window.partition_point(|p| p.0 <= hi);
         if nb < na {

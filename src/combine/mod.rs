@@ -3,6 +3,7 @@
 //! rejected-count and sigma maps. The result does not depend on band size or thread count.
 
 pub mod input;
+pub mod inspect;
 pub mod kernel;
 mod lanes;
 pub mod params;

@@ -3,6 +3,7 @@
 
 use super::blink::{Blink, BlinkTiles};
 use super::prefs::Prefs;
+use super::reduce::Reduce;
 use super::stars::{Measuring, OffsetRow, Purpose};
 use crate::collection::{Collection, FrameKind, ScanOptions, scan};
 use crate::display::{
@@ -84,6 +85,13 @@ pub(crate) enum Done {
     Blink(u64, PathBuf, BlinkTiles),
     /// The path chosen in a file dialog (`None`: cancelled or no dialog available).
     Picked(Purpose, Option<PathBuf>),
+    /// A calibrate, combine or stack step ended (the error as text).
+    Reduced(
+        Box<(
+            crate::recipe::Step,
+            Result<crate::recipe::StepReport, String>,
+        )>,
+    ),
 }
 
 /// The app's runtime state.
@@ -119,6 +127,12 @@ pub struct App {
     pub measuring: Measuring,
     /// The selected frames blinking in the viewer.
     pub blink: Blink,
+    /// Calibration, combination and stacking: options, the running step, results, the recipe.
+    pub reduce: Reduce,
+    /// The file the viewer shows or is loading (a row of the table or a result).
+    pub wanted: Option<PathBuf>,
+    /// `wanted` is being read.
+    pub(crate) loading: bool,
     /// The browser's filter text and the column (and direction) it is sorted by.
     pub row_filter: String,
     pub sorted_by: Option<(String, bool)>,
@@ -315,6 +329,9 @@ impl App {
             new_column: String::new(),
             measuring: Measuring::default(),
             blink: Blink::default(),
+            reduce: Reduce::default(),
+            wanted: None,
+            loading: false,
             row_filter: String::new(),
             sorted_by: None,
             scanning: true,
@@ -373,6 +390,8 @@ impl App {
             }
             Purpose::SaveOffsets => self.save_offsets(path),
             Purpose::LoadOffsets => self.load_offsets(path),
+            Purpose::SaveRecipe => self.save_recipe(path).map_err(Into::into),
+            Purpose::LoadRecipe => self.load_recipe(path).map_err(Into::into),
         };
         self.notice = result.err().map(|e| format!("{e:#}"));
     }
@@ -386,6 +405,8 @@ impl App {
         self.selection.clear();
         self.anchor = None;
         self.image = None;
+        self.wanted = None;
+        self.loading = false;
         self.load_error = None;
         self.textures.clear();
         self.preview = None;
@@ -456,9 +477,18 @@ impl App {
         let Some(row) = c.frames.get(index) else {
             return;
         };
+        let path = row.path.clone();
         self.selected = Some(index);
+        self.show_file(path, ctx);
+    }
+
+    /// Show a file, a row of the table or not (a result): it loads off the UI thread, then it is
+    /// rendered. Frames of the same size keep the view (zoom and pan).
+    pub fn show_file(&mut self, path: PathBuf, ctx: &egui::Context) {
         self.load_error = None;
-        let (path, tx, ctx) = (row.path.clone(), self.sender.clone(), ctx.clone());
+        self.wanted = Some(path.clone());
+        self.loading = true;
+        let (tx, ctx) = (self.sender.clone(), ctx.clone());
         std::thread::Builder::new()
             .name("load".into())
             .spawn(move || {
@@ -519,9 +549,13 @@ impl App {
                     self.scanning = false;
                     self.scan_error = Some(e.to_string());
                 }
-                Done::Loaded(p, _) if Some(&p) != self.selected_path().as_ref() => {}
-                Done::Loaded(_, Err(e)) => self.load_error = Some(e),
+                Done::Loaded(p, _) if Some(&p) != self.wanted.as_ref() => {}
+                Done::Loaded(_, Err(e)) => {
+                    self.loading = false;
+                    self.load_error = Some(e);
+                }
                 Done::Loaded(_, Ok(frame)) => {
+                    self.loading = false;
                     let same_size =
                         self.image.as_ref().map(|l| l.frame.data.dim()) == Some(frame.data.dim());
                     if !same_size {
@@ -545,6 +579,10 @@ impl App {
                 Done::Blink(run, path, tiles) => self.receive_blink(run, path, tiles, ctx),
                 Done::Picked(purpose, Some(path)) => self.picked(purpose, &path, ctx),
                 Done::Picked(_, None) => {}
+                Done::Reduced(b) => {
+                    let (step, done) = *b;
+                    self.receive_step(step, done, ctx)
+                }
                 Done::Preview(g, ..) | Done::Rendered(g, ..) if g != self.generation => {}
                 Done::Preview(_, found, (x, y, step, image)) => {
                     let t = upload(ctx, "preview", vec![(x, y, image)]).remove(0).2;
@@ -579,31 +617,17 @@ impl App {
 
     /// True while a scan, a load or a render is still running (tests wait on it).
     pub fn busy(&self) -> bool {
-        let loading = self.selected.is_some()
-            && self
-                .image
-                .as_ref()
-                .is_none_or(|i| Some(&i.name) != self.selected_name().as_ref())
-            && self.load_error.is_none();
         self.scanning
-            || loading
+            || self.loading
             || self.rendering
             || self.measuring.progress.is_some()
             || self.blink.expected > 0
+            || self.reduce.job.is_some()
     }
 
     pub(crate) fn selected_path(&self) -> Option<PathBuf> {
         let i = self.selected?;
         Some(self.collection.as_ref()?.frames.get(i)?.path.clone())
-    }
-
-    fn selected_name(&self) -> Option<String> {
-        let i = self.selected?;
-        self.collection
-            .as_ref()?
-            .frames
-            .get(i)
-            .map(|f| file_name(&f.path))
     }
 
     /// Draw the whole window.
@@ -624,22 +648,33 @@ impl App {
                 .default_size(150.0)
                 .show(ui, |ui| self.histogram_panel(ui));
         }
+        // the right-hand panels share one third of the window: the image keeps at least a third
+        let open = [
+            self.prefs.show_reduce,
+            self.prefs.show_stars,
+            self.prefs.show_header,
+        ];
+        let right = side / open.iter().filter(|o| **o).count().max(1) as f32;
+        let panel = |id: &'static str, width: f32| {
+            egui::Panel::right(id)
+                .default_size(width.min(right))
+                .max_size(right)
+        };
+        if self.prefs.show_reduce {
+            panel("reduce", 420.0).show(ui, |ui| self.reduce_panel(ui));
+        }
         if self.prefs.show_stars {
-            egui::Panel::right("stars")
-                .default_size(440.0f32.min(side))
-                .max_size(side)
-                .show(ui, |ui| self.measure_panel(ui));
+            panel("stars", 440.0).show(ui, |ui| self.measure_panel(ui));
         }
         if self.prefs.show_header {
-            egui::Panel::right("header")
-                .default_size(520.0f32.min(side))
-                .max_size(side)
-                .show(ui, |ui| self.header_panel(ui));
+            panel("header", 520.0).show(ui, |ui| self.header_panel(ui));
         }
         self.tick_blink(ui);
         egui::CentralPanel::default().show(ui, |ui| {
             if self.blink.active {
                 self.blink_bar(ui);
+            } else {
+                self.result_tabs(ui);
             }
             self.viewer(ui)
         });
@@ -686,6 +721,8 @@ impl App {
             ui.toggle_value(&mut self.prefs.show_histogram, "histogram");
             ui.toggle_value(&mut self.prefs.show_magnifier, "magnifier");
             ui.toggle_value(&mut self.prefs.show_stars, "stars");
+            ui.toggle_value(&mut self.prefs.show_reduce, "reduce")
+                .on_hover_text("calibrate, combine, stack");
             let mut blinking = self.blink.active;
             if ui
                 .toggle_value(&mut blinking, "blink")

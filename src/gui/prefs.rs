@@ -18,6 +18,8 @@ pub struct Prefs {
     pub show_magnifier: bool,
     /// The stars and offsets panel.
     pub show_stars: bool,
+    /// The reduce panel (calibrate, combine, stack).
+    pub show_reduce: bool,
     /// Group chips switched on: "kind", "filter", "exptime".
     pub group_by: Vec<String>,
     /// Header keywords added to the table as columns.
@@ -44,6 +46,7 @@ impl Default for Prefs {
             show_histogram: true,
             show_magnifier: true,
             show_stars: false,
+            show_reduce: false,
             group_by: Vec::new(),
             columns: Vec::new(),
             centroid_method: CentroidMethod::Gauss2d,

@@ -52,6 +52,8 @@ pub enum Purpose {
     OpenFolder,
     SaveOffsets,
     LoadOffsets,
+    SaveRecipe,
+    LoadRecipe,
 }
 
 /// The centroid methods offered, and their names.
@@ -243,6 +245,8 @@ impl App {
                 Purpose::OpenFolder => dialog.pick_folder(),
                 Purpose::SaveOffsets => dialog.set_file_name("offsets.txt").save_file(),
                 Purpose::LoadOffsets => dialog.pick_file(),
+                Purpose::SaveRecipe => dialog.set_file_name("recipe.toml").save_file(),
+                Purpose::LoadRecipe => dialog.add_filter("recipe", &["toml"]).pick_file(),
             };
             let _ = tx.send(Done::Picked(purpose, path));
             ctx.request_repaint();

@@ -2,6 +2,7 @@
 
 pub mod centroid;
 pub mod detect;
+pub mod inspect;
 pub mod lm;
 pub mod offsets;
 pub mod refine;

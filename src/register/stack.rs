@@ -347,6 +347,178 @@ fn survey(inputs: &[&dyn StackInput], p: &StackParams, progress: &Progress) -> R
     })
 }
 
+/// What the stack measured before combining: everything the frames on the canvas are built from.
+pub(crate) struct StackPlan {
+    pub offsets: Vec<Offset>,
+    pub sky: Vec<SkyModel>,
+    /// Per-frame photometric scales (ones without photometric scaling).
+    pub scale: Vec<f64>,
+    pub canvas: Canvas,
+    /// The combination's parameters: the stack's, with the photometric scales and coverage npix.
+    pub combine: CombineParams,
+}
+
+impl StackPlan {
+    /// Measure the frames (one pass): offsets, sky, scales, and the canvas they give.
+    pub(crate) fn measure(
+        inputs: &[&dyn StackInput],
+        p: &StackParams,
+        progress: &Progress,
+    ) -> Result<StackPlan> {
+        let first = inputs
+            .first()
+            .ok_or_else(|| Error::Invalid("no frames to stack".into()))?;
+        let (ny, nx) = first.shape();
+        for i in inputs {
+            if i.shape() != (ny, nx) {
+                return Err(Error::Invalid(format!(
+                    "{} is {}x{} but {} is {nx}x{ny}: dithered frames must share one shape",
+                    i.name(),
+                    i.shape().1,
+                    i.shape().0,
+                    first.name()
+                )));
+            }
+        }
+        let Survey {
+            offsets,
+            sky,
+            reference_stars,
+        } = survey(inputs, p, progress)?;
+        let scale = match p.scale {
+            StackScale::None => vec![1.0; inputs.len()],
+            StackScale::Photometric => {
+                photometric_scales(inputs, &reference_stars, &offsets, progress)?
+            }
+        };
+        let canvas = Canvas::new(p.canvas, nx, ny, &offsets, p.shift)?;
+        Ok(StackPlan {
+            combine: stack_combine_params(p, &scale),
+            offsets,
+            sky,
+            scale,
+            canvas,
+        })
+    }
+
+    /// The plan a finished stack followed, from its report (nothing is measured again).
+    pub(crate) fn from_report(
+        inputs: &[&dyn StackInput],
+        p: &StackParams,
+        r: &StackReport,
+    ) -> Result<StackPlan> {
+        let n = inputs.len();
+        if r.offsets.len() != n || r.sky.len() != n || r.scale.len() != n {
+            return Err(Error::Invalid(format!(
+                "the stack report describes {} frames but {n} are given",
+                r.offsets.len()
+            )));
+        }
+        Ok(StackPlan {
+            offsets: r.offsets.clone(),
+            sky: r.sky.clone(),
+            scale: r.scale.clone(),
+            canvas: Canvas {
+                x0: r.canvas_origin[0],
+                y0: r.canvas_origin[1],
+                nx: r.canvas_shape[0],
+                ny: r.canvas_shape[1],
+            },
+            combine: stack_combine_params(p, &r.scale),
+        })
+    }
+}
+
+/// The combination's parameters for a stack: photometric scales replace the stack's scaling, and
+/// the npix map counts coverage.
+fn stack_combine_params(p: &StackParams, scale: &[f64]) -> CombineParams {
+    CombineParams {
+        scale: if p.scale == StackScale::None {
+            p.combine.scale.clone()
+        } else {
+            Scale::Given(scale.to_vec())
+        },
+        npix_coverage: true,
+        ..p.combine.clone()
+    }
+}
+
+/// Hand `use_inputs` the frames exactly as the stack's combination sees them: shifted onto the
+/// canvas with their sky subtracted; for sky from neighbouring frames, after the preliminary
+/// stacks (in memory) whose object masks the final sky needs.
+pub(crate) fn with_canvas_inputs<R>(
+    inputs: &[&dyn StackInput],
+    p: &StackParams,
+    plan: &StackPlan,
+    progress: &Progress,
+    use_inputs: impl FnOnce(&[&dyn StackInput]) -> Result<R>,
+) -> Result<R> {
+    let shifted: Vec<ShiftedInput> = inputs
+        .iter()
+        .zip(&plan.offsets)
+        .zip(&plan.sky)
+        .map(|((i, o), s)| ShiftedInput::new(*i, o, p.shift, plan.canvas, s.clone()))
+        .collect();
+    let refs: Vec<&dyn StackInput> = shifted.iter().map(|s| s as &dyn StackInput).collect();
+    let SkyMode::Neighbours { n, iterations } = p.sky else {
+        return use_inputs(&refs);
+    };
+    let levels: Vec<f64> = plan
+        .sky
+        .iter()
+        .map(|s| {
+            if let SkyModel::Constant(v) = s {
+                *v
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    // iteration 0: per-frame median sky; then the mask from each stack feeds the next
+    let mut current = crate::combine::combine_in_memory(&refs, &plan.combine, None)?.image;
+    for _ in 1..iterations.max(1) {
+        progress.check()?;
+        let mask = super::sky::object_mask(current.view(), 3);
+        current = with_neighbour_sky(inputs, p, plan, n, &mask, &levels, |refs| {
+            Ok(crate::combine::combine_in_memory(refs, &plan.combine, None)?.image)
+        })?;
+    }
+    progress.check()?;
+    let mask = super::sky::object_mask(current.view(), 3);
+    with_neighbour_sky(inputs, p, plan, n, &mask, &levels, use_inputs)
+}
+
+/// The frames with the sky of their `n` neighbours subtracted (objects of `mask` left out of it),
+/// shifted onto the canvas, handed to `use_inputs`.
+fn with_neighbour_sky<R>(
+    inputs: &[&dyn StackInput],
+    p: &StackParams,
+    plan: &StackPlan,
+    n: usize,
+    mask: &ndarray::Array2<bool>,
+    levels: &[f64],
+    use_inputs: impl FnOnce(&[&dyn StackInput]) -> Result<R>,
+) -> Result<R> {
+    let sky_subtracted: Vec<super::sky::NeighbourSkyInput> = (0..inputs.len())
+        .map(|i| super::sky::NeighbourSkyInput {
+            frames: inputs,
+            index: i,
+            neighbours: super::sky::neighbours(i, inputs.len(), n),
+            offsets: &plan.offsets,
+            canvas: plan.canvas,
+            mask,
+            levels,
+        })
+        .collect();
+    let shifted: Vec<ShiftedInput> = sky_subtracted
+        .iter()
+        .zip(&plan.offsets)
+        .map(|(i, o)| ShiftedInput::new(i, o, p.shift, plan.canvas, SkyModel::Constant(0.0)))
+        .collect();
+    let refs: Vec<&dyn StackInput> = shifted.iter().map(|s| s as &dyn StackInput).collect();
+    use_inputs(&refs)
+}
+
 /// Stack any inputs (files, calibrated frames): frames are loaded one at a time to measure them,
 /// then streamed through the combination.
 pub fn stack(
@@ -355,106 +527,28 @@ pub fn stack(
     out: &OutputPaths,
     progress: &Progress,
 ) -> Result<StackReport> {
-    let first = inputs
-        .first()
-        .ok_or_else(|| Error::Invalid("no frames to stack".into()))?;
-    let (ny, nx) = first.shape();
-    for i in inputs {
-        if i.shape() != (ny, nx) {
-            return Err(Error::Invalid(format!(
-                "{} is {}x{} but {} is {nx}x{ny}: dithered frames must share one shape",
-                i.name(),
-                i.shape().1,
-                i.shape().0,
-                first.name()
-            )));
-        }
-    }
-    let Survey {
-        offsets,
-        sky,
-        reference_stars,
-    } = survey(inputs, p, progress)?;
-    let scale = match p.scale {
-        StackScale::None => vec![1.0; inputs.len()],
-        StackScale::Photometric => {
-            photometric_scales(inputs, &reference_stars, &offsets, progress)?
-        }
-    };
-    let canvas = Canvas::new(p.canvas, nx, ny, &offsets, p.shift)?;
+    let plan = StackPlan::measure(inputs, p, progress)?;
     let out = &OutputPaths {
-        extra_cards: stack_cards(p, &offsets, &scale, canvas),
+        extra_cards: stack_cards(p, &plan.offsets, &plan.scale, plan.canvas),
         ..out.clone()
     };
-    let combine = CombineParams {
-        scale: if p.scale == StackScale::None {
-            p.combine.scale.clone()
-        } else {
-            Scale::Given(scale.clone())
-        },
-        npix_coverage: true,
-        ..p.combine.clone()
-    };
-    let shifted: Vec<ShiftedInput> = inputs
-        .iter()
-        .zip(&offsets)
-        .zip(&sky)
-        .map(|((i, o), s)| ShiftedInput::new(*i, o, p.shift, canvas, s.clone()))
-        .collect();
-    let refs: Vec<&dyn StackInput> = shifted.iter().map(|s| s as &dyn StackInput).collect();
-    let summary = match p.sky {
-        SkyMode::Neighbours { n, iterations } => {
-            let levels: Vec<f64> = sky
-                .iter()
-                .map(|s| {
-                    if let SkyModel::Constant(v) = s {
-                        *v
-                    } else {
-                        0.0
-                    }
-                })
-                .collect();
-            // iteration 0: per-frame median sky; then the mask from each stack feeds the next
-            let mut current = crate::combine::combine_in_memory(&refs, &combine, None)?.image;
-            let mut last = None;
-            for it in 0..iterations.max(1) {
-                progress.check()?;
-                let mask = super::sky::object_mask(current.view(), 3);
-                let sky_subtracted: Vec<super::sky::NeighbourSkyInput> = (0..inputs.len())
-                    .map(|i| super::sky::NeighbourSkyInput {
-                        frames: inputs,
-                        index: i,
-                        neighbours: super::sky::neighbours(i, inputs.len(), n),
-                        offsets: &offsets,
-                        canvas,
-                        mask: &mask,
-                        levels: &levels,
-                    })
-                    .collect();
-                let shifted: Vec<ShiftedInput> = sky_subtracted
-                    .iter()
-                    .zip(&offsets)
-                    .map(|(i, o)| ShiftedInput::new(i, o, p.shift, canvas, SkyModel::Constant(0.0)))
-                    .collect();
-                let refs: Vec<&dyn StackInput> =
-                    shifted.iter().map(|s| s as &dyn StackInput).collect();
-                if it + 1 == iterations.max(1) {
-                    last = Some(combine_to_files(&refs, &combine, out, progress)?);
-                } else {
-                    current = crate::combine::combine_in_memory(&refs, &combine, None)?.image;
-                }
-            }
-            last.expect("at least one iteration")
-        }
-        _ => combine_to_files(&refs, &combine, out, progress)?,
-    };
+    let combine = with_canvas_inputs(inputs, p, &plan, progress, |refs| {
+        combine_to_files(refs, &plan.combine, out, progress)
+    })?;
+    let StackPlan {
+        offsets,
+        sky,
+        scale,
+        canvas,
+        ..
+    } = plan;
     Ok(StackReport {
         offsets,
         canvas_origin: [canvas.x0, canvas.y0],
         canvas_shape: [canvas.nx, canvas.ny],
         sky,
         scale,
-        combine: summary,
+        combine,
     })
 }
 

@@ -1,0 +1,693 @@
+//! The reduce panel: calibrate the night (the plan from the headers, overscan, trim, output folder),
+//! combine or stack the selected frames with every option of the engine, each step a job with a
+//! progress bar and cancel; the steps run make a recipe that can be saved, loaded and run again.
+
+use super::app::{App, Done, file_name};
+use super::stars::Purpose;
+use crate::calibrate::plan_night;
+use crate::collection::FrameKind;
+use crate::progress::Progress;
+use crate::recipe::options::{CentreArg, CompatArg, DarkMatchArg, DevArg, MethodArg};
+use crate::recipe::{
+    CalibrateStep, CombineOptions, CombineStep, Recipe, StackOptions, StackStep, Step, StepReport,
+};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A step running off the UI thread.
+pub struct Job {
+    pub step: Step,
+    pub progress: Arc<Progress>,
+    pub started: std::time::Instant,
+}
+
+/// The files a combination wrote, shown as tabs over the viewer.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResultFiles {
+    pub image: PathBuf,
+    pub maps: Vec<(&'static str, PathBuf)>,
+    /// The step that made them (the inspector re-reads its inputs).
+    pub step: Option<Step>,
+}
+
+/// What the reduce panel holds.
+#[derive(Default)]
+pub struct Reduce {
+    pub calibrate: Option<CalibrateStep>,
+    pub combine: CombineOptions,
+    pub stack: StackOptions,
+    /// Stack (register and combine dithered frames) rather than combine frames of one pointing.
+    pub dithered: bool,
+    /// The combined image's file name (in the output folder).
+    pub output_name: String,
+    pub write_maps: bool,
+    /// Replace outputs of an earlier run.
+    pub overwrite: bool,
+    pub job: Option<Job>,
+    pub log: Vec<String>,
+    /// The steps run so far (saved as a recipe).
+    pub recipe: Recipe,
+    pub result: Option<ResultFiles>,
+    /// The raw night's folder while the browser shows the calibrated one.
+    pub raw_folder: Option<PathBuf>,
+    /// The kind the combine options were last defaulted for.
+    defaults_for: Option<FrameKind>,
+}
+
+/// The combination a person expects for a kind of frame: biases and darks an average with a 5/5
+/// sigma clip (median centre, mad_std; the ccdproc guide), flats the same scaled by the inverse
+/// median, science frames a 3/3 clip and a dithered stack.
+pub fn defaults_for(kind: FrameKind) -> (CombineOptions, bool) {
+    let clip = |sigma: f64| CombineOptions {
+        sigma_low: Some(sigma),
+        sigma_high: Some(sigma),
+        center: Some(CentreArg::Median),
+        dev: Some(DevArg::MadStd),
+        ..CombineOptions::default()
+    };
+    match kind {
+        FrameKind::Bias | FrameKind::Dark => (clip(5.0), false),
+        FrameKind::Flat => (
+            CombineOptions {
+                scale: "inv-median".into(),
+                ..clip(5.0)
+            },
+            false,
+        ),
+        _ => (clip(3.0), true),
+    }
+}
+
+/// Where calibrated frames go by default: a sibling folder `NIGHT_reduced` (never the raw folder).
+pub fn default_output(night: &Path) -> PathBuf {
+    let name = format!("{}_reduced", file_name(night));
+    night.parent().unwrap_or(Path::new(".")).join(name)
+}
+
+impl App {
+    /// The folder outputs of combinations go to: the calibrated folder when the browser shows it,
+    /// else the calibration's output folder.
+    fn output_folder(&self) -> PathBuf {
+        if self.reduce.raw_folder.is_some() {
+            return self.folder.clone();
+        }
+        self.reduce
+            .calibrate
+            .as_ref()
+            .map_or_else(|| default_output(&self.folder), |c| c.output.clone())
+    }
+
+    /// Run `step` off the UI thread.
+    pub fn start_step(&mut self, step: Step, ctx: &egui::Context) {
+        if self.reduce.job.is_some() {
+            return;
+        }
+        let progress = Arc::new(Progress::new());
+        self.reduce
+            .log
+            .push(format!("started: {}", step.describe()));
+        self.reduce.job = Some(Job {
+            step: step.clone(),
+            progress: progress.clone(),
+            started: std::time::Instant::now(),
+        });
+        let (tx, ctx, overwrite) = (self.sender.clone(), ctx.clone(), self.reduce.overwrite);
+        std::thread::Builder::new()
+            .name("reduce".into())
+            .spawn(move || {
+                let done = crate::recipe::run_step(&step, overwrite, &progress);
+                let done = done.map_err(|e| e.to_string());
+                let _ = tx.send(Done::Reduced(Box::new((step, done))));
+                ctx.request_repaint();
+            })
+            .expect("spawn the reduce thread");
+    }
+
+    /// A finished step: log it, add it to the recipe, and show what it made.
+    pub(crate) fn receive_step(
+        &mut self,
+        step: Step,
+        done: Result<StepReport, String>,
+        ctx: &egui::Context,
+    ) {
+        let seconds = self
+            .reduce
+            .job
+            .take()
+            .map_or(0.0, |j| j.started.elapsed().as_secs_f64());
+        let report = match done {
+            Err(e) => {
+                self.reduce.log.push(format!("FAILED: {e}"));
+                return;
+            }
+            Ok(r) => r,
+        };
+        self.reduce
+            .log
+            .push(format!("done in {seconds:.1} s: {}", step.describe()));
+        self.reduce.recipe.steps.push(step.clone());
+        match (&step, report) {
+            (Step::Calibrate(c), StepReport::Calibrate(r)) => {
+                for p in &r.problems {
+                    self.reduce.log.push(format!("problem: {p}"));
+                }
+                self.reduce.raw_folder = Some(self.folder.clone());
+                self.open_folder(c.output.clone(), ctx);
+            }
+            (Step::Combine(c), _) => {
+                let maps = [
+                    ("npix", &c.npix),
+                    ("rejected", &c.rejected),
+                    ("sigma", &c.sigma_map),
+                ];
+                self.show_result(&c.output, &maps, &step, ctx);
+            }
+            (Step::Stack(s), _) => {
+                let maps = [("npix", &s.npix), ("rejected", &s.rejected)];
+                self.show_result(&s.output, &maps, &step, ctx);
+            }
+            _ => {}
+        }
+    }
+
+    fn show_result(
+        &mut self,
+        image: &Path,
+        maps: &[(&'static str, &Option<PathBuf>)],
+        step: &Step,
+        ctx: &egui::Context,
+    ) {
+        self.reduce.result = Some(ResultFiles {
+            image: image.to_path_buf(),
+            maps: maps
+                .iter()
+                .filter_map(|(n, p)| Some((*n, (*p).clone()?)))
+                .collect(),
+            step: Some(step.clone()),
+        });
+        self.show_file(image.to_path_buf(), ctx);
+        self.refresh(ctx);
+    }
+
+    /// The calibration step as the panel has it (the night shown, its default output folder).
+    fn calibrate_step(&mut self) -> &mut CalibrateStep {
+        let night = self.folder.clone();
+        let c = self.reduce.calibrate.get_or_insert_with(|| CalibrateStep {
+            output: default_output(&night),
+            night: night.clone(),
+            options: Default::default(),
+        });
+        if c.night != night && self.reduce.raw_folder.is_none() {
+            c.output = default_output(&night);
+            c.night = night;
+        }
+        c
+    }
+
+    /// The combine or stack step for the selected frames.
+    pub fn combine_step(&self) -> Option<Step> {
+        let mut files = self.selected_frames();
+        if files.is_empty() {
+            return None;
+        }
+        let out = self.output_folder();
+        let name = if self.reduce.output_name.trim().is_empty() {
+            "combined.fits".to_string()
+        } else {
+            self.reduce.output_name.trim().to_string()
+        };
+        let output = out.join(&name);
+        let stem = name.trim_end_matches(".fits").to_string();
+        let map = |what: &str| {
+            self.reduce
+                .write_maps
+                .then(|| out.join(format!("{stem}_{what}.fits")))
+        };
+        if !self.reduce.dithered {
+            return Some(Step::Combine(CombineStep {
+                files,
+                output,
+                options: self.reduce.combine.clone(),
+                npix: map("npix"),
+                rejected: map("rejected"),
+                sigma_map: map("sigma"),
+            }));
+        }
+        // the reference frame of the offsets table first
+        if let Some((reference, _)) = &self.measuring.reference
+            && let Some(i) = files.iter().position(|p| file_name(p) == *reference)
+        {
+            let r = files.remove(i);
+            files.insert(0, r);
+        }
+        Some(Step::Stack(StackStep {
+            files,
+            output,
+            stack: self.reduce.stack.clone(),
+            options: self.reduce.combine.clone(),
+            npix: map("npix"),
+            rejected: map("rejected"),
+        }))
+    }
+
+    /// Write the offsets table next to the outputs and point the stack at it.
+    fn use_offsets_table(&mut self) -> Result<(), String> {
+        let offsets: Vec<crate::register::Offset> = self
+            .measuring
+            .offsets
+            .iter()
+            .filter_map(|r| {
+                let (dx, dy) = r.offset.clone().ok()?;
+                Some(crate::register::Offset {
+                    file: r.file.clone(),
+                    dx,
+                    dy,
+                    n_stars: 1,
+                })
+            })
+            .collect();
+        if offsets.is_empty() {
+            return Err("the offsets table is empty: measure offsets first".into());
+        }
+        let folder = self.output_folder();
+        std::fs::create_dir_all(&folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+        let path = folder.join("offsets.txt");
+        crate::register::offsets::write_offsets(&path, &offsets, true)
+            .map_err(|e| e.to_string())?;
+        self.reduce.stack.offsets = format!("file:{}", path.display());
+        Ok(())
+    }
+
+    /// The reduce panel.
+    pub(crate) fn reduce_panel(&mut self, ui: &mut egui::Ui) {
+        ui.spacing_mut().scroll = egui::style::ScrollStyle::solid();
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            ui.heading("Reduce");
+            self.job_status(ui);
+            egui::CollapsingHeader::new("Calibrate")
+                .default_open(true)
+                .show(ui, |ui| self.calibrate_section(ui));
+            egui::CollapsingHeader::new("Combine the selected frames")
+                .default_open(true)
+                .show(ui, |ui| self.combine_section(ui));
+            egui::CollapsingHeader::new("Recipe and log")
+                .default_open(true)
+                .show(ui, |ui| self.recipe_section(ui));
+        });
+    }
+
+    /// The running step's progress bar and cancel button.
+    fn job_status(&mut self, ui: &mut egui::Ui) {
+        let Some(job) = &self.reduce.job else { return };
+        let (done, total, stage) = job.progress.snapshot();
+        let fraction = if total > 0 {
+            done as f32 / total as f32
+        } else {
+            0.0
+        };
+        ui.label(job.step.describe());
+        ui.horizontal(|ui| {
+            ui.add(
+                egui::ProgressBar::new(fraction)
+                    .text(format!("{stage} {done}/{total}"))
+                    .desired_width(ui.available_width() - 70.0),
+            );
+            if ui.button("cancel").clicked() {
+                job.progress.cancel();
+            }
+        });
+        ui.ctx()
+            .request_repaint_after(std::time::Duration::from_millis(100));
+    }
+
+    fn calibrate_section(&mut self, ui: &mut egui::Ui) {
+        if let Some(raw) = self.reduce.raw_folder.clone() {
+            ui.label(format!(
+                "showing the calibrated frames of {}",
+                raw.display()
+            ));
+            if ui.button("back to the raw night").clicked() {
+                self.reduce.raw_folder = None;
+                self.open_folder(raw, &ui.ctx().clone());
+            }
+            return;
+        }
+        if let Some(c) = &self.collection {
+            let dark_match =
+                self.reduce
+                    .calibrate
+                    .as_ref()
+                    .map_or(crate::calibrate::DarkMatch::Nearest, |s| {
+                        s.options
+                            .params(false)
+                            .map(|p| p.dark_match)
+                            .unwrap_or_default()
+                    });
+            let plan = plan_night(c, dark_match);
+            egui::CollapsingHeader::new("plan")
+                .default_open(true)
+                .show(ui, |ui| {
+                    for line in plan.describe().lines() {
+                        let colour = if line.starts_with("MISSING") {
+                            egui::Color32::LIGHT_RED
+                        } else {
+                            ui.visuals().text_color()
+                        };
+                        ui.colored_label(colour, line);
+                    }
+                });
+        }
+        let step = self.calibrate_step();
+        let mut output = step.output.display().to_string();
+        egui::Grid::new("calibrate options").show(ui, |ui| {
+            text_row(ui, "output folder", &mut output);
+            let o = &mut step.options;
+            text_row(ui, "overscan", &mut o.overscan);
+            text_row(ui, "overscan statistic", &mut o.overscan_stat);
+            text_row(ui, "trim", &mut o.trim);
+            ui.label("dark for each frame");
+            ui.horizontal(|ui| {
+                ui.selectable_value(&mut o.dark_match, DarkMatchArg::Nearest, "nearest");
+                ui.selectable_value(&mut o.dark_match, DarkMatchArg::Longest, "longest");
+            });
+            ui.end_row();
+            compat_row(ui, &mut o.compat);
+            text_row(ui, "memory limit", &mut o.memory_limit);
+            ui.label("");
+            ui.checkbox(&mut o.allow_missing, "calibrate what can be");
+            ui.end_row();
+        });
+        step.output = PathBuf::from(output);
+        let step = Step::Calibrate(step.clone());
+        let idle = self.reduce.job.is_none();
+        if let Step::Calibrate(c) = &step
+            && c.output.is_dir()
+            && ui.button("show the calibrated frames").clicked()
+        {
+            self.reduce.raw_folder = Some(self.folder.clone());
+            self.open_folder(c.output.clone(), &ui.ctx().clone());
+        }
+        if ui
+            .add_enabled(idle, egui::Button::new("calibrate the night"))
+            .clicked()
+        {
+            self.start_step(step, &ui.ctx().clone());
+        }
+    }
+
+    fn combine_section(&mut self, ui: &mut egui::Ui) {
+        let frames = self.selected_frames();
+        let kind = self.selected_kind();
+        if let Some(k) = kind
+            && self.reduce.defaults_for != Some(k)
+        {
+            (self.reduce.combine, self.reduce.dithered) = defaults_for(k);
+            self.reduce.output_name = format!("combined_{}.fits", k.name());
+            self.reduce.defaults_for = Some(k);
+        }
+        ui.label(format!(
+            "{} selected frame(s){}",
+            frames.len(),
+            kind.map(|k| format!(", {}", k.name())).unwrap_or_default()
+        ));
+        ui.horizontal(|ui| {
+            ui.selectable_value(&mut self.reduce.dithered, false, "combine");
+            ui.selectable_value(&mut self.reduce.dithered, true, "stack (dithered)");
+        });
+        egui::Grid::new("combine options").show(ui, |ui| {
+            text_row(ui, "output file", &mut self.reduce.output_name);
+            ui.label("");
+            ui.horizontal(|ui| {
+                ui.checkbox(&mut self.reduce.write_maps, "npix, rejected, sigma maps");
+                ui.checkbox(&mut self.reduce.overwrite, "overwrite");
+            });
+            ui.end_row();
+            combine_rows(ui, &mut self.reduce.combine);
+        });
+        if self.reduce.dithered {
+            self.stack_options(ui);
+        }
+        let step = self.combine_step();
+        let ready = self.reduce.job.is_none() && step.is_some();
+        let label = if self.reduce.dithered {
+            "stack the frames"
+        } else {
+            "combine the frames"
+        };
+        if ui.add_enabled(ready, egui::Button::new(label)).clicked()
+            && let Some(step) = step
+        {
+            self.start_step(step, &ui.ctx().clone());
+        }
+    }
+
+    fn stack_options(&mut self, ui: &mut egui::Ui) {
+        egui::Grid::new("stack options").show(ui, |ui| {
+            let s = &mut self.reduce.stack;
+            text_row(ui, "offsets", &mut s.offsets);
+            ui.label("");
+            ui.checkbox(&mut s.refine, "refine by cross-correlation");
+            ui.end_row();
+            choice_row(
+                ui,
+                "shift",
+                &mut s.shift,
+                &["integer", "bilinear", "lanczos3"],
+            );
+            text_row(ui, "sky", &mut s.sky);
+            choice_row(
+                ui,
+                "canvas",
+                &mut s.canvas,
+                &["union", "reference", "intersection"],
+            );
+        });
+        let rows = self.measuring.offsets.len();
+        if ui
+            .add_enabled(rows > 0, egui::Button::new("use the offsets table"))
+            .on_hover_text("offsets from the marked stars (the stars panel)")
+            .clicked()
+            && let Err(e) = self.use_offsets_table()
+        {
+            self.reduce.log.push(e);
+        }
+    }
+
+    fn recipe_section(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        ui.horizontal(|ui| {
+            let any = !self.reduce.recipe.steps.is_empty();
+            if ui
+                .add_enabled(any, egui::Button::new("save recipe ..."))
+                .clicked()
+            {
+                self.ask_path(Purpose::SaveRecipe, &ctx);
+            }
+            if ui.button("load recipe ...").clicked() {
+                self.ask_path(Purpose::LoadRecipe, &ctx);
+            }
+        });
+        for (i, step) in self.reduce.recipe.steps.iter().enumerate() {
+            ui.label(format!("{}. {}", i + 1, step.describe()));
+        }
+        ui.separator();
+        for line in self.reduce.log.iter().rev().take(30) {
+            let colour = if line.starts_with("FAILED") || line.starts_with("problem") {
+                egui::Color32::LIGHT_RED
+            } else {
+                ui.visuals().text_color()
+            };
+            ui.colored_label(colour, line);
+        }
+    }
+
+    /// The kind shared by every selected frame.
+    fn selected_kind(&self) -> Option<FrameKind> {
+        let c = self.collection.as_ref()?;
+        let mut kinds = c
+            .frames
+            .iter()
+            .filter(|f| self.selection.contains(&f.path))
+            .map(|f| f.kind);
+        let first = kinds.next()?;
+        kinds.all(|k| k == first).then_some(first)
+    }
+
+    /// Restore the panels from a recipe (the last step of each kind) and keep it as the recipe.
+    pub fn load_recipe(&mut self, path: &Path) -> crate::Result<()> {
+        let recipe = Recipe::load(path)?;
+        for step in &recipe.steps {
+            match step {
+                Step::Calibrate(c) => self.reduce.calibrate = Some(c.clone()),
+                Step::Combine(c) => {
+                    self.reduce.combine = c.options.clone();
+                    self.reduce.dithered = false;
+                    self.reduce.output_name = file_name(&c.output);
+                }
+                Step::Stack(s) => {
+                    self.reduce.combine = s.options.clone();
+                    self.reduce.stack = s.stack.clone();
+                    self.reduce.dithered = true;
+                    self.reduce.output_name = file_name(&s.output);
+                }
+            }
+        }
+        self.reduce.overwrite = recipe.overwrite;
+        self.reduce.defaults_for = self.selected_kind();
+        self.reduce.log.push(format!("loaded {}", path.display()));
+        self.reduce.recipe = recipe;
+        Ok(())
+    }
+
+    /// Save the steps run so far.
+    pub fn save_recipe(&self, path: &Path) -> crate::Result<()> {
+        let recipe = Recipe {
+            overwrite: true,
+            ..self.reduce.recipe.clone()
+        };
+        recipe.save(path)
+    }
+}
+
+/// A label and a one-line text box.
+fn text_row(ui: &mut egui::Ui, label: &str, text: &mut String) {
+    let l = ui.label(label);
+    ui.add(egui::TextEdit::singleline(text).desired_width(160.0))
+        .labelled_by(l.id);
+    ui.end_row();
+}
+
+/// A label and one button per choice.
+fn choice_row(ui: &mut egui::Ui, label: &str, value: &mut String, choices: &[&str]) {
+    ui.label(label);
+    ui.horizontal(|ui| {
+        for c in choices {
+            if ui.selectable_label(value == c, *c).clicked() {
+                *value = c.to_string();
+            }
+        }
+    });
+    ui.end_row();
+}
+
+fn compat_row(ui: &mut egui::Ui, compat: &mut Option<CompatArg>) {
+    ui.label("rules");
+    ui.horizontal(|ui| {
+        ui.selectable_value(compat, None, "IRAF");
+        ui.selectable_value(compat, Some(CompatArg::Ccdproc), "ccdproc exactly");
+    });
+    ui.end_row();
+}
+
+/// An optional number: a checkbox turns it on, a drag value sets it.
+fn optional_number(ui: &mut egui::Ui, label: &str, value: &mut Option<f64>, default: f64) {
+    let mut on = value.is_some();
+    let check = ui.checkbox(&mut on, label);
+    let mut v = value.unwrap_or(default);
+    ui.add_enabled(on, egui::DragValue::new(&mut v).speed(0.1))
+        .labelled_by(check.id);
+    *value = on.then_some(v);
+    ui.end_row();
+}
+
+fn count_row(ui: &mut egui::Ui, label: &str, n: &mut usize) {
+    let l = ui.label(label);
+    ui.add(egui::DragValue::new(n).range(0..=1000))
+        .labelled_by(l.id);
+    ui.end_row();
+}
+
+/// Every option of the combination engine.
+fn combine_rows(ui: &mut egui::Ui, o: &mut CombineOptions) {
+    ui.label("method");
+    ui.horizontal(|ui| {
+        ui.selectable_value(&mut o.method, MethodArg::Average, "average");
+        ui.selectable_value(&mut o.method, MethodArg::Median, "median");
+        ui.selectable_value(&mut o.method, MethodArg::Sum, "sum");
+    });
+    ui.end_row();
+    optional_number(ui, "min value", &mut o.min_clip, 0.0);
+    optional_number(ui, "max value", &mut o.max_clip, 65000.0);
+    count_row(ui, "nlow", &mut o.nlow);
+    count_row(ui, "nhigh", &mut o.nhigh);
+    optional_number(ui, "sigma low", &mut o.sigma_low, 3.0);
+    optional_number(ui, "sigma high", &mut o.sigma_high, 3.0);
+    ui.label("centre");
+    ui.horizontal(|ui| {
+        ui.selectable_value(&mut o.center, None, "default");
+        ui.selectable_value(&mut o.center, Some(CentreArg::Median), "median");
+        ui.selectable_value(&mut o.center, Some(CentreArg::Mean), "mean");
+    });
+    ui.end_row();
+    ui.label("deviation");
+    ui.horizontal(|ui| {
+        ui.selectable_value(&mut o.dev, None, "default");
+        ui.selectable_value(&mut o.dev, Some(DevArg::MadStd), "mad_std");
+        ui.selectable_value(&mut o.dev, Some(DevArg::Std), "std");
+    });
+    ui.end_row();
+    let mut iterations = o.max_iters.map(|n| n as f64);
+    optional_number(ui, "iterations", &mut iterations, 1.0);
+    o.max_iters = iterations.map(|n| n.max(1.0) as usize);
+    optional_number(ui, "percentile clip", &mut o.pclip, -0.5);
+    ui.label("");
+    ui.checkbox(&mut o.ccdclip, "CCD noise model");
+    ui.end_row();
+    if o.ccdclip {
+        optional_number(ui, "gain e-/ADU", &mut o.gain, 1.0);
+        optional_number(ui, "read noise e-", &mut o.read_noise, 5.0);
+    }
+    let l = ui.label("grow radius");
+    ui.add(
+        egui::DragValue::new(&mut o.grow)
+            .range(0.0..=10.0)
+            .speed(0.1),
+    )
+    .labelled_by(l.id);
+    ui.end_row();
+    count_row(ui, "nkeep", &mut o.nkeep);
+    text_row(ui, "scale", &mut o.scale);
+    text_row(ui, "zero", &mut o.zero);
+    text_row(ui, "weights", &mut o.weights);
+    let mut section = o.stat_section.clone().unwrap_or_default();
+    text_row(ui, "statistics section", &mut section);
+    o.stat_section = (!section.trim().is_empty()).then_some(section);
+    text_row(ui, "memory limit", &mut o.memory_limit);
+    compat_row(ui, &mut o.compat);
+}
+
+impl App {
+    /// Tabs over the viewer for a combination's image and maps (same zoom and pan); M steps
+    /// through them.
+    pub(crate) fn result_tabs(&mut self, ui: &mut egui::Ui) {
+        let Some(r) = &self.reduce.result else { return };
+        let tabs: Vec<(&str, PathBuf)> = std::iter::once(("image", r.image.clone()))
+            .chain(r.maps.iter().map(|(n, p)| (*n, p.clone())))
+            .collect();
+        let shown = tabs.iter().position(|t| Some(&t.1) == self.wanted.as_ref());
+        let mut chosen = None;
+        let mut close = false;
+        ui.horizontal(|ui| {
+            ui.label(format!("result {}:", file_name(&r.image)));
+            for (i, (name, _)) in tabs.iter().enumerate() {
+                if ui
+                    .selectable_label(shown == Some(i), *name)
+                    .on_hover_text("M: next")
+                    .clicked()
+                {
+                    chosen = Some(i);
+                }
+            }
+            close = ui.button("close").clicked();
+        });
+        let next = !ui.ctx().text_edit_focused() && ui.input(|i| i.key_pressed(egui::Key::M));
+        if next {
+            chosen = Some(shown.map_or(0, |i| (i + 1) % tabs.len()));
+        }
+        if close {
+            self.reduce.result = None;
+        } else if let Some(i) = chosen.filter(|i| Some(*i) != shown) {
+            self.show_file(tabs[i].1.clone(), &ui.ctx().clone());
+        }
+    }
+}
