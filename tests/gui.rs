@@ -727,11 +727,10 @@ fn bad_files_are_listed_or_shown_with_a_message_never_a_crash() {
     harness.run();
 }
 
-/// Scroll a widget of a side panel into view and click it.
+/// Click a widget of a side panel wherever its scroll area has it (an accessibility click: a
+/// mouse click lands where the widget was a frame ago, while a scroll may still move it).
 fn press(harness: &mut Harness<'static, App>, label: &str) {
-    harness.get_by_label(label).scroll_to_me();
-    harness.run();
-    harness.get_by_label(label).click();
+    harness.get_by_label(label).click_accesskit();
     harness.run();
 }
 
@@ -753,6 +752,13 @@ fn calibrate_combine_the_flats_stack_the_lights_and_look_at_the_npix_map() {
         Default::default(),
     )
     .unwrap();
+    // a cosmic ray in the raw reference frame (trimmed and raw pixels coincide here)
+    let (cr_x, cr_y) = (40usize, 30usize);
+    let reference = raw.join("sci_R_001.fits");
+    let mut f = skycomb::Frame::open(&reference).unwrap();
+    f.data[[cr_y, cr_x]] = 60000.0;
+    let overwrite = skycomb::fits::WriteOptions { overwrite: true };
+    skycomb::fits::write::write_f32(&reference, f.data.view(), &f.header, overwrite).unwrap();
     let mut harness = open_folder(&raw);
     let truth: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(raw.join("truth.json")).unwrap()).unwrap();
@@ -815,6 +821,40 @@ fn calibrate_combine_the_flats_stack_the_lights_and_look_at_the_npix_map() {
     let npix_path = reduced.join("combined_light_npix.fits");
     let image = skycomb::Frame::open(&stacked).unwrap();
     assert_eq!(image.header.get_f64("NCOMBINE"), Some(7.0));
+    // inspect the cosmic ray's pixel on the canvas: rejected by the sigma rule, the result is sky
+    let origin = match &harness.state().reduce.result.as_ref().unwrap().report {
+        Some(skycomb::recipe::StepReport::Stack(r)) => r.canvas_origin,
+        _ => panic!("a stack report"),
+    };
+    let on_canvas = (cr_x as i64 - origin[0], cr_y as i64 - origin[1]);
+    settle(&mut harness);
+    harness.get_by_label("inspect").click();
+    harness.run();
+    let at = screen_of(&harness, (on_canvas.0 as f64, on_canvas.1 as f64));
+    harness.hover_at(at);
+    harness.run();
+    harness.drag_at(at);
+    harness.drop_at(at);
+    harness.run();
+    for _ in 0..200 {
+        if harness.state().inspector.shown.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        harness.step();
+    }
+    harness.run();
+    let p = harness.state().inspector.shown.clone().unwrap().unwrap();
+    assert_eq!((p.x as i64, p.y as i64), on_canvas);
+    let cr = &p.values[0];
+    // on the canvas, with the frame's sky subtracted
+    assert_eq!(cr.frame, "sci_R_001.fits");
+    assert!(cr.raw > 40000.0, "{cr:?}");
+    assert_eq!(cr.reason, skycomb::combine::kernel::Reason::Sigma);
+    assert!(p.value < 10000.0 && p.n_used >= 5, "{p:?}");
+    harness.get_by_label_contains(&format!("pixel {} {} (FITS)", p.x + 1, p.y + 1));
+    assert!(harness.query_all_by_label("sigma").count() >= 1);
+
     // the result is shown with its maps as tabs (same zoom and pan); M steps to the next map
     assert_eq!(harness.state().wanted.as_ref(), Some(&stacked));
     settle(&mut harness);
@@ -857,4 +897,51 @@ fn calibrate_combine_the_flats_stack_the_lights_and_look_at_the_npix_map() {
     for (p, b) in [&stacked, &npix_path].iter().zip(&before) {
         assert!(std::fs::read(p).unwrap() == *b, "{} differs", p.display());
     }
+}
+
+#[test]
+fn a_combine_cancelled_halfway_leaves_no_output_file() {
+    let d = tempfile::tempdir().unwrap();
+    let night = d.path().join("flats");
+    std::fs::create_dir(&night).unwrap();
+    // ten 1024x1024 flats: enough bands under a 2 MB limit for the cancel to land mid-way
+    let mut header = skycomb::fits::Header::default();
+    header.set(
+        "IMAGETYP",
+        skycomb::fits::header::Value::Str("flat".into()),
+        "",
+    );
+    for i in 0..10 {
+        let data = ndarray::Array2::from_shape_fn((1024, 1024), |(y, x)| {
+            (10000 + (x * 7 + y * 13 + i * 31) % 97) as f32
+        });
+        let path = night.join(format!("flat_{i:02}.fits"));
+        skycomb::fits::write::write_f32(&path, data.view(), &header, Default::default()).unwrap();
+    }
+    let mut harness = open_folder(&night);
+    press(&mut harness, "reduce");
+    harness.get_by_label("by kind").click();
+    harness.run();
+    harness.get_by_label_contains("flat (10)").click();
+    harness.run();
+    assert_eq!(harness.state().selected_frames().len(), 10);
+    harness.state_mut().reduce.combine.memory_limit = "2MB".into();
+    harness.get_by_label("combine the frames").click_accesskit();
+    harness.step();
+    let log = harness.state().reduce.log.join("\n");
+    assert!(
+        harness.state().reduce.job.is_some(),
+        "the combine runs: {log}"
+    );
+    harness.step(); // the progress bar and its cancel button appear
+    harness.get_by_label("cancel").click();
+    harness.step();
+    settle(&mut harness);
+    let log = harness.state().reduce.log.join("\n");
+    assert!(log.contains("cancelled: combine 10 frames"), "{log}");
+    let out = harness.state().output_folder();
+    let written: Vec<_> = std::fs::read_dir(&out)
+        .map(|r| r.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(written.is_empty(), "{written:?} in {}", out.display());
 }

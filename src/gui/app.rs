@@ -2,6 +2,7 @@
 //! with the FITS 1-based pixel and value under the cursor. Scanning and loading run off the UI thread.
 
 use super::blink::{Blink, BlinkTiles};
+use super::inspect::Inspector;
 use super::prefs::Prefs;
 use super::reduce::Reduce;
 use super::stars::{Measuring, OffsetRow, Purpose};
@@ -85,11 +86,13 @@ pub(crate) enum Done {
     Blink(u64, PathBuf, BlinkTiles),
     /// The path chosen in a file dialog (`None`: cancelled or no dialog available).
     Picked(Purpose, Option<PathBuf>),
-    /// A calibrate, combine or stack step ended (the error as text).
+    /// The inspector's answer for a pixel of a result.
+    Inspected(Box<Result<crate::combine::inspect::PixelInspection, String>>),
+    /// A calibrate, combine or stack step ended.
     Reduced(
         Box<(
             crate::recipe::Step,
-            Result<crate::recipe::StepReport, String>,
+            crate::Result<crate::recipe::StepReport>,
         )>,
     ),
 }
@@ -129,6 +132,8 @@ pub struct App {
     pub blink: Blink,
     /// Calibration, combination and stacking: options, the running step, results, the recipe.
     pub reduce: Reduce,
+    /// The per-pixel rejection inspector.
+    pub inspector: Inspector,
     /// The file the viewer shows or is loading (a row of the table or a result).
     pub wanted: Option<PathBuf>,
     /// `wanted` is being read.
@@ -332,6 +337,7 @@ impl App {
             reduce: Reduce::default(),
             wanted: None,
             loading: false,
+            inspector: Inspector::default(),
             row_filter: String::new(),
             sorted_by: None,
             scanning: true,
@@ -579,6 +585,10 @@ impl App {
                 Done::Blink(run, path, tiles) => self.receive_blink(run, path, tiles, ctx),
                 Done::Picked(purpose, Some(path)) => self.picked(purpose, &path, ctx),
                 Done::Picked(_, None) => {}
+                Done::Inspected(found) => {
+                    self.inspector.asked = None;
+                    self.inspector.shown = Some(*found);
+                }
                 Done::Reduced(b) => {
                     let (step, done) = *b;
                     self.receive_step(step, done, ctx)
@@ -678,6 +688,7 @@ impl App {
             }
             self.viewer(ui)
         });
+        self.inspector_window(&ui.ctx().clone());
         self.save_prefs_if_changed();
     }
 

@@ -5,6 +5,7 @@ pub mod app;
 pub mod blink;
 mod browser;
 mod histogram;
+pub mod inspect;
 pub mod prefs;
 pub mod reduce;
 pub mod stars;

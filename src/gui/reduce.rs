@@ -22,12 +22,13 @@ pub struct Job {
 }
 
 /// The files a combination wrote, shown as tabs over the viewer.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct ResultFiles {
     pub image: PathBuf,
     pub maps: Vec<(&'static str, PathBuf)>,
-    /// The step that made them (the inspector re-reads its inputs).
+    /// The step that made them and its report (the inspector re-reads the inputs).
     pub step: Option<Step>,
+    pub report: Option<StepReport>,
 }
 
 /// What the reduce panel holds.
@@ -87,7 +88,7 @@ pub fn default_output(night: &Path) -> PathBuf {
 impl App {
     /// The folder outputs of combinations go to: the calibrated folder when the browser shows it,
     /// else the calibration's output folder.
-    fn output_folder(&self) -> PathBuf {
+    pub fn output_folder(&self) -> PathBuf {
         if self.reduce.raw_folder.is_some() {
             return self.folder.clone();
         }
@@ -116,7 +117,6 @@ impl App {
             .name("reduce".into())
             .spawn(move || {
                 let done = crate::recipe::run_step(&step, overwrite, &progress);
-                let done = done.map_err(|e| e.to_string());
                 let _ = tx.send(Done::Reduced(Box::new((step, done))));
                 ctx.request_repaint();
             })
@@ -127,7 +127,7 @@ impl App {
     pub(crate) fn receive_step(
         &mut self,
         step: Step,
-        done: Result<StepReport, String>,
+        done: crate::Result<StepReport>,
         ctx: &egui::Context,
     ) {
         let seconds = self
@@ -136,6 +136,13 @@ impl App {
             .take()
             .map_or(0.0, |j| j.started.elapsed().as_secs_f64());
         let report = match done {
+            Err(crate::Error::Cancelled) => {
+                let what = step.describe();
+                self.reduce
+                    .log
+                    .push(format!("cancelled: {what} (nothing written)"));
+                return;
+            }
             Err(e) => {
                 self.reduce.log.push(format!("FAILED: {e}"));
                 return;
@@ -146,7 +153,7 @@ impl App {
             .log
             .push(format!("done in {seconds:.1} s: {}", step.describe()));
         self.reduce.recipe.steps.push(step.clone());
-        match (&step, report) {
+        match (&step, &report) {
             (Step::Calibrate(c), StepReport::Calibrate(r)) => {
                 for p in &r.problems {
                     self.reduce.log.push(format!("problem: {p}"));
@@ -160,11 +167,11 @@ impl App {
                     ("rejected", &c.rejected),
                     ("sigma", &c.sigma_map),
                 ];
-                self.show_result(&c.output, &maps, &step, ctx);
+                self.show_result(&c.output, &maps, (&step, &report), ctx);
             }
             (Step::Stack(s), _) => {
                 let maps = [("npix", &s.npix), ("rejected", &s.rejected)];
-                self.show_result(&s.output, &maps, &step, ctx);
+                self.show_result(&s.output, &maps, (&step, &report), ctx);
             }
             _ => {}
         }
@@ -174,7 +181,7 @@ impl App {
         &mut self,
         image: &Path,
         maps: &[(&'static str, &Option<PathBuf>)],
-        step: &Step,
+        (step, report): (&Step, &StepReport),
         ctx: &egui::Context,
     ) {
         self.reduce.result = Some(ResultFiles {
@@ -184,6 +191,7 @@ impl App {
                 .filter_map(|(n, p)| Some((*n, (*p).clone()?)))
                 .collect(),
             step: Some(step.clone()),
+            report: Some(report.clone()),
         });
         self.show_file(image.to_path_buf(), ctx);
         self.refresh(ctx);
@@ -281,9 +289,10 @@ impl App {
     /// The reduce panel.
     pub(crate) fn reduce_panel(&mut self, ui: &mut egui::Ui) {
         ui.spacing_mut().scroll = egui::style::ScrollStyle::solid();
+        // the running step's bar and cancel stay in view above the scrolling options
+        ui.heading("Reduce");
+        self.job_status(ui);
         egui::ScrollArea::vertical().show(ui, |ui| {
-            ui.heading("Reduce");
-            self.job_status(ui);
             egui::CollapsingHeader::new("Calibrate")
                 .default_open(true)
                 .show(ui, |ui| self.calibrate_section(ui));
@@ -678,6 +687,10 @@ impl App {
                     chosen = Some(i);
                 }
             }
+            ui.toggle_value(&mut self.inspector.on, "inspect")
+                .on_hover_text(
+                    "click a pixel of the result: its inputs, what was rejected and why",
+                );
             close = ui.button("close").clicked();
         });
         let next = !ui.ctx().text_edit_focused() && ui.input(|i| i.key_pressed(egui::Key::M));

@@ -81,6 +81,9 @@ impl App {
             let (x, y) = a.view.to_image(c);
             self.pick_star(x - 0.5, y - 0.5);
         }
+        if let Some((x, y, _)) = self.hover.filter(|_| a.response.clicked()) {
+            self.inspect_click((x, y), &ui.ctx().clone());
+        }
     }
 
     /// The blinking frame, shifted by its offset when registered; the reference frame's markers

@@ -128,6 +128,16 @@ pub struct Recipe {
     pub steps: Vec<Step>,
 }
 
+/// Make the folder an output goes into.
+fn make_folder_of(output: &Path) -> Result<()> {
+    match output.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "cannot create folder", e))
+        }
+        None => Ok(()),
+    }
+}
+
 fn open_all(files: &[PathBuf]) -> Result<Vec<FileInput>> {
     files.iter().map(|p| FileInput::open(p)).collect()
 }
@@ -162,6 +172,7 @@ pub fn run_combine(
     let names: Vec<String> = inputs.iter().map(|i| i.name()).collect();
     let params = s.options.params(&names, first.header())?;
     let refs: Vec<&dyn StackInput> = inputs.iter().map(|i| i as &dyn StackInput).collect();
+    make_folder_of(&s.output)?;
     let out = OutputPaths {
         image: s.output.clone(),
         npix: s.npix.clone(),
@@ -182,6 +193,7 @@ pub fn run_stack(s: &StackStep, overwrite: bool, progress: &Progress) -> Result<
     let names: Vec<String> = inputs.iter().map(|i| i.name()).collect();
     let params = s.stack.params(&s.options, &names, first.header())?;
     let refs: Vec<&dyn StackInput> = inputs.iter().map(|i| i as &dyn StackInput).collect();
+    make_folder_of(&s.output)?;
     let out = OutputPaths {
         image: s.output.clone(),
         npix: s.npix.clone(),
