@@ -195,7 +195,7 @@ fn render(job: RenderJob, send: impl Fn(Done)) {
     let known = known.filter(|k| k.interval == look.interval);
     let found = match &known {
         Some(k) => k.found,
-        None => limits(frame.data.view(), &look.interval),
+        None => frame_levels(&frame, &look.interval),
     };
     let lim = found.unwrap_or((0.0, 1.0));
     let renderer = look.renderer(&frame, lim);
@@ -222,9 +222,19 @@ fn preview(frame: &crate::Frame, renderer: &Renderer, view: &View) -> Option<Pre
     Some((x0, top, step, paint(frame, renderer, (x0, top), size, step)))
 }
 
+/// The display limits of a frame under an interval; when they close up (zscale of a map that is 7
+/// almost everywhere) the extremes instead, so the frame is not drawn in one colour.
+fn frame_levels(frame: &crate::Frame, interval: &Interval) -> Option<(f64, f64)> {
+    let found = limits(frame.data.view(), interval)?;
+    if found.1 > found.0 || matches!(interval, Interval::Manual { .. }) {
+        return Some(found);
+    }
+    crate::stats::finite_extremes(frame.data.view())
+}
+
 /// The display limits of a frame under `look`'s interval ((0, 1) when it has no finite pixel).
 pub(crate) fn frame_limits(frame: &crate::Frame, look: &Look) -> (f64, f64) {
-    limits(frame.data.view(), &look.interval).unwrap_or((0.0, 1.0))
+    frame_levels(frame, &look.interval).unwrap_or((0.0, 1.0))
 }
 
 /// Tiles no larger than `max_side` of the whole frame.
