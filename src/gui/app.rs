@@ -70,6 +70,15 @@ impl Default for Look {
     }
 }
 
+/// Which panel the dock on the right shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dock {
+    #[default]
+    Reduce,
+    Stars,
+    Header,
+}
+
 /// A finished background job.
 pub(crate) enum Done {
     Scanned(crate::Result<Collection>),
@@ -134,6 +143,8 @@ pub struct App {
     pub reduce: Reduce,
     /// The per-pixel rejection inspector.
     pub inspector: Inspector,
+    /// The panel the dock on the right shows.
+    pub dock: Dock,
     /// The file the viewer shows or is loading (a row of the table or a result).
     pub wanted: Option<PathBuf>,
     /// `wanted` is being read.
@@ -348,6 +359,7 @@ impl App {
             wanted: None,
             loading: false,
             inspector: Inspector::default(),
+            dock: Dock::default(),
             row_filter: String::new(),
             sorted_by: None,
             scanning: true,
@@ -668,26 +680,40 @@ impl App {
                 .default_size(150.0)
                 .show(ui, |ui| self.histogram_panel(ui));
         }
-        // the right-hand panels share one third of the window: the image keeps at least a third
-        let open = [
-            self.prefs.show_reduce,
-            self.prefs.show_stars,
-            self.prefs.show_header,
-        ];
-        let right = side / open.iter().filter(|o| **o).count().max(1) as f32;
-        let panel = |id: &'static str, width: f32| {
-            egui::Panel::right(id)
-                .default_size(width.min(right))
-                .max_size(right)
-        };
-        if self.prefs.show_reduce {
-            panel("reduce", 420.0).show(ui, |ui| self.reduce_panel(ui));
+        // one dock on the right for the reduce, stars and header panels, a tab each
+        let open: Vec<(Dock, &str)> = [
+            (Dock::Reduce, self.prefs.show_reduce, "Reduce"),
+            (Dock::Stars, self.prefs.show_stars, "Stars"),
+            (Dock::Header, self.prefs.show_header, "Header"),
+        ]
+        .into_iter()
+        .filter(|d| d.1)
+        .map(|d| (d.0, d.2))
+        .collect();
+        if !open.iter().any(|d| d.0 == self.dock)
+            && let Some(d) = open.first()
+        {
+            self.dock = d.0;
         }
-        if self.prefs.show_stars {
-            panel("stars", 440.0).show(ui, |ui| self.measure_panel(ui));
-        }
-        if self.prefs.show_header {
-            panel("header", 520.0).show(ui, |ui| self.header_panel(ui));
+        if !open.is_empty() {
+            egui::Panel::right("dock")
+                .default_size(440.0f32.min(side))
+                .max_size(side)
+                .show(ui, |ui| {
+                    if open.len() > 1 {
+                        ui.horizontal(|ui| {
+                            for (d, name) in &open {
+                                ui.selectable_value(&mut self.dock, *d, *name);
+                            }
+                        });
+                        ui.separator();
+                    }
+                    match self.dock {
+                        Dock::Reduce => self.reduce_panel(ui),
+                        Dock::Stars => self.measure_panel(ui),
+                        Dock::Header => self.header_panel(ui),
+                    }
+                });
         }
         self.tick_blink(ui);
         egui::CentralPanel::default().show(ui, |ui| {
@@ -738,12 +764,11 @@ impl App {
                 ui.selectable_value(&mut look.colormap, c, c.name());
             }
             ui.separator();
-            ui.toggle_value(&mut self.prefs.show_header, "header");
+            self.dock_toggle(ui, Dock::Header);
             ui.toggle_value(&mut self.prefs.show_histogram, "histogram");
             ui.toggle_value(&mut self.prefs.show_magnifier, "magnifier");
-            ui.toggle_value(&mut self.prefs.show_stars, "stars");
-            ui.toggle_value(&mut self.prefs.show_reduce, "reduce")
-                .on_hover_text("calibrate, combine, stack");
+            self.dock_toggle(ui, Dock::Stars);
+            self.dock_toggle(ui, Dock::Reduce);
             let mut blinking = self.blink.active;
             if ui
                 .toggle_value(&mut blinking, "blink")
@@ -762,6 +787,26 @@ impl App {
         if look != self.prefs.look {
             let ctx = ui.ctx().clone();
             self.set_look(look, &ctx);
+        }
+    }
+
+    /// A toolbar toggle for a panel of the dock; switching it on brings its tab to the front.
+    fn dock_toggle(&mut self, ui: &mut egui::Ui, dock: Dock) {
+        let (shown, name, hint) = match dock {
+            Dock::Reduce => (
+                &mut self.prefs.show_reduce,
+                "reduce",
+                "calibrate, combine, stack",
+            ),
+            Dock::Stars => (
+                &mut self.prefs.show_stars,
+                "stars",
+                "star picking and offsets",
+            ),
+            Dock::Header => (&mut self.prefs.show_header, "header", "the FITS header"),
+        };
+        if ui.toggle_value(shown, name).on_hover_text(hint).changed() && *shown {
+            self.dock = dock;
         }
     }
 
