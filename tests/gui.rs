@@ -945,3 +945,54 @@ fn a_combine_cancelled_halfway_leaves_no_output_file() {
         .unwrap_or_default();
     assert!(written.is_empty(), "{written:?} in {}", out.display());
 }
+
+#[test]
+fn the_difference_of_two_frames_is_shown_with_limits_symmetric_about_zero() {
+    let d = tempfile::tempdir().unwrap();
+    let raw = d.path().join("raw");
+    skycomb::sample::write_sample_night(
+        &raw,
+        skycomb::sample::SampleNightParams { size: 96, seed: 3 },
+        Default::default(),
+    )
+    .unwrap();
+    let mut harness = open_folder(&raw);
+    filter_rows(&mut harness, "sci_R_00");
+    show(&mut harness, "sci_R_001.fits");
+    harness
+        .get_by_label("sci_R_002.fits")
+        .click_modifiers(egui::Modifiers::COMMAND);
+    harness.run();
+    settle(&mut harness);
+    press(&mut harness, "reduce");
+    harness.get_by_label("A = sci_R_001.fits   B = sci_R_002.fits");
+    press(&mut harness, "swap A and B");
+    press(&mut harness, "show A − B");
+    for _ in 0..300 {
+        harness.step();
+        if harness
+            .state()
+            .wanted
+            .as_ref()
+            .is_some_and(|w| w.starts_with(d.path().join("raw_reduced")))
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    settle(&mut harness);
+    let app = harness.state();
+    let shown = app.wanted.clone().unwrap();
+    assert_eq!(file_name(&shown), "diff_sci_R_002_minus_sci_R_001.fits");
+    let (a, b) = (
+        skycomb::Frame::open(&raw.join("sci_R_002.fits")).unwrap(),
+        skycomb::Frame::open(&raw.join("sci_R_001.fits")).unwrap(),
+    );
+    assert_eq!(app.image.as_ref().unwrap().frame.data, &a.data - &b.data);
+    let (low, high) = app.image.as_ref().unwrap().limits;
+    assert!(high > 0.0 && low == -high, "{low} {high}");
+}
+
+fn file_name(p: &std::path::Path) -> String {
+    p.file_name().unwrap().to_string_lossy().into_owned()
+}

@@ -95,6 +95,8 @@ pub(crate) enum Done {
     Blink(u64, PathBuf, BlinkTiles),
     /// The path chosen in a file dialog (`None`: cancelled or no dialog available).
     Picked(Purpose, Option<PathBuf>),
+    /// A difference image written (its path and the half-width of a symmetric stretch).
+    Difference(crate::Result<(PathBuf, f64)>),
     /// The inspector's answer for a pixel of a result.
     Inspected(Box<Result<crate::combine::inspect::PixelInspection, String>>),
     /// A calibrate, combine or stack step ended.
@@ -607,6 +609,7 @@ impl App {
                 Done::Blink(run, path, tiles) => self.receive_blink(run, path, tiles, ctx),
                 Done::Picked(purpose, Some(path)) => self.picked(purpose, &path, ctx),
                 Done::Picked(_, None) => {}
+                Done::Difference(made) => self.receive_difference(made, ctx),
                 Done::Inspected(found) => {
                     self.inspector.asked = None;
                     self.inspector.shown = Some(*found);

@@ -53,6 +53,8 @@ pub struct Reduce {
     pub raw_folder: Option<PathBuf>,
     /// The kind the combine options were last defaulted for.
     defaults_for: Option<FrameKind>,
+    /// The difference is the second selected frame minus the first.
+    pub swap_difference: bool,
 }
 
 /// The combination a person expects for a kind of frame: biases and darks an average with a 5/5
@@ -299,6 +301,9 @@ impl App {
             egui::CollapsingHeader::new("Combine the selected frames")
                 .default_open(true)
                 .show(ui, |ui| self.combine_section(ui));
+            egui::CollapsingHeader::new("Difference of two frames")
+                .default_open(true)
+                .show(ui, |ui| self.difference_section(ui));
             egui::CollapsingHeader::new("Recipe and log")
                 .default_open(true)
                 .show(ui, |ui| self.recipe_section(ui));
@@ -701,6 +706,98 @@ impl App {
             self.reduce.result = None;
         } else if let Some(i) = chosen.filter(|i| Some(*i) != shown) {
             self.show_file(tabs[i].1.clone(), &ui.ctx().clone());
+        }
+    }
+}
+
+/// The difference `a - b` of two frames of one shape, written into `folder` as
+/// `diff_A_minus_B.fits` (A's header, with HISTORY); the half-width of a symmetric stretch
+/// (the 99.5th percentile of |a - b|) comes with it.
+pub fn write_difference(a: &Path, b: &Path, folder: &Path) -> crate::Result<(PathBuf, f64)> {
+    let (fa, fb) = (crate::Frame::open(a)?, crate::Frame::open(b)?);
+    if fa.data.dim() != fb.data.dim() {
+        let (ya, xa) = fa.data.dim();
+        let (yb, xb) = fb.data.dim();
+        return Err(crate::Error::Invalid(format!(
+            "{} is {xa}x{ya} but {} is {xb}x{yb}: a difference needs one shape",
+            file_name(a),
+            file_name(b)
+        )));
+    }
+    let d = &fa.data - &fb.data;
+    let stem = |p: &Path| file_name(p).trim_end_matches(".fits").to_string();
+    let out = folder.join(format!("diff_{}_minus_{}.fits", stem(a), stem(b)));
+    let mut header = fa.header.clone();
+    header.add_history(&format!(
+        "skycomb difference: {} - {}",
+        file_name(a),
+        file_name(b)
+    ));
+    std::fs::create_dir_all(folder)
+        .map_err(|e| crate::Error::io(folder, "cannot create folder", e))?;
+    crate::fits::refuse_inputs(&out, &[a.to_path_buf(), b.to_path_buf()])?;
+    let options = crate::fits::WriteOptions { overwrite: true };
+    crate::fits::write_f32(&out, d.view(), &header, options)?;
+    let abs = d.mapv(f32::abs);
+    let half = crate::stats::image_percentiles(abs.view(), &[99.5])
+        .map_or(1.0, |p| p[0].max(f64::MIN_POSITIVE));
+    Ok((out, half))
+}
+
+impl App {
+    /// The two selected frames in table order, for a difference.
+    fn difference_pair(&self) -> Option<(PathBuf, PathBuf)> {
+        let frames = self.selected_frames();
+        let [a, b] = frames.as_slice() else {
+            return None;
+        };
+        Some(if self.reduce.swap_difference {
+            (b.clone(), a.clone())
+        } else {
+            (a.clone(), b.clone())
+        })
+    }
+
+    /// Select two frames (or results) in the table: A - B with a symmetric stretch.
+    pub(crate) fn difference_section(&mut self, ui: &mut egui::Ui) {
+        let Some((a, b)) = self.difference_pair() else {
+            ui.label("select two frames of one shape (or results) in the table");
+            return;
+        };
+        ui.label(format!("A = {}   B = {}", file_name(&a), file_name(&b)));
+        ui.horizontal(|ui| {
+            if ui.button("swap A and B").clicked() {
+                self.reduce.swap_difference ^= true;
+            }
+            if ui.button("show A − B").clicked() {
+                let (tx, ctx, folder) =
+                    (self.sender.clone(), ui.ctx().clone(), self.output_folder());
+                std::thread::spawn(move || {
+                    let made = write_difference(&a, &b, &folder);
+                    let _ = tx.send(Done::Difference(made));
+                    ctx.request_repaint();
+                });
+            }
+        });
+    }
+
+    /// A difference written: show it with limits symmetric about zero.
+    pub(crate) fn receive_difference(
+        &mut self,
+        made: crate::Result<(PathBuf, f64)>,
+        ctx: &egui::Context,
+    ) {
+        match made {
+            Err(e) => self.reduce.log.push(format!("FAILED: difference: {e}")),
+            Ok((path, half)) => {
+                self.reduce.log.push(format!("wrote {}", path.display()));
+                self.prefs.look.interval = crate::display::Interval::Manual {
+                    low: -half,
+                    high: half,
+                };
+                self.show_file(path, ctx);
+                self.refresh(ctx);
+            }
         }
     }
 }
