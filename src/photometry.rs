@@ -216,6 +216,84 @@ pub fn scale_factor(reference: &[f64], frame: &[f64]) -> Option<f64> {
     crate::stats::median_mut(&mut ratios)
 }
 
+/// A star's flux in a frame relative to the same star in the reference frame.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RelativeFlux {
+    pub row: PhotometryRow,
+    /// flux / the star's flux in the reference frame (NaN when that is not positive).
+    pub ratio: f64,
+}
+
+/// Every row with its flux ratio to the reference frame's, and the scale factor of each frame:
+/// the median over its stars of reference flux / flux (what brings the frame to the reference's
+/// transparency, as photometric scaling multiplies it).
+pub fn relative_fluxes(
+    rows: &[PhotometryRow],
+    reference: &str,
+) -> (Vec<RelativeFlux>, Vec<(String, f64)>) {
+    let reference_flux = |star: usize| {
+        rows.iter()
+            .find(|r| r.file == reference && r.star == star)
+            .map(|r| r.flux)
+            .filter(|f| *f > 0.0)
+    };
+    let relative: Vec<RelativeFlux> = rows
+        .iter()
+        .map(|r| RelativeFlux {
+            row: r.clone(),
+            ratio: reference_flux(r.star).map_or(f64::NAN, |f| r.flux / f),
+        })
+        .collect();
+    let mut files: Vec<String> = Vec::new();
+    for r in rows {
+        if !files.contains(&r.file) {
+            files.push(r.file.clone());
+        }
+    }
+    let scales = files
+        .into_iter()
+        .map(|file| {
+            let mut inverse: Vec<f64> = relative
+                .iter()
+                .filter(|r| r.row.file == file && r.ratio > 0.0)
+                .map(|r| 1.0 / r.ratio)
+                .collect();
+            let scale = crate::stats::median_f64_mut(&mut inverse).unwrap_or(f64::NAN);
+            (file, scale)
+        })
+        .collect();
+    (relative, scales)
+}
+
+/// The table as CSV: a header line, then one line per star and frame (positions FITS 1-based).
+pub fn photometry_csv(relative: &[RelativeFlux], scales: &[(String, f64)]) -> String {
+    let mut s = String::from(
+        "file,star,x,y,aperture_sum,area,background,flux,flux_err,ratio_to_reference,frame_scale\n",
+    );
+    for r in relative {
+        let w = &r.row;
+        let scale = scales
+            .iter()
+            .find(|s| s.0 == w.file)
+            .map_or(f64::NAN, |s| s.1);
+        s.push_str(&format!(
+            "{},{},{:.3},{:.3},{},{},{},{},{},{},{}\n",
+            w.file,
+            w.star,
+            w.x + 1.0,
+            w.y + 1.0,
+            w.aperture_sum,
+            w.area,
+            w.background,
+            w.flux,
+            w.flux_err,
+            r.ratio,
+            scale
+        ));
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,5 +332,42 @@ mod tests {
             let (s, _) = aperture_sum(ramp.view(), x, y, 8.0);
             assert!((s - want).abs() < 1e-9 * want, "{x},{y}: {s} vs {want}");
         }
+    }
+
+    #[test]
+    fn flux_ratios_and_frame_scales_follow_the_reference_frame() {
+        let row = |file: &str, star: usize, flux: f64| PhotometryRow {
+            file: file.into(),
+            star,
+            x: 9.0,
+            y: 19.0,
+            aperture_sum: flux + 50.0,
+            area: 10.0,
+            background: 5.0,
+            flux,
+            flux_err: 1.0,
+        };
+        // frame b is 20 % dimmer (thinner sky); its third star is a variable
+        let rows = vec![
+            row("a", 1, 1000.0),
+            row("a", 2, 500.0),
+            row("a", 3, 200.0),
+            row("b", 1, 800.0),
+            row("b", 2, 400.0),
+            row("b", 3, 300.0),
+        ];
+        let (relative, scales) = relative_fluxes(&rows, "a");
+        assert_eq!(relative[3].ratio, 0.8);
+        assert_eq!(relative[5].ratio, 1.5);
+        assert_eq!(
+            scales,
+            vec![("a".to_string(), 1.0), ("b".to_string(), 1.25)]
+        );
+        let csv = photometry_csv(&relative, &scales);
+        assert_eq!(csv.lines().count(), 7);
+        assert!(
+            csv.contains("\nb,1,10.000,20.000,850,10,5,800,1,0.8,1.25\n"),
+            "{csv}"
+        );
     }
 }

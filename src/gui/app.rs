@@ -3,6 +3,7 @@
 
 use super::blink::{Blink, BlinkTiles};
 use super::inspect::Inspector;
+use super::photometry::PhotometryTable;
 use super::prefs::Prefs;
 use super::reduce::Reduce;
 use super::stars::{Measuring, OffsetRow, Purpose};
@@ -95,6 +96,8 @@ pub(crate) enum Done {
     Blink(u64, PathBuf, BlinkTiles),
     /// The path chosen in a file dialog (`None`: cancelled or no dialog available).
     Picked(Purpose, Option<PathBuf>),
+    /// Photometry rows of the marked stars, the reference frame's name, and what went wrong.
+    Photometry(Vec<crate::photometry::PhotometryRow>, String, Vec<String>),
     /// A difference image written (its path and the half-width of a symmetric stretch).
     Difference(crate::Result<(PathBuf, f64)>),
     /// The inspector's answer for a pixel of a result.
@@ -147,6 +150,8 @@ pub struct App {
     pub inspector: Inspector,
     /// The panel the dock on the right shows.
     pub dock: Dock,
+    /// Photometry of the marked stars through the frames and the result.
+    pub photometry: PhotometryTable,
     /// The file the viewer shows or is loading (a row of the table or a result).
     pub wanted: Option<PathBuf>,
     /// `wanted` is being read.
@@ -362,6 +367,7 @@ impl App {
             loading: false,
             inspector: Inspector::default(),
             dock: Dock::default(),
+            photometry: PhotometryTable::default(),
             row_filter: String::new(),
             sorted_by: None,
             scanning: true,
@@ -422,6 +428,7 @@ impl App {
             Purpose::LoadOffsets => self.load_offsets(path),
             Purpose::SaveRecipe => self.save_recipe(path).map_err(Into::into),
             Purpose::LoadRecipe => self.load_recipe(path).map_err(Into::into),
+            Purpose::SavePhotometry => self.save_photometry(path).map_err(Into::into),
         };
         self.notice = result.err().map(|e| format!("{e:#}"));
     }
@@ -610,6 +617,9 @@ impl App {
                 Done::Picked(purpose, Some(path)) => self.picked(purpose, &path, ctx),
                 Done::Picked(_, None) => {}
                 Done::Difference(made) => self.receive_difference(made, ctx),
+                Done::Photometry(rows, reference, problems) => {
+                    self.receive_photometry(rows, &reference, problems)
+                }
                 Done::Inspected(found) => {
                     self.inspector.asked = None;
                     self.inspector.shown = Some(*found);

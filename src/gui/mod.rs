@@ -6,6 +6,7 @@ pub mod blink;
 mod browser;
 mod histogram;
 pub mod inspect;
+pub mod photometry;
 pub mod prefs;
 pub mod reduce;
 pub mod stars;

@@ -54,6 +54,7 @@ pub enum Purpose {
     LoadOffsets,
     SaveRecipe,
     LoadRecipe,
+    SavePhotometry,
 }
 
 /// The centroid methods offered, and their names.
@@ -247,6 +248,7 @@ impl App {
                 Purpose::LoadOffsets => dialog.pick_file(),
                 Purpose::SaveRecipe => dialog.set_file_name("recipe.toml").save_file(),
                 Purpose::LoadRecipe => dialog.add_filter("recipe", &["toml"]).pick_file(),
+                Purpose::SavePhotometry => dialog.set_file_name("photometry.csv").save_file(),
             };
             let _ = tx.send(Done::Picked(purpose, path));
             ctx.request_repaint();
@@ -283,6 +285,8 @@ impl App {
         self.stars_table(ui);
         ui.separator();
         self.offsets_table(ui);
+        ui.separator();
+        self.photometry_section(ui);
     }
 
     fn stars_table(&mut self, ui: &mut egui::Ui) {
