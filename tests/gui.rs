@@ -920,6 +920,36 @@ fn calibrate_combine_the_flats_stack_the_lights_and_look_at_the_npix_map() {
     let rejected = reduced.join("combined_light_rejected.fits");
     assert_eq!(harness.state().wanted.as_ref(), Some(&rejected));
 
+    // export: the shown map as FITS where the person chooses (the bytes, header and all), and the
+    // view as a PNG of every pixel with the limits and colours shown
+    let exported = d.path().join("export").join("npix.fits");
+    std::fs::create_dir_all(exported.parent().unwrap()).unwrap();
+    harness.state().save_shown_fits(&exported).unwrap();
+    assert!(std::fs::read(&exported).unwrap() == std::fs::read(&rejected).unwrap());
+    let png = d.path().join("export").join("view.png");
+    let ctx = harness.ctx.clone();
+    harness.state_mut().export_png(png.clone(), &ctx);
+    for _ in 0..300 {
+        harness.step();
+        if png.is_file() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    harness.run();
+    harness.get_by_label_contains("wrote ");
+    let img = image::open(&png).unwrap().to_rgb8();
+    let shown = harness.state().image.as_ref().unwrap();
+    let (ny, nx) = shown.frame.data.dim();
+    assert_eq!(img.dimensions(), (nx as u32, ny as u32));
+    let look = harness.state().prefs.look;
+    let renderer = look.renderer(&shown.frame, shown.limits);
+    // PNG row 0 is the top: FITS row ny - 1
+    assert_eq!(
+        img.get_pixel(3, 0).0,
+        renderer.rgb(shown.frame.data[[ny - 1, 3]])
+    );
+
     // the recipe of the three steps runs from the command line to the same bytes
     let recipe = d.path().join("night.toml");
     harness.state().save_recipe(&recipe).unwrap();

@@ -98,6 +98,8 @@ pub(crate) enum Done {
     Picked(Purpose, Option<PathBuf>),
     /// Photometry rows of the marked stars, the reference frame's name, and what went wrong.
     Photometry(Vec<crate::photometry::PhotometryRow>, String, Vec<String>),
+    /// A PNG of the view written (where).
+    Exported(crate::Result<PathBuf>),
     /// A difference image written (its path and the half-width of a symmetric stretch).
     Difference(crate::Result<(PathBuf, f64)>),
     /// The inspector's answer for a pixel of a result.
@@ -429,6 +431,11 @@ impl App {
             Purpose::SaveRecipe => self.save_recipe(path).map_err(Into::into),
             Purpose::LoadRecipe => self.load_recipe(path).map_err(Into::into),
             Purpose::SavePhotometry => self.save_photometry(path).map_err(Into::into),
+            Purpose::ExportFits => self.save_shown_fits(path).map_err(Into::into),
+            Purpose::ExportPng => {
+                self.export_png(path.to_path_buf(), ctx);
+                Ok(())
+            }
         };
         self.notice = result.err().map(|e| format!("{e:#}"));
     }
@@ -617,6 +624,12 @@ impl App {
                 Done::Picked(purpose, Some(path)) => self.picked(purpose, &path, ctx),
                 Done::Picked(_, None) => {}
                 Done::Difference(made) => self.receive_difference(made, ctx),
+                Done::Exported(done) => {
+                    self.notice = Some(match done {
+                        Ok(p) => format!("wrote {}", p.display()),
+                        Err(e) => e.to_string(),
+                    })
+                }
                 Done::Photometry(rows, reference, problems) => {
                     self.receive_photometry(rows, &reference, problems)
                 }
@@ -749,6 +762,21 @@ impl App {
             ui.menu_button("File", |ui| {
                 if ui.button("Open folder ...").clicked() {
                     self.ask_path(Purpose::OpenFolder, &ctx);
+                }
+                let shown = self.image.is_some();
+                if ui
+                    .add_enabled(shown, egui::Button::new("Save frame as FITS ..."))
+                    .on_hover_text("the shown frame or result with its header (provenance)")
+                    .clicked()
+                {
+                    self.ask_path(Purpose::ExportFits, &ctx);
+                }
+                if ui
+                    .add_enabled(shown, egui::Button::new("Export view as PNG ..."))
+                    .on_hover_text("every pixel, with the limits, stretch and colours shown")
+                    .clicked()
+                {
+                    self.ask_path(Purpose::ExportPng, &ctx);
                 }
             });
             ui.separator();

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod blink;
 mod browser;
+pub mod export;
 mod histogram;
 pub mod inspect;
 pub mod photometry;

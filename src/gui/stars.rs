@@ -55,6 +55,8 @@ pub enum Purpose {
     SaveRecipe,
     LoadRecipe,
     SavePhotometry,
+    ExportFits,
+    ExportPng,
 }
 
 /// The centroid methods offered, and their names.
@@ -249,6 +251,8 @@ impl App {
                 Purpose::SaveRecipe => dialog.set_file_name("recipe.toml").save_file(),
                 Purpose::LoadRecipe => dialog.add_filter("recipe", &["toml"]).pick_file(),
                 Purpose::SavePhotometry => dialog.set_file_name("photometry.csv").save_file(),
+                Purpose::ExportFits => dialog.add_filter("FITS", &["fits", "fit"]).save_file(),
+                Purpose::ExportPng => dialog.set_file_name("view.png").save_file(),
             };
             let _ = tx.send(Done::Picked(purpose, path));
             ctx.request_repaint();
