@@ -5,8 +5,10 @@
 //! benches/display_vs_astropy.py makes the files, starts Xvfb and runs this beside astropy.
 //! Prints one JSON object of medians (milliseconds and frames per second).
 //!
-//! Usage: DISPLAY=:97 cargo bench --bench display -- FOLDER
-//! (FOLDER holds at least two frames; the app opens on the first, the timed loads alternate.)
+//! Usage: DISPLAY=:97 cargo bench --bench display -- FOLDER [COMBINE_FOLDER]
+//! (FOLDER holds at least two frames; the app opens on the first, the timed loads alternate. With
+//! COMBINE_FOLDER its frames are combined as a reduce step while the image is dragged about: the
+//! frame rate the window keeps during a combination.)
 
 use skycomb::display::{Colormap, Interval, Stretch, ZScale};
 use skycomb::gui::App;
@@ -34,6 +36,8 @@ enum Task {
     Pan,
     /// Wheel in and out about the viewer's centre, one wheel step a frame.
     Zoom,
+    /// Combine the frames of a folder (a reduce step) and drag the image about while it runs.
+    CombineWhilePanning,
 }
 
 impl Task {
@@ -44,6 +48,7 @@ impl Task {
             Task::Relook(name, _) => name,
             Task::Pan => "pan_frame_ms",
             Task::Zoom => "zoom_frame_ms",
+            Task::CombineWhilePanning => "pan_during_combine_frame_ms",
         }
     }
 }
@@ -61,6 +66,8 @@ struct Bench {
     frame: usize,
     last_frame: Instant,
     times: Arc<Mutex<BTreeMap<String, Vec<f64>>>>,
+    /// Frames to combine while panning (none: that task is skipped) and where the result goes.
+    combine: Option<(Vec<PathBuf>, PathBuf)>,
 }
 
 fn look(interval: Interval, stretch: Stretch, colormap: Colormap) -> Look {
@@ -95,7 +102,7 @@ fn plan() -> VecDeque<Task> {
             plan.push_back(Task::Relook("histeq_change_ms", grey(s)));
         }
     }
-    plan.extend([Task::Pan, Task::Zoom]);
+    plan.extend([Task::Pan, Task::Zoom, Task::CombineWhilePanning]);
     plan
 }
 
@@ -124,6 +131,21 @@ impl Bench {
         match task {
             Task::Select(i) => self.app.select(i, ctx),
             Task::Relook(_, l) => self.app.set_look(l, ctx),
+            Task::CombineWhilePanning => match &self.combine {
+                Some((files, output)) => {
+                    let step = skycomb::recipe::Step::Combine(skycomb::recipe::CombineStep {
+                        files: files.clone(),
+                        output: output.clone(),
+                        options: Default::default(),
+                        npix: None,
+                        rejected: None,
+                        sigma_map: None,
+                    });
+                    self.app.reduce.overwrite = true;
+                    self.app.start_step(step, ctx);
+                }
+                None => self.next(ctx),
+            },
             _ => {}
         }
     }
@@ -169,7 +191,7 @@ impl eframe::App for Bench {
             Task::Pan if i == 0 => input
                 .events
                 .extend([egui::Event::PointerMoved(centre), button(true)]),
-            Task::Pan => {
+            Task::Pan | Task::CombineWhilePanning => {
                 // 4 points a frame to the right and down, then back
                 let x = if (i / 30) % 2 == 0 {
                     i % 30
@@ -224,6 +246,13 @@ impl eframe::App for Bench {
                 self.frame += 1;
                 self.drawn = self.frame > MOTION_FRAMES;
             }
+            Task::CombineWhilePanning => {
+                if self.frame > 0 {
+                    self.record("", frame_time * 1e3);
+                }
+                self.frame += 1;
+                self.drawn = self.app.reduce.job.is_none() && self.frame > 1;
+            }
             _ => {
                 self.seen.0 |= timed && self.app.redrawn() && self.showing_selected();
                 self.drawn = self.shown();
@@ -231,7 +260,10 @@ impl eframe::App for Bench {
         }
         // like the app itself: frames while the mouse moves, otherwise only when a job wakes the
         // app (and once more to time the frame that showed its result)
-        let motion = matches!(self.task, Task::Pan | Task::Zoom);
+        let motion = matches!(
+            self.task,
+            Task::Pan | Task::Zoom | Task::CombineWhilePanning
+        );
         if motion || self.drawn || self.seen == (true, false) {
             ctx.request_repaint();
         }
@@ -257,7 +289,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
-    let folder = PathBuf::from(args.first().ok_or("usage: display FOLDER")?);
+    let folder = PathBuf::from(args.first().ok_or("usage: display FOLDER [COMBINE_FOLDER]")?);
+    let scratch = std::env::temp_dir().join(format!("skycomb-display-{}", std::process::id()));
+    let combine = args.get(1).map(|dir| {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .expect("the folder of frames to combine")
+            .map(|e| e.expect("a folder entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "fits"))
+            .collect();
+        files.sort();
+        (files, scratch.join("combined.fits"))
+    });
     let times = Arc::new(Mutex::new(BTreeMap::new()));
     let mut plan = plan();
     let task = plan.pop_front().expect("a plan");
@@ -271,6 +313,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         frame: 0,
         last_frame: Instant::now(),
         times: times.clone(),
+        combine,
     };
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default().with_inner_size([1400.0, 900.0]),
@@ -297,6 +340,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "`X_ms`: the new look on the screen in the part in view; `X_ms_whole`: every pixel drawn"
             .into(),
     );
+    if let Some(fps) = times
+        .get("pan_during_combine_frame_ms")
+        .map(|v| 1e3 / median(v))
+    {
+        out.insert("pan_during_combine_fps".into(), fps.into());
+    }
     println!("{}", serde_json::Value::Object(out));
+    let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
 }

@@ -19,7 +19,8 @@ rounds. What each side does:
   stretch change  sqrt, log, asinh, linear in turn on the frame in memory (astropy: to RGBA).
   interval change minmax, 99.5 %, zscale in turn: limits, histogram, RGBA.
   pan / zoom      skycomb: time between window frames while injected mouse moves drag the image (or
-                  wheel steps zoom it): UI, tessellation, glow drawing, buffer swap. astropy/numpy:
+                  wheel steps zoom it): UI, tessellation, glow drawing, buffer swap. Also while a
+                  reduce step combines ten 4096x4096 frames (bench_ccdproc's files) in the background. astropy/numpy:
                   the visible 1000x800 part resampled to the screen from the RGBA image (what a viewer
                   that draws at screen resolution does per frame, before any drawing), so the peer's
                   number is a floor for a Python viewer.
@@ -111,8 +112,8 @@ def peer(paths, repeats):
             "pan_frame_ms": [s * 1e3 for s in pan], "zoom_frame_ms": [s * 1e3 for s in zoom]}
 
 
-def ours(folder):
-    cmd = ["cargo", "bench", "-q", "--bench", "display", "--", folder]
+def ours(folder, combine_folder):
+    cmd = ["cargo", "bench", "-q", "--bench", "display", "--", folder, combine_folder]
     p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if p.returncode != 0:
         raise SystemExit(f"skycomb bench failed: {p.stderr[-3000:]}")
@@ -126,6 +127,11 @@ def main():
     ap.add_argument("--data-dir", default=os.path.join(ROOT, "target", "bench_display"))
     a = ap.parse_args()
     paths = make_frames(a.data_dir, a.size)
+    # ten frames to combine while the window is panned (../shared/oracle/bench_ccdproc.py's files)
+    sys.path.insert(0, os.path.join(ROOT, "..", "shared", "oracle"))
+    import bench_ccdproc
+    combine_files = bench_ccdproc.make_data(os.path.join(ROOT, "target", "bench_data"), a.size, 10)
+    combine_folder = os.path.dirname(combine_files[0])
     subprocess.run(["cargo", "bench", "--bench", "display", "--no-run"], cwd=ROOT, check=True,
                    capture_output=True)
     if not os.environ.get("DISPLAY"):
@@ -135,7 +141,7 @@ def main():
         time.sleep(1)
     s, p = [], []
     for r in range(a.rounds):
-        s.append(ours(a.data_dir))
+        s.append(ours(a.data_dir, combine_folder))
         p.append(peer(paths, 5))
         print(f"round {r + 1}: skycomb {json.dumps(s[-1])}", file=sys.stderr)
     med = statistics.median
@@ -162,6 +168,10 @@ def main():
           f"zoom {med(x['zoom_fps'] for x in s):.0f}; colormap change in view "
           f"{med(x['colormap_change_ms_median'] for x in s):.0f} ms, histogram equalisation "
           f"{med(x['histeq_change_ms_median'] for x in s):.0f} ms")
+    print(f"skycomb while combining 10 frames of {a.size}x{a.size} (a reduce step): pan "
+          f"{med(x['pan_during_combine_fps'] for x in s):.0f} frames per second, frame "
+          f"{med(x['pan_during_combine_frame_ms_median'] for x in s):.1f} ms median, "
+          f"{max(x['pan_during_combine_frame_ms_worst'] for x in s):.0f} ms worst")
     worst = {k: round(max(x[k] for x in s), 1) for k in s[0] if k.endswith("_worst")}
     print("skycomb worst single times (ms):", json.dumps(worst))
 
