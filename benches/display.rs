@@ -289,7 +289,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
-    let folder = PathBuf::from(args.first().ok_or("usage: display FOLDER [COMBINE_FOLDER]")?);
+    let folder = PathBuf::from(
+        args.first()
+            .ok_or("usage: display FOLDER [COMBINE_FOLDER]")?,
+    );
     let scratch = std::env::temp_dir().join(format!("skycomb-display-{}", std::process::id()));
     let combine = args.get(1).map(|dir| {
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
