@@ -898,6 +898,21 @@ fn calibrate_combine_the_flats_stack_the_lights_and_look_at_the_npix_map() {
     assert_eq!(std::fs::read_to_string(&csv).unwrap().lines().count(), 9);
     harness.state_mut().dock = skycomb::gui::app::Dock::Reduce;
     harness.run();
+    // the frames' scale factors can scale the next stack
+    press(&mut harness, "scale by the photometry");
+    let scale_file = std::path::PathBuf::from(&harness.state().reduce.combine.scale);
+    let written = std::fs::read_to_string(&scale_file).unwrap();
+    let (_, s5) = harness
+        .state()
+        .photometry
+        .scales
+        .iter()
+        .find(|s| s.0 == "sci_R_005.fits")
+        .unwrap();
+    assert!(
+        written.contains(&format!("sci_R_005.fits {s5}\n")),
+        "{written}"
+    );
 
     // the result is shown with its maps as tabs (same zoom and pan); M steps to the next map
     assert_eq!(harness.state().wanted.as_ref(), Some(&stacked));
@@ -953,6 +968,17 @@ fn calibrate_combine_the_flats_stack_the_lights_and_look_at_the_npix_map() {
     // the recipe of the three steps runs from the command line to the same bytes
     let recipe = d.path().join("night.toml");
     harness.state().save_recipe(&recipe).unwrap();
+    // and, loaded into a fresh app, it restores the panels
+    let mut fresh = open_folder(&raw);
+    fresh.state_mut().load_recipe(&recipe).unwrap();
+    let (was, now) = (&harness.state().reduce, &fresh.state().reduce);
+    assert_eq!(now.calibrate, was.calibrate);
+    assert_eq!(
+        (now.dithered, now.output_name.as_str()),
+        (true, "combined_light.fits")
+    );
+    assert_eq!(now.stack, was.stack);
+    assert_eq!(now.recipe.steps.len(), 3);
     let before: Vec<Vec<u8>> = [&stacked, &npix_path]
         .iter()
         .map(|p| std::fs::read(p).unwrap())

@@ -288,6 +288,22 @@ impl App {
         Ok(())
     }
 
+    /// Write the photometry table's frame scales next to the outputs and scale by them.
+    fn use_photometry_scales(&mut self) -> Result<(), String> {
+        let folder = self.output_folder();
+        std::fs::create_dir_all(&folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+        let path = folder.join("scales.txt");
+        let mut text = String::from("# skycomb: frame scale factors from the marked stars\n");
+        for (file, scale) in self.photometry.scales.iter().filter(|s| s.1.is_finite()) {
+            text.push_str(&format!("{file} {scale}\n"));
+        }
+        let options = crate::fits::WriteOptions { overwrite: true };
+        crate::fits::write::write_atomic(&path, text.as_bytes(), options)
+            .map_err(|e| e.to_string())?;
+        self.reduce.combine.scale = path.display().to_string();
+        Ok(())
+    }
+
     /// The reduce panel.
     pub(crate) fn reduce_panel(&mut self, ui: &mut egui::Ui) {
         ui.spacing_mut().scroll = egui::style::ScrollStyle::solid();
@@ -469,6 +485,7 @@ impl App {
                 &["integer", "bilinear", "lanczos3"],
             );
             text_row(ui, "sky", &mut s.sky);
+            count_row(ui, "sky iterations", &mut s.iterations);
             choice_row(
                 ui,
                 "canvas",
@@ -482,6 +499,15 @@ impl App {
             .on_hover_text("offsets from the marked stars (the stars panel)")
             .clicked()
             && let Err(e) = self.use_offsets_table()
+        {
+            self.reduce.log.push(e);
+        }
+        let scales = !self.photometry.scales.is_empty();
+        if ui
+            .add_enabled(scales, egui::Button::new("scale by the photometry"))
+            .on_hover_text("each frame's scale factor from the marked stars (the stars panel)")
+            .clicked()
+            && let Err(e) = self.use_photometry_scales()
         {
             self.reduce.log.push(e);
         }
