@@ -979,6 +979,9 @@ fn calibrate_combine_the_flats_stack_the_lights_and_look_at_the_npix_map() {
     );
     assert_eq!(now.stack, was.stack);
     assert_eq!(now.recipe.steps.len(), 3);
+    // a calibrated folder opened on its own (it holds the masters) takes the outputs itself
+    assert_eq!(open_folder(&reduced).state().output_folder(), reduced);
+    assert_eq!(fresh.state().output_folder(), d.path().join("raw_reduced"));
     let before: Vec<Vec<u8>> = [&stacked, &npix_path]
         .iter()
         .map(|p| std::fs::read(p).unwrap())

@@ -88,10 +88,16 @@ pub fn default_output(night: &Path) -> PathBuf {
 }
 
 impl App {
-    /// The folder outputs of combinations go to: the calibrated folder when the browser shows it,
-    /// else the calibration's output folder.
+    /// The folder outputs of combinations go to: the calibrated folder when the browser shows it
+    /// (after a calibration, or a folder holding skycomb's masters), else the calibration's output
+    /// folder (never the raw folder).
     pub fn output_folder(&self) -> PathBuf {
-        if self.reduce.raw_folder.is_some() {
+        let calibrated = self.collection.as_ref().is_some_and(|c| {
+            c.frames
+                .iter()
+                .any(|f| f.file.starts_with("master_") && f.file.ends_with(".fits"))
+        });
+        if self.reduce.raw_folder.is_some() || calibrated {
             return self.folder.clone();
         }
         self.reduce
