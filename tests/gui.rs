@@ -21,13 +21,18 @@ fn settle(harness: &mut Harness<'_, App>) {
 
 /// The app on a fresh 96-row sample night in a 1280x800 window, scanned.
 fn open_sample_night(d: &tempfile::TempDir) -> Harness<'static, App> {
+    open_folder(&sample_night_at(d.path().to_path_buf()))
+}
+
+/// A fresh 96-row sample night written into `night`.
+fn sample_night_at(night: std::path::PathBuf) -> std::path::PathBuf {
     skycomb::sample::write_sample_night(
-        d.path(),
+        &night,
         skycomb::sample::SampleNightParams { size: 96, seed: 3 },
         Default::default(),
     )
     .unwrap();
-    open_folder(d.path())
+    night
 }
 
 /// The app on a folder in a 1280x800 window, scanned.
@@ -745,13 +750,7 @@ fn run_step(harness: &mut Harness<'static, App>, button: &str) {
 #[test]
 fn calibrate_combine_the_flats_stack_the_lights_and_look_at_the_npix_map() {
     let d = tempfile::tempdir().unwrap();
-    let raw = d.path().join("raw");
-    skycomb::sample::write_sample_night(
-        &raw,
-        skycomb::sample::SampleNightParams { size: 96, seed: 3 },
-        Default::default(),
-    )
-    .unwrap();
+    let raw = sample_night_at(d.path().join("raw"));
     // a cosmic ray in the raw reference frame (trimmed and raw pixels coincide here)
     let (cr_x, cr_y) = (40usize, 30usize);
     let reference = raw.join("sci_R_001.fits");
@@ -1052,13 +1051,7 @@ fn a_combine_cancelled_halfway_leaves_no_output_file() {
 #[test]
 fn the_difference_of_two_frames_is_shown_with_limits_symmetric_about_zero() {
     let d = tempfile::tempdir().unwrap();
-    let raw = d.path().join("raw");
-    skycomb::sample::write_sample_night(
-        &raw,
-        skycomb::sample::SampleNightParams { size: 96, seed: 3 },
-        Default::default(),
-    )
-    .unwrap();
+    let raw = sample_night_at(d.path().join("raw"));
     let mut harness = open_folder(&raw);
     filter_rows(&mut harness, "sci_R_00");
     show(&mut harness, "sci_R_001.fits");

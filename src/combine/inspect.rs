@@ -281,6 +281,20 @@ fn input_values(
         .collect()
 }
 
+/// Gaussian-ish noise (sd about 1) from a hash of frame, pixel and `salt`: deterministic test data.
+#[cfg(test)]
+pub(crate) fn hashed_noise(k: usize, x: usize, y: usize, salt: usize) -> f32 {
+    let mut h = (k * 7919 + y * 104_729 + x * 1_299_709 + salt) as u64;
+    let mut sum = 0.0;
+    for _ in 0..4 {
+        h ^= h << 13;
+        h ^= h >> 7;
+        h ^= h << 17;
+        sum += (h % 10_000) as f32 / 10_000.0;
+    }
+    (sum - 2.0) * 1.7
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,17 +311,8 @@ mod tests {
     /// A masked (NaN) value: frame 5 at (x 8, y 5).
     const HOLE: (usize, usize, usize) = (5, 8, 5);
 
-    /// Gaussian-ish noise from a hash: deterministic, no dependency.
     fn noise(k: usize, x: usize, y: usize) -> f32 {
-        let mut h = (k * 7919 + y * 104_729 + x * 1_299_709 + 17) as u64;
-        let mut sum = 0.0;
-        for _ in 0..4 {
-            h ^= h << 13;
-            h ^= h >> 7;
-            h ^= h << 17;
-            sum += (h % 10_000) as f32 / 10_000.0;
-        }
-        (sum - 2.0) * 1.7
+        hashed_noise(k, x, y, 17)
     }
 
     /// Seven frames of a sky at different levels with noise of about 10, a cosmic ray and a hole.

@@ -3,9 +3,9 @@
 //! rule, the sigma rule's centre and bounds, and the result, as a plot and a table.
 
 use super::app::{App, Done};
+use crate::combine::StackInput;
 use crate::combine::inspect::{PixelInspection, inspect_pixel_with_factors, reason_name};
 use crate::combine::kernel::{FrameFactors, Reason};
-use crate::combine::{FileInput, StackInput};
 use crate::recipe::{Step, StepReport};
 use egui_plot::{HLine, Plot, Points};
 
@@ -34,11 +34,7 @@ fn inspect_step(
             ));
         }
     };
-    let inputs: Vec<FileInput> = files
-        .iter()
-        .map(|p| FileInput::open(p))
-        .collect::<crate::Result<_>>()?;
-    let names: Vec<String> = inputs.iter().map(|i| i.name()).collect();
+    let (inputs, names) = crate::recipe::open_inputs(files, "nothing to inspect")?;
     let refs: Vec<&dyn StackInput> = inputs.iter().map(|i| i as &dyn StackInput).collect();
     let first = inputs[0].header();
     match (step, report) {

@@ -138,8 +138,18 @@ fn make_folder_of(output: &Path) -> Result<()> {
     }
 }
 
-fn open_all(files: &[PathBuf]) -> Result<Vec<FileInput>> {
-    files.iter().map(|p| FileInput::open(p)).collect()
+/// The frames of a step opened (headers read, pixels streamed later) and their names; `what` says
+/// what an empty list cannot be.
+pub fn open_inputs(files: &[PathBuf], what: &str) -> Result<(Vec<FileInput>, Vec<String>)> {
+    if files.is_empty() {
+        return Err(Error::Invalid(format!("{what}: no input frames")));
+    }
+    let inputs: Vec<FileInput> = files
+        .iter()
+        .map(|p| FileInput::open(p))
+        .collect::<Result<_>>()?;
+    let names = inputs.iter().map(|i| i.name()).collect();
+    Ok((inputs, names))
 }
 
 /// Run a calibration: the plan from the headers, then masters and calibrated frames.
@@ -165,12 +175,8 @@ pub fn run_combine(
     overwrite: bool,
     progress: &Progress,
 ) -> Result<CombineSummary> {
-    let inputs = open_all(&s.files)?;
-    let first = inputs
-        .first()
-        .ok_or_else(|| Error::Invalid("nothing to combine: no input frames".into()))?;
-    let names: Vec<String> = inputs.iter().map(|i| i.name()).collect();
-    let params = s.options.params(&names, first.header())?;
+    let (inputs, names) = open_inputs(&s.files, "nothing to combine")?;
+    let params = s.options.params(&names, inputs[0].header())?;
     let refs: Vec<&dyn StackInput> = inputs.iter().map(|i| i as &dyn StackInput).collect();
     make_folder_of(&s.output)?;
     let out = OutputPaths {
@@ -186,12 +192,8 @@ pub fn run_combine(
 
 /// Run a dithered stack.
 pub fn run_stack(s: &StackStep, overwrite: bool, progress: &Progress) -> Result<StackReport> {
-    let inputs = open_all(&s.files)?;
-    let first = inputs
-        .first()
-        .ok_or_else(|| Error::Invalid("no frames to stack".into()))?;
-    let names: Vec<String> = inputs.iter().map(|i| i.name()).collect();
-    let params = s.stack.params(&s.options, &names, first.header())?;
+    let (inputs, names) = open_inputs(&s.files, "nothing to stack")?;
+    let params = s.stack.params(&s.options, &names, inputs[0].header())?;
     let refs: Vec<&dyn StackInput> = inputs.iter().map(|i| i as &dyn StackInput).collect();
     make_folder_of(&s.output)?;
     let out = OutputPaths {

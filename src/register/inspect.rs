@@ -73,15 +73,7 @@ mod tests {
     const CR: (usize, usize, usize) = (2, 12, 9);
 
     fn noise(k: usize, x: usize, y: usize) -> f32 {
-        let mut h = (k * 7919 + y * 104_729 + x * 1_299_709 + 3) as u64;
-        let mut sum = 0.0;
-        for _ in 0..4 {
-            h ^= h << 13;
-            h ^= h >> 7;
-            h ^= h << 17;
-            sum += (h % 10_000) as f32 / 10_000.0;
-        }
-        (sum - 2.0) * 1.7
+        crate::combine::inspect::hashed_noise(k, x, y, 3)
     }
 
     /// A star at reference pixel (14, 11) on a sky that differs from frame to frame, with noise.
