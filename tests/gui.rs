@@ -1092,3 +1092,38 @@ fn the_difference_of_two_frames_is_shown_with_limits_symmetric_about_zero() {
 fn file_name(p: &std::path::Path) -> String {
     p.file_name().unwrap().to_string_lossy().into_owned()
 }
+
+#[test]
+fn the_trim_section_is_drawn_with_the_mouse_and_used_by_the_calibration() {
+    let d = tempfile::tempdir().unwrap();
+    let raw = sample_night_at(d.path().join("raw"));
+    let mut harness = open_folder(&raw);
+    show(&mut harness, "sci_R_001.fits");
+    press(&mut harness, "reduce");
+    press(&mut harness, "draw trim");
+    let view = harness.state().view;
+    // drag from pixel (10, 10) to pixel (50, 40), 0-based: a drag draws instead of panning
+    let (from, to) = (
+        screen_of(&harness, (10.0, 10.0)),
+        screen_of(&harness, (50.0, 40.0)),
+    );
+    harness.hover_at(from);
+    harness.run();
+    harness.drag_at(from);
+    harness.run();
+    for k in 1..=4 {
+        harness.hover_at(from + (to - from) * (k as f32 / 4.0));
+        harness.run();
+    }
+    harness.drop_at(to);
+    harness.run();
+    let step = harness.state().reduce.calibrate.clone().unwrap();
+    assert_eq!(step.options.trim, "[11:51,11:41]");
+    assert_eq!(harness.state().view, view, "the drag did not pan");
+    assert_eq!(harness.state().reduce.drawing, None);
+    // the calibration trims to it
+    run_step(&mut harness, "calibrate the night");
+    let calibrated =
+        skycomb::Frame::open(&d.path().join("raw_reduced").join("sci_R_001.fits")).unwrap();
+    assert_eq!(calibrated.data.dim(), (31, 41));
+}

@@ -31,9 +31,19 @@ pub struct ResultFiles {
     pub report: Option<StepReport>,
 }
 
+/// A calibration region drawn with the mouse on the image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Region {
+    Overscan,
+    Trim,
+}
+
 /// What the reduce panel holds.
 #[derive(Default)]
 pub struct Reduce {
+    /// The region a drag on the image draws (instead of panning), and where the drag began.
+    pub drawing: Option<Region>,
+    pub drag_from: Option<(usize, usize)>,
     pub calibrate: Option<CalibrateStep>,
     pub combine: CombineOptions,
     pub stack: StackOptions,
@@ -218,6 +228,41 @@ impl App {
             c.night = night;
         }
         c
+    }
+
+    /// A rectangle drawn on the image between two 0-based pixels becomes the region's FITS section.
+    pub fn set_region(&mut self, region: Region, a: (usize, usize), b: (usize, usize)) {
+        let (x0, x1) = (a.0.min(b.0) + 1, a.0.max(b.0) + 1);
+        let (y0, y1) = (a.1.min(b.1) + 1, a.1.max(b.1) + 1);
+        let section = format!("[{x0}:{x1},{y0}:{y1}]");
+        let o = &mut self.calibrate_step().options;
+        match region {
+            Region::Overscan => o.overscan = section,
+            Region::Trim => o.trim = section,
+        }
+        self.reduce.drawing = None;
+    }
+
+    /// The calibration's typed overscan and trim sections, as boxes on a frame of nx x ny.
+    pub(crate) fn calibrate_sections(
+        &self,
+        (nx, ny): (usize, usize),
+    ) -> Vec<(&'static str, crate::fits::PixelBox)> {
+        let Some(c) = self
+            .reduce
+            .calibrate
+            .as_ref()
+            .filter(|_| self.prefs.show_reduce)
+        else {
+            return Vec::new();
+        };
+        [
+            ("overscan (calibrate)", &c.options.overscan),
+            ("trim (calibrate)", &c.options.trim),
+        ]
+        .into_iter()
+        .filter_map(|(name, text)| Some((name, crate::fits::parse_section(text, nx, ny).ok()?)))
+        .collect()
     }
 
     /// The combine or stack step for the selected frames.
@@ -414,6 +459,20 @@ impl App {
             ui.end_row();
         });
         step.output = PathBuf::from(output);
+        ui.horizontal(|ui| {
+            ui.label("draw on the image:");
+            for (region, name) in [(Region::Overscan, "overscan"), (Region::Trim, "trim")] {
+                let on = self.reduce.drawing == Some(region);
+                if ui
+                    .selectable_label(on, format!("draw {name}"))
+                    .on_hover_text("drag a rectangle on the image (instead of panning)")
+                    .clicked()
+                {
+                    self.reduce.drawing = (!on).then_some(region);
+                }
+            }
+        });
+        let step = self.calibrate_step();
         let step = Step::Calibrate(step.clone());
         let idle = self.reduce.job.is_none();
         if let Step::Calibrate(c) = &step

@@ -56,6 +56,7 @@ impl App {
         if self.prefs.show_sections {
             draw_sections(&painter, &l.sections, &on_screen);
         }
+        draw_sections(&painter, &self.calibrate_sections((nx, ny)), &on_screen);
         if self
             .measuring
             .reference
@@ -84,6 +85,7 @@ impl App {
         if let Some((x, y, _)) = self.hover.filter(|_| a.response.clicked()) {
             self.inspect_click((x, y), &ui.ctx().clone());
         }
+        self.draw_region(ui, &a, (nx, ny), &painter);
     }
 
     /// The blinking frame, shifted by its offset when registered; the reference frame's markers
@@ -129,6 +131,47 @@ impl App {
         );
     }
 
+    /// While a calibration region is being drawn: the drag's rectangle, and its section on release.
+    fn draw_region(
+        &mut self,
+        ui: &egui::Ui,
+        a: &Area,
+        size: (usize, usize),
+        painter: &egui::Painter,
+    ) {
+        let Some(region) = self.reduce.drawing else {
+            return;
+        };
+        let response = &a.response;
+        let pixel = self.hover.map(|(x, y, _)| (x, y));
+        if response.drag_started() {
+            // the drag begins where the button went down, not where it passed the drag threshold
+            let origin = ui.input(|i| i.pointer.press_origin());
+            self.reduce.drag_from = origin.and_then(|p| {
+                let screen = (
+                    (p.x - a.rect.min.x) as f64 * a.ppp,
+                    (p.y - a.rect.min.y) as f64 * a.ppp,
+                );
+                a.view.pixel_at(screen, size)
+            });
+        }
+        let on_screen = a.on_screen(&a.view);
+        let (Some(a), Some(b)) = (self.reduce.drag_from, pixel) else {
+            return;
+        };
+        let corner = |x: usize, y: usize| on_screen((x as f64, y as f64));
+        let rect = egui::Rect::from_two_pos(
+            corner(a.0.min(b.0), a.1.min(b.1)),
+            corner(a.0.max(b.0) + 1, a.1.max(b.1) + 1),
+        );
+        let stroke = egui::Stroke::new(1.5, egui::Color32::YELLOW);
+        painter.rect_stroke(rect, 0.0, stroke, egui::StrokeKind::Middle);
+        if response.drag_stopped() {
+            self.set_region(region, a, b);
+            self.reduce.drag_from = None;
+        }
+    }
+
     /// Lay out the viewer for an image of `size` (nx, ny); zoom and pan with the mouse and keys.
     fn area(&mut self, ui: &mut egui::Ui, size: (usize, usize)) -> Area {
         let (rect, response) =
@@ -144,7 +187,9 @@ impl App {
                 (p.y - rect.min.y) as f64 * ppp,
             )
         });
-        steer(&mut view, ui, &response, cursor, size);
+        // a drag pans, unless it draws a calibration region
+        let pan = self.reduce.drawing.is_none();
+        steer(&mut view, ui, &response, cursor, size, pan);
         self.view = Some(view);
         self.viewer_rect = Some(rect);
         Area {
@@ -287,8 +332,9 @@ fn steer(
     response: &egui::Response,
     cursor: Option<(f64, f64)>,
     size: (usize, usize),
+    pan: bool,
 ) {
-    if response.dragged() {
+    if pan && response.dragged() {
         let d = response.drag_delta();
         let ppp = ui.ctx().pixels_per_point() as f64;
         view.pan((d.x as f64 * ppp, d.y as f64 * ppp));
@@ -334,7 +380,7 @@ fn draw_sections(
     on_screen: &impl Fn((f64, f64)) -> egui::Pos2,
 ) {
     for (name, b) in sections {
-        let colour = if *name == "BIASSEC" {
+        let colour = if *name == "BIASSEC" || name.starts_with("overscan") {
             egui::Color32::from_rgb(255, 170, 60)
         } else {
             egui::Color32::from_rgb(90, 200, 255)
