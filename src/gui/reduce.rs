@@ -803,7 +803,7 @@ impl App {
 
 /// The difference `a - b` of two frames of one shape, written into `folder` as
 /// `diff_A_minus_B.fits` (A's header, with HISTORY); the half-width of a symmetric stretch
-/// (the 99.5th percentile of |a - b|) comes with it.
+/// (the larger end of the difference's zscale limits) comes with it.
 pub fn write_difference(a: &Path, b: &Path, folder: &Path) -> crate::Result<(PathBuf, f64)> {
     let (fa, fb) = (crate::Frame::open(a)?, crate::Frame::open(b)?);
     if fa.data.dim() != fb.data.dim() {
@@ -829,9 +829,11 @@ pub fn write_difference(a: &Path, b: &Path, folder: &Path) -> crate::Result<(Pat
     crate::fits::refuse_inputs(&out, &[a.to_path_buf(), b.to_path_buf()])?;
     let options = crate::fits::WriteOptions { overwrite: true };
     crate::fits::write_f32(&out, d.view(), &header, options)?;
-    let abs = d.mapv(f32::abs);
-    let half = crate::stats::image_percentiles(abs.view(), &[99.5])
-        .map_or(1.0, |p| p[0].max(f64::MIN_POSITIVE));
+    // zscale of the difference, made symmetric: the noise and the residuals show, the bright
+    // stars' cores saturate (the 99.5th percentile of |A - B| was set by them and left the sky flat)
+    let half = crate::display::zscale(d.view(), &Default::default()).map_or(1.0, |(lo, hi)| {
+        lo.abs().max(hi.abs()).max(f64::MIN_POSITIVE)
+    });
     Ok((out, half))
 }
 
