@@ -1087,6 +1087,15 @@ fn the_difference_of_two_frames_is_shown_with_limits_symmetric_about_zero() {
     assert_eq!(app.image.as_ref().unwrap().frame.data, &a.data - &b.data);
     let (low, high) = app.image.as_ref().unwrap().limits;
     assert!(high > 0.0 && low == -high, "{low} {high}");
+    // back to a frame: the limits are zscale's again (not the difference's)
+    show(&mut harness, "sci_R_001.fits");
+    let app = harness.state();
+    assert!(matches!(
+        app.prefs.look.interval,
+        skycomb::display::Interval::ZScale(_)
+    ));
+    let want = skycomb::display::zscale(b.data.view(), &Default::default()).unwrap();
+    assert_eq!(app.image.as_ref().unwrap().limits, want);
 }
 
 fn file_name(p: &std::path::Path) -> String {

@@ -529,6 +529,10 @@ impl App {
     /// Show a file, a row of the table or not (a result): it loads off the UI thread, then it is
     /// rendered. Frames of the same size keep the view (zoom and pan).
     pub fn show_file(&mut self, path: PathBuf, ctx: &egui::Context) {
+        // leaving a difference: its symmetric limits give way to the interval shown before it
+        if let Some((_, before)) = self.reduce.difference.take_if(|d| d.0 != path) {
+            self.prefs.look.interval = before;
+        }
         self.load_error = None;
         self.wanted = Some(path.clone());
         self.loading = true;

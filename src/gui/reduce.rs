@@ -65,6 +65,8 @@ pub struct Reduce {
     defaults_for: Option<FrameKind>,
     /// The difference is the second selected frame minus the first.
     pub swap_difference: bool,
+    /// The difference shown with its symmetric limits, and the interval to go back to after it.
+    pub difference: Option<(PathBuf, crate::display::Interval)>,
 }
 
 /// The combination a person expects for a kind of frame: biases and darks an average with a 5/5
@@ -884,6 +886,11 @@ impl App {
             Err(e) => self.reduce.log.push(format!("FAILED: difference: {e}")),
             Ok((path, half)) => {
                 self.reduce.log.push(format!("wrote {}", path.display()));
+                let before = match self.reduce.difference.take() {
+                    Some((_, before)) => before,
+                    None => self.prefs.look.interval,
+                };
+                self.reduce.difference = Some((path.clone(), before));
                 self.prefs.look.interval = crate::display::Interval::Manual {
                     low: -half,
                     high: half,
