@@ -37,7 +37,11 @@ fn sample_night_at(night: std::path::PathBuf) -> std::path::PathBuf {
 
 /// The app on a folder in a 1280x800 window, scanned.
 fn open_folder(dir: &std::path::Path) -> Harness<'static, App> {
-    let app = App::new(dir.to_path_buf());
+    open_app(App::new(dir.to_path_buf()))
+}
+
+/// An app in a 1280x800 window, its folder scanned.
+fn open_app(app: App) -> Harness<'static, App> {
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .with_max_steps(64)
@@ -1052,7 +1056,8 @@ fn a_combine_cancelled_halfway_leaves_no_output_file() {
 fn the_difference_of_two_frames_is_shown_with_limits_symmetric_about_zero() {
     let d = tempfile::tempdir().unwrap();
     let raw = sample_night_at(d.path().join("raw"));
-    let mut harness = open_folder(&raw);
+    let prefs = d.path().join("prefs.json");
+    let mut harness = open_app(App::with_prefs(raw.clone(), Some(prefs.clone())));
     filter_rows(&mut harness, "sci_R_00");
     show(&mut harness, "sci_R_001.fits");
     harness
@@ -1087,6 +1092,13 @@ fn the_difference_of_two_frames_is_shown_with_limits_symmetric_about_zero() {
     assert_eq!(app.image.as_ref().unwrap().frame.data, &a.data - &b.data);
     let (low, high) = app.image.as_ref().unwrap().limits;
     assert!(high > 0.0 && low == -high, "{low} {high}");
+    // the preferences saved meanwhile keep zscale: the difference's limits are its own
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let saved = skycomb::gui::prefs::Prefs::load(&prefs).0;
+    assert!(matches!(
+        saved.look.interval,
+        skycomb::display::Interval::ZScale(_)
+    ));
     // back to a frame: the limits are zscale's again (not the difference's)
     show(&mut harness, "sci_R_001.fits");
     let app = harness.state();

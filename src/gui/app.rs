@@ -408,7 +408,11 @@ impl App {
             return;
         }
         self.saved_prefs = self.prefs.clone();
-        let (prefs, path) = (self.prefs.clone(), path.clone());
+        let (mut prefs, path) = (self.prefs.clone(), path.clone());
+        // a difference's symmetric limits belong to it, not to the next session
+        if let Some((_, before)) = &self.reduce.difference {
+            prefs.look.interval = *before;
+        }
         std::thread::spawn(move || {
             if let Err(e) = prefs.save(&path) {
                 eprintln!(
