@@ -1090,6 +1090,8 @@ fn the_difference_of_two_frames_is_shown_with_limits_symmetric_about_zero() {
         skycomb::Frame::open(&raw.join("sci_R_001.fits")).unwrap(),
     );
     assert_eq!(app.image.as_ref().unwrap().frame.data, &a.data - &b.data);
+    let header = &app.image.as_ref().unwrap().frame.header;
+    assert_eq!(header.get_str("IMAGETYP"), Some("difference"));
     let (low, high) = app.image.as_ref().unwrap().limits;
     assert!(high > 0.0 && low == -high, "{low} {high}");
     // the preferences saved meanwhile keep zscale: the difference's limits are its own

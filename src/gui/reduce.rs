@@ -804,7 +804,7 @@ impl App {
 }
 
 /// The difference `a - b` of two frames of one shape, written into `folder` as
-/// `diff_A_minus_B.fits` (A's header, with HISTORY); the half-width of a symmetric stretch
+/// `diff_A_minus_B.fits` (A's header, IMAGETYP 'difference', HISTORY); the half-width of a symmetric stretch
 /// (the larger end of the difference's zscale limits) comes with it.
 pub fn write_difference(a: &Path, b: &Path, folder: &Path) -> crate::Result<(PathBuf, f64)> {
     let (fa, fb) = (crate::Frame::open(a)?, crate::Frame::open(b)?);
@@ -821,6 +821,9 @@ pub fn write_difference(a: &Path, b: &Path, folder: &Path) -> crate::Result<(Pat
     let stem = |p: &Path| file_name(p).trim_end_matches(".fits").to_string();
     let out = folder.join(format!("diff_{}_minus_{}.fits", stem(a), stem(b)));
     let mut header = fa.header.clone();
+    // not a light frame any more: the plan and the kind chips leave it alone
+    let kind = crate::fits::Value::Str("difference".into());
+    header.set("IMAGETYP", kind, "A - B of two frames");
     header.add_history(&format!(
         "skycomb difference: {} - {}",
         file_name(a),
