@@ -942,19 +942,19 @@ fn calibrate_combine_the_flats_stack_the_lights_and_look_at_the_npix_map() {
     // view as a PNG of every pixel with the limits and colours shown
     let exported = d.path().join("export").join("npix.fits");
     std::fs::create_dir_all(exported.parent().unwrap()).unwrap();
-    harness.state().save_shown_fits(&exported).unwrap();
-    assert!(std::fs::read(&exported).unwrap() == std::fs::read(&rejected).unwrap());
     let png = d.path().join("export").join("view.png");
     let ctx = harness.ctx.clone();
+    harness.state_mut().export_fits(exported.clone(), &ctx);
     harness.state_mut().export_png(png.clone(), &ctx);
     for _ in 0..300 {
         harness.step();
-        if png.is_file() {
+        if png.is_file() && exported.is_file() {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     harness.run();
+    assert!(std::fs::read(&exported).unwrap() == std::fs::read(&rejected).unwrap());
     harness.get_by_label_contains("wrote ");
     let img = image::open(&png).unwrap().to_rgb8();
     let shown = harness.state().image.as_ref().unwrap();

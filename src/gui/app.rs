@@ -98,7 +98,7 @@ pub(crate) enum Done {
     Picked(Purpose, Option<PathBuf>),
     /// Photometry rows of the marked stars, the reference frame's name, and what went wrong.
     Photometry(Vec<crate::photometry::PhotometryRow>, String, Vec<String>),
-    /// A PNG of the view written (where).
+    /// The shown frame exported as FITS or PNG (where).
     Exported(crate::Result<PathBuf>),
     /// A difference image written (its path and the half-width of a symmetric stretch).
     Difference(crate::Result<(PathBuf, f64)>),
@@ -435,7 +435,10 @@ impl App {
             Purpose::SaveRecipe => self.save_recipe(path).map_err(Into::into),
             Purpose::LoadRecipe => self.load_recipe(path).map_err(Into::into),
             Purpose::SavePhotometry => self.save_photometry(path).map_err(Into::into),
-            Purpose::ExportFits => self.save_shown_fits(path).map_err(Into::into),
+            Purpose::ExportFits => {
+                self.export_fits(path.to_path_buf(), ctx);
+                Ok(())
+            }
             Purpose::ExportPng => {
                 self.export_png(path.to_path_buf(), ctx);
                 Ok(())
@@ -504,6 +507,9 @@ impl App {
         self.collection = Some(c);
         self.scan_error = None;
         self.scanning = false;
+        // what the reduce panel derived from the folder is made again from this scan
+        self.reduce.plan = None;
+        self.reduce.output_exists = None;
     }
 
     /// When nothing is shown yet, show the night's first light frame (or its first frame).

@@ -32,26 +32,34 @@ pub fn export_fits(from: &Path, to: &Path) -> crate::Result<()> {
 }
 
 impl App {
-    /// Save the shown file as FITS at `to`.
-    pub fn save_shown_fits(&self, to: &Path) -> crate::Result<()> {
-        let from = self
-            .wanted
-            .as_ref()
-            .ok_or_else(|| crate::Error::Invalid("no frame is shown".into()))?;
-        export_fits(from, to)
+    /// Save the shown file as FITS at `to` off the UI thread (the status line says when done).
+    pub fn export_fits(&mut self, to: PathBuf, ctx: &egui::Context) {
+        let Some(from) = self.wanted.clone() else {
+            return;
+        };
+        self.export(ctx, move || export_fits(&from, &to).map(|()| to));
+    }
+
+    /// Run an export off the UI thread; the status line hears how it went.
+    fn export(
+        &self,
+        ctx: &egui::Context,
+        job: impl FnOnce() -> crate::Result<PathBuf> + Send + 'static,
+    ) {
+        let (tx, ctx) = (self.sender.clone(), ctx.clone());
+        std::thread::spawn(move || {
+            let _ = tx.send(Done::Exported(job()));
+            ctx.request_repaint();
+        });
     }
 
     /// Write the shown frame as a PNG at `to` off the UI thread (the status line says when done).
     pub fn export_png(&mut self, to: PathBuf, ctx: &egui::Context) {
         let Some(l) = &self.image else { return };
         let (frame, lim, look) = (l.frame.clone(), l.limits, self.prefs.look);
-        let (tx, ctx) = (self.sender.clone(), ctx.clone());
-        std::thread::spawn(move || {
-            let done = frame_png(&frame, lim, &look)
-                .and_then(|png| write_atomic(&to, &png, WriteOptions { overwrite: true }))
-                .map(|()| to);
-            let _ = tx.send(Done::Exported(done));
-            ctx.request_repaint();
+        self.export(ctx, move || {
+            let png = frame_png(&frame, lim, &look)?;
+            write_atomic(&to, &png, WriteOptions { overwrite: true }).map(|()| to)
         });
     }
 }

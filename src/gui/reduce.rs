@@ -65,6 +65,10 @@ pub struct Reduce {
     defaults_for: Option<FrameKind>,
     /// The difference is the second selected frame minus the first.
     pub swap_difference: bool,
+    /// The plan's lines for the dark matching they were made with; dropped when a scan arrives.
+    pub(crate) plan: Option<(DarkMatchArg, Vec<String>)>,
+    /// Whether the calibration's output folder exists (checked once per path and per scan).
+    pub(crate) output_exists: Option<(PathBuf, bool)>,
     /// The difference shown with its symmetric limits, and the interval to go back to after it.
     pub difference: Option<(PathBuf, crate::display::Interval)>,
 }
@@ -415,31 +419,7 @@ impl App {
             }
             return;
         }
-        if let Some(c) = &self.collection {
-            let dark_match =
-                self.reduce
-                    .calibrate
-                    .as_ref()
-                    .map_or(crate::calibrate::DarkMatch::Nearest, |s| {
-                        s.options
-                            .params(false)
-                            .map(|p| p.dark_match)
-                            .unwrap_or_default()
-                    });
-            let plan = plan_night(c, dark_match);
-            egui::CollapsingHeader::new("plan")
-                .default_open(true)
-                .show(ui, |ui| {
-                    for line in plan.describe().lines() {
-                        let colour = if line.starts_with("MISSING") {
-                            egui::Color32::LIGHT_RED
-                        } else {
-                            ui.visuals().text_color()
-                        };
-                        ui.colored_label(colour, line);
-                    }
-                });
-        }
+        self.plan_lines(ui);
         let step = self.calibrate_step();
         let mut output = step.output.display().to_string();
         egui::Grid::new("calibrate options").show(ui, |ui| {
@@ -474,21 +454,60 @@ impl App {
                 }
             }
         });
-        let step = self.calibrate_step();
-        let step = Step::Calibrate(step.clone());
-        let idle = self.reduce.job.is_none();
-        if let Step::Calibrate(c) = &step
-            && c.output.is_dir()
-            && ui.button("show the calibrated frames").clicked()
-        {
+        let output = self.calibrate_step().output.clone();
+        if self.output_exists(&output) && ui.button("show the calibrated frames").clicked() {
             self.reduce.raw_folder = Some(self.folder.clone());
-            self.open_folder(c.output.clone(), &ui.ctx().clone());
+            self.open_folder(output, &ui.ctx().clone());
         }
+        let idle = self.reduce.job.is_none();
         if ui
             .add_enabled(idle, egui::Button::new("calibrate the night"))
             .clicked()
         {
+            let step = Step::Calibrate(self.calibrate_step().clone());
             self.start_step(step, &ui.ctx().clone());
+        }
+    }
+
+    /// The calibration plan of the night shown, made once per scan and dark matching.
+    fn plan_lines(&mut self, ui: &mut egui::Ui) {
+        let Some(c) = &self.collection else { return };
+        let dark_match = self
+            .reduce
+            .calibrate
+            .as_ref()
+            .map_or(DarkMatchArg::Nearest, |s| s.options.dark_match);
+        if self.reduce.plan.as_ref().is_none_or(|p| p.0 != dark_match) {
+            let text = plan_night(c, dark_match.into()).describe();
+            self.reduce.plan = Some((dark_match, text.lines().map(String::from).collect()));
+        }
+        let Some((_, lines)) = &self.reduce.plan else {
+            return;
+        };
+        egui::CollapsingHeader::new("plan")
+            .default_open(true)
+            .show(ui, |ui| {
+                for line in lines {
+                    let colour = if line.starts_with("MISSING") {
+                        egui::Color32::LIGHT_RED
+                    } else {
+                        ui.visuals().text_color()
+                    };
+                    ui.colored_label(colour, line);
+                }
+            });
+    }
+
+    /// Whether `folder` exists, asked of the file system only when the path changed or a scan
+    /// arrived (not every frame).
+    fn output_exists(&mut self, folder: &Path) -> bool {
+        match &self.reduce.output_exists {
+            Some((p, exists)) if p == folder => *exists,
+            _ => {
+                let exists = folder.is_dir();
+                self.reduce.output_exists = Some((folder.to_path_buf(), exists));
+                exists
+            }
         }
     }
 
@@ -524,15 +543,14 @@ impl App {
         if self.reduce.dithered {
             self.stack_options(ui);
         }
-        let step = self.combine_step();
-        let ready = self.reduce.job.is_none() && step.is_some();
+        let ready = self.reduce.job.is_none() && !frames.is_empty();
         let label = if self.reduce.dithered {
             "stack the frames"
         } else {
             "combine the frames"
         };
         if ui.add_enabled(ready, egui::Button::new(label)).clicked()
-            && let Some(step) = step
+            && let Some(step) = self.combine_step()
         {
             self.start_step(step, &ui.ctx().clone());
         }

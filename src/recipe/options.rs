@@ -365,6 +365,15 @@ pub enum DarkMatchArg {
     Longest,
 }
 
+impl From<DarkMatchArg> for DarkMatch {
+    fn from(d: DarkMatchArg) -> DarkMatch {
+        match d {
+            DarkMatchArg::Longest => DarkMatch::Longest,
+            DarkMatchArg::Nearest => DarkMatch::Nearest,
+        }
+    }
+}
+
 /// The calibration options of `calibrate`.
 #[derive(Debug, Args, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -437,10 +446,7 @@ impl CalibrateOptions {
                 None => bail!("--overscan-stat {s:?}: expected median, mean or poly:N"),
             },
         };
-        p.dark_match = match self.dark_match {
-            DarkMatchArg::Longest => DarkMatch::Longest,
-            DarkMatchArg::Nearest => DarkMatch::Nearest,
-        };
+        p.dark_match = self.dark_match.into();
         p.allow_missing = self.allow_missing;
         p.overwrite = overwrite;
         Ok(p)
