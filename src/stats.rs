@@ -74,23 +74,6 @@ pub fn median_and_mad_std(values: &mut [f32]) -> Option<(f64, f64)> {
     Some((med, MAD_TO_SIGMA * median_f64_mut(&mut dev)?))
 }
 
-/// numpy's default (linear) percentile of already sorted values, `p` in 0..=100.
-pub fn percentile_sorted(sorted: &[f32], p: f64) -> Option<f64> {
-    let n = sorted.len();
-    if n == 0 {
-        return None;
-    }
-    let pos = (p.clamp(0.0, 100.0) / 100.0) * (n - 1) as f64;
-    let i = pos.floor() as usize;
-    let frac = pos - i as f64;
-    let a = sorted[i] as f64;
-    if i + 1 >= n {
-        return Some(a);
-    }
-    let b = sorted[i + 1] as f64;
-    Some(a + (b - a) * frac)
-}
-
 /// The centre a sigma clip measures deviations from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -224,7 +207,8 @@ pub fn finite_extremes(view: ArrayView2<f32>) -> Option<(f64, f64)> {
 /// a radix select on the values' bit patterns (ordered like the numbers). One pass counts the top
 /// 16 bits, which finds the top half of every rank needed; a second pass counts the low 16 bits of
 /// the values with those tops, which pins each value exactly. The same numbers as
-/// `percentile_sorted` of all the values sorted; rows run in parallel. `None` when none is finite.
+/// numpy's `percentile` of all the values (tested against sorting them); rows run in parallel.
+/// `None` when none is finite.
 pub fn image_percentiles(view: ArrayView2<f32>, ps: &[f64]) -> Option<Vec<f64>> {
     const BINS: usize = 1 << 16;
     let high = key_histogram(view, BINS, |k| Some((k >> 16) as usize));
@@ -400,6 +384,23 @@ pub fn summarize(view: ArrayView2<f32>) -> Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The reference: numpy's default (linear) percentile of already sorted values, `p` in 0..=100.
+    fn percentile_sorted(sorted: &[f32], p: f64) -> Option<f64> {
+        let n = sorted.len();
+        if n == 0 {
+            return None;
+        }
+        let pos = (p.clamp(0.0, 100.0) / 100.0) * (n - 1) as f64;
+        let i = pos.floor() as usize;
+        let frac = pos - i as f64;
+        let a = sorted[i] as f64;
+        if i + 1 >= n {
+            return Some(a);
+        }
+        let b = sorted[i + 1] as f64;
+        Some(a + (b - a) * frac)
+    }
 
     #[test]
     fn median_odd_even_and_empty() {

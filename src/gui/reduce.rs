@@ -319,20 +319,7 @@ impl App {
 
     /// Write the offsets table next to the outputs and point the stack at it.
     fn use_offsets_table(&mut self) -> Result<(), String> {
-        let offsets: Vec<crate::register::Offset> = self
-            .measuring
-            .offsets
-            .iter()
-            .filter_map(|r| {
-                let (dx, dy) = r.offset.clone().ok()?;
-                Some(crate::register::Offset {
-                    file: r.file.clone(),
-                    dx,
-                    dy,
-                    n_stars: 1,
-                })
-            })
-            .collect();
+        let offsets = self.measuring.measured_offsets();
         if offsets.is_empty() {
             return Err("the offsets table is empty: measure offsets first".into());
         }

@@ -68,6 +68,22 @@ const METHODS: [(CentroidMethod, &str); 3] = [
 
 impl Measuring {
     /// Offsets by file name (for the registered blink and the canvas outline).
+    /// The rows of the offsets table that have an offset.
+    pub fn measured_offsets(&self) -> Vec<Offset> {
+        self.offsets
+            .iter()
+            .filter_map(|r| {
+                let (dx, dy) = r.offset.clone().ok()?;
+                Some(Offset {
+                    file: r.file.clone(),
+                    dx,
+                    dy,
+                    n_stars: 1,
+                })
+            })
+            .collect()
+    }
+
     pub fn offset_of(&self, file: &str) -> Option<(f64, f64)> {
         self.offsets
             .iter()
@@ -173,19 +189,7 @@ impl App {
     pub fn save_offsets(&mut self, path: &Path) -> anyhow::Result<()> {
         let m = &self.measuring;
         let (_, at) = m.reference.clone().unwrap_or_default();
-        let offsets: Vec<Offset> = m
-            .offsets
-            .iter()
-            .filter_map(|r| {
-                let (dx, dy) = r.offset.clone().ok()?;
-                Some(Offset {
-                    file: r.file.clone(),
-                    dx,
-                    dy,
-                    n_stars: 1,
-                })
-            })
-            .collect();
+        let offsets = m.measured_offsets();
         if offsets.is_empty() {
             anyhow::bail!("no offsets to save");
         }
