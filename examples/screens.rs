@@ -40,6 +40,7 @@ fn main() {
     let params = skycomb::sample::SampleNightParams {
         size: 256,
         seed: 11,
+        ..Default::default()
     };
     skycomb::sample::write_sample_night(&raw, params, Default::default()).unwrap();
     let truth: serde_json::Value =

@@ -8,6 +8,7 @@
 use crate::error::{Error, Result};
 use crate::fits::write::{WriteOptions, encode_u16, write_atomic};
 use crate::fits::{Header, Value};
+use crate::register::transform::Affine;
 use ndarray::Array2;
 use serde_json::{Value as Json, json};
 use std::f64::consts::PI;
@@ -27,6 +28,8 @@ pub struct SampleNightParams {
     /// The science area is `size` x `size` pixels.
     pub size: usize,
     pub seed: u64,
+    /// How the science frames turn against the first: rotation, scale, mirror.
+    pub geometry: Geometry,
 }
 
 impl Default for SampleNightParams {
@@ -34,6 +37,51 @@ impl Default for SampleNightParams {
         SampleNightParams {
             size: 512,
             seed: 20240601,
+            geometry: Geometry::default(),
+        }
+    }
+}
+
+/// The science frames' geometry against the first (which is never turned): frame k of 7 (k = 0..6)
+/// is rotated by `rotation_deg` * k / 6 and scaled by 1 + (`scale` - 1) * k / 6 about the frame's
+/// centre, mirrored in x when `mirror` and k is odd, then dithered.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Geometry {
+    pub rotation_deg: f64,
+    pub scale: f64,
+    pub mirror: bool,
+}
+
+impl Default for Geometry {
+    fn default() -> Self {
+        Geometry {
+            rotation_deg: 0.0,
+            scale: 1.0,
+            mirror: false,
+        }
+    }
+}
+
+impl Geometry {
+    /// Science frame k's map from the first frame's pixels to its own (0-based), dither included.
+    pub fn frame_transform(&self, k: usize, n: usize, dither: (f64, f64)) -> Affine {
+        let f = k as f64 / 6.0;
+        let (sin, cos) = (self.rotation_deg * f).to_radians().sin_cos();
+        let scale = 1.0 + (self.scale - 1.0) * f;
+        let flip = if self.mirror && k % 2 == 1 { -1.0 } else { 1.0 };
+        let c = (n as f64 - 1.0) / 2.0;
+        // about the centre: mirror x, rotate, scale, then move by the dither
+        let (a, b, d, e) = (
+            scale * cos * flip,
+            -scale * sin,
+            scale * sin * flip,
+            scale * cos,
+        );
+        Affine {
+            m: [
+                [a, b, c + dither.0 - a * c - b * c],
+                [d, e, c + dither.1 - d * c - e * c],
+            ],
         }
     }
 }
@@ -139,7 +187,7 @@ fn gaussian(dx: f64, dy: f64, fwhm: f64) -> f64 {
 fn render_stars(
     n: usize,
     stars: &[Star],
-    shift: (f64, f64),
+    place: &Affine,
     transparency: f64,
     fwhm: f64,
     moffat_psf: bool,
@@ -148,7 +196,7 @@ fn render_stars(
     const OVER: usize = 5;
     let mut img = Array2::<f64>::zeros((n, n));
     for s in stars {
-        let (x, y) = (s.x + shift.0, s.y + shift.1);
+        let (x, y) = place.apply(s.x, s.y);
         let (ix, iy) = (x.round() as i64, y.round() as i64);
         for py in (iy - HALF).max(0)..(iy + HALF + 1).min(n as i64) {
             for px in (ix - HALF).max(0)..(ix + HALF + 1).min(n as i64) {
@@ -494,7 +542,7 @@ pub fn write_sample_night(
         }
     }
     let stars = star_field(&mut w.rng, n);
-    write_science(&mut w, &stars)?;
+    write_science(&mut w, &stars, &params.geometry)?;
     let truth = json!({
         "generator": "skycomb sample-night", "seed": params.seed, "size": n, "noverscan": NOVER,
         "shape_raw": [n, n + NOVER], "shape_trimmed": [n, n],
@@ -523,7 +571,7 @@ fn offsets_truth(off: f64, ramp: f64) -> serde_json::Map<String, Json> {
 
 /// Seven dithered R frames: stars, a sky gradient, flat response, dark current, cosmic rays, and a
 /// satellite trail across frame 4.
-fn write_science(w: &mut NightWriter, stars: &[Star]) -> Result<()> {
+fn write_science(w: &mut NightWriter, stars: &[Star], geometry: &Geometry) -> Result<()> {
     let n = w.det.n;
     let nf = n as f64;
     let dithers = [
@@ -542,14 +590,8 @@ fn write_science(w: &mut NightWriter, stars: &[Star]) -> Result<()> {
     let texp = 300.0;
     let mut when = 120.0 * 60.0; // 22:30
     for i in 0..7 {
-        let stars_e = render_stars(
-            n,
-            stars,
-            dithers[i],
-            transparency[i],
-            fwhms[i],
-            moffat_psf[i],
-        );
+        let place = geometry.frame_transform(i, n, dithers[i]);
+        let stars_e = render_stars(n, stars, &place, transparency[i], fwhms[i], moffat_psf[i]);
         let sky = Array2::from_shape_fn((n, n), |(y, x)| {
             sky_e[i] * (1.0 + 0.15 * (x as f64 / nf - 0.5) - 0.08 * (y as f64 / nf - 0.5))
         });
@@ -578,11 +620,16 @@ fn write_science(w: &mut NightWriter, stars: &[Star]) -> Result<()> {
             }
             trail = json!({"x0": x0, "y0": y0, "x1": x1, "y1": y1, "peak_adu": 2500.0, "sigma_px": 1.2});
         }
-        let (dx, dy) = dithers[i];
+        let centre = (nf - 1.0) / 2.0;
+        let (dx, dy) = place.shift_at(centre, centre);
         let mut t = offsets_truth(off, ramp);
         for (k, v) in [
             ("dx", json!(dx)),
             ("dy", json!(dy)),
+            ("rotation_deg", json!(place.rotation_deg())),
+            ("scale", json!(place.scale())),
+            ("mirrored", json!(place.mirrored())),
+            ("matrix", json!(place.m)),
             ("dx_int", json!(dx.floor() as i64)),
             ("dy_int", json!(dy.floor() as i64)),
             ("transparency", json!(transparency[i])),
@@ -623,10 +670,35 @@ fn write_science(w: &mut NightWriter, stars: &[Star]) -> Result<()> {
                 "",
             ),
         ];
+        let wcs = wcs_cards(&place, n);
+        let cards: Vec<(&str, Value, &str)> = cards.into_iter().chain(wcs).collect();
         w.write(&format!("sci_R_{:03}.fits", i + 1), &raw, &cards, when, t)?;
         when += texp + 40.0;
     }
     Ok(())
+}
+
+/// A TAN WCS for a science frame: the first frame has 0.5 arcsec pixels, north up and east left,
+/// centred on RA 08:51:18, Dec +11:48:00; each frame's WCS follows its map from the first frame.
+fn wcs_cards(place: &Affine, n: usize) -> Vec<(&'static str, Value, &'static str)> {
+    let s = 0.5 / 3600.0;
+    let c = (n as f64 - 1.0) / 2.0;
+    let inv = place.inverse().expect("a frame's map is invertible");
+    // CD_k = CD_ref L^-1 with CD_ref = [[-s, 0], [0, s]]
+    let [[a, b, _], [d, e, _]] = inv.m;
+    let (crx, cry) = place.apply(c, c);
+    vec![
+        ("CTYPE1", Value::Str("RA---TAN".into()), ""),
+        ("CTYPE2", Value::Str("DEC--TAN".into()), ""),
+        ("CRVAL1", Value::Float(132.825), "deg"),
+        ("CRVAL2", Value::Float(11.8), "deg"),
+        ("CRPIX1", Value::Float(crx + 1.0), ""),
+        ("CRPIX2", Value::Float(cry + 1.0), ""),
+        ("CD1_1", Value::Float(-s * a), ""),
+        ("CD1_2", Value::Float(-s * b), ""),
+        ("CD2_1", Value::Float(s * d), ""),
+        ("CD2_2", Value::Float(s * e), ""),
+    ]
 }
 
 #[cfg(test)]

@@ -28,7 +28,11 @@ fn open_sample_night(d: &tempfile::TempDir) -> Harness<'static, App> {
 fn sample_night_at(night: std::path::PathBuf) -> std::path::PathBuf {
     skycomb::sample::write_sample_night(
         &night,
-        skycomb::sample::SampleNightParams { size: 96, seed: 3 },
+        skycomb::sample::SampleNightParams {
+            size: 96,
+            seed: 3,
+            ..Default::default()
+        },
         Default::default(),
     )
     .unwrap();

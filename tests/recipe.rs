@@ -16,7 +16,11 @@ fn sample_night(dir: &Path) -> std::path::PathBuf {
     let raw = dir.join("raw");
     skycomb::sample::write_sample_night(
         &raw,
-        skycomb::sample::SampleNightParams { size: 64, seed: 5 },
+        skycomb::sample::SampleNightParams {
+            size: 64,
+            seed: 5,
+            ..Default::default()
+        },
         Default::default(),
     )
     .unwrap();

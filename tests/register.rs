@@ -9,6 +9,7 @@ use skycomb::calibrate::*;
 use skycomb::collection::{ScanOptions, scan};
 use skycomb::combine::{CombineParams, OutputPaths, Rejection, Semantics, SigmaRule, Spread};
 use skycomb::progress::Progress;
+use skycomb::register::transform::TransformKind;
 use skycomb::register::*;
 use skycomb::stats::Centre;
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ fn calibrated_sample_night(dir: &Path) -> (PathBuf, Json) {
         skycomb::sample::SampleNightParams {
             size: 256,
             seed: 11,
+            ..Default::default()
         },
         Default::default(),
     )
@@ -65,6 +67,7 @@ fn the_sample_night_stacks_as_the_truth_says() {
         .collect();
     let p = StackParams {
         offsets: OffsetSource::Auto,
+        transform: TransformKind::Similarity,
         refine: false,
         shift: ShiftMode::Bilinear,
         canvas: CanvasKind::Union,
@@ -236,8 +239,24 @@ fn night256_offsets_and_photometric_scales() {
         serde_json::from_str(&std::fs::read_to_string(night.join("truth.json")).unwrap()).unwrap();
     let names: Vec<String> = r["science"].as_object().unwrap().keys().cloned().collect();
     let files: Vec<PathBuf> = names.iter().map(|n| out.path().join(n)).collect();
-    let offsets = offsets_of_files(&files, &OffsetSource::Auto, false, &Progress::new()).unwrap();
-    let refined = offsets_of_files(&files, &OffsetSource::Auto, true, &Progress::new()).unwrap();
+    let offsets = offsets_of_files(
+        &files,
+        &OffsetSource::Auto,
+        TransformKind::Similarity,
+        false,
+        &Progress::new(),
+    )
+    .unwrap()
+    .0;
+    let refined = offsets_of_files(
+        &files,
+        &OffsetSource::Auto,
+        TransformKind::Similarity,
+        true,
+        &Progress::new(),
+    )
+    .unwrap()
+    .0;
     for (o, n) in offsets
         .iter()
         .chain(&refined)
@@ -322,9 +341,24 @@ fn orion_frames_register_consistently_and_stack_round() {
         .take(10)
         .map(|s| (s[0].as_f64().unwrap() - 1.0, s[1].as_f64().unwrap() - 1.0))
         .collect();
-    let auto = offsets_of_files(&files, &OffsetSource::Auto, false, &Progress::new()).unwrap();
-    let tracked =
-        offsets_of_files(&files, &OffsetSource::Stars(stars), false, &Progress::new()).unwrap();
+    let auto = offsets_of_files(
+        &files,
+        &OffsetSource::Auto,
+        TransformKind::Similarity,
+        false,
+        &Progress::new(),
+    )
+    .unwrap()
+    .0;
+    let tracked = offsets_of_files(
+        &files,
+        &OffsetSource::Stars(stars),
+        TransformKind::Similarity,
+        false,
+        &Progress::new(),
+    )
+    .unwrap()
+    .0;
     let photutils: Vec<(f64, f64)> = reference["offsets"]
         .as_array()
         .unwrap()
@@ -340,7 +374,15 @@ fn orion_frames_register_consistently_and_stack_round() {
         skycomb::stats::median_mut(&mut d).unwrap()
     };
     let xy = |o: &[Offset]| o.iter().map(|o| (o.dx, o.dy)).collect::<Vec<_>>();
-    let xcorr = offsets_of_files(&files, &OffsetSource::Auto, true, &Progress::new()).unwrap();
+    let xcorr = offsets_of_files(
+        &files,
+        &OffsetSource::Auto,
+        TransformKind::Similarity,
+        true,
+        &Progress::new(),
+    )
+    .unwrap()
+    .0;
     let (a, t, x) = (xy(&auto), xy(&tracked), xy(&xcorr));
     let pairs = [
         ("auto-stars", &a, &t),
@@ -365,6 +407,7 @@ fn orion_frames_register_consistently_and_stack_round() {
     let d = tempfile::tempdir().unwrap();
     let p = StackParams {
         offsets: OffsetSource::Auto,
+        transform: TransformKind::Similarity,
         refine: false,
         shift: ShiftMode::Bilinear,
         canvas: CanvasKind::Union,
@@ -654,10 +697,10 @@ fn tan_sip_wcs_matches_astropy_and_gives_offsets() {
     let mut h2 = f.header.clone();
     h2.set("CRPIX1", skycomb::fits::Value::Float(37.5 + 7.25), "");
     h2.set("CRPIX2", skycomb::fits::Value::Float(25.0 - 3.5), "");
-    let o = offsets_from_wcs(
-        &[("a".into(), f.header.clone()), ("b".into(), h2)],
-        (50, 100),
-    )
+    let o = offsets_from_wcs(&[
+        ("a".into(), f.header.clone(), (50, 100)),
+        ("b".into(), h2, (50, 100)),
+    ])
     .unwrap();
     assert!(
         (o[1].dx - 7.25).abs() < 1e-6 && (o[1].dy + 3.5).abs() < 1e-6,
@@ -683,6 +726,7 @@ fn sky_from_neighbouring_frames_is_flat_and_keeps_the_stars() {
     let run = |sky: SkyMode, name: &str| {
         let p = StackParams {
             offsets: OffsetSource::Auto,
+            transform: TransformKind::Similarity,
             refine: false,
             shift: ShiftMode::Bilinear,
             canvas: CanvasKind::Union,

@@ -8,6 +8,7 @@ use serde_json::json;
 use skycomb::photometry::{AnnulusStat, ApertureParams, measure_all};
 use skycomb::register::centroid::{Background, CentroidMethod, CentroidParams, centroid};
 use skycomb::register::offsets::write_offsets;
+use skycomb::register::transform::TransformKind;
 use skycomb::register::{DetectParams, OffsetSource, detect, offsets_of_files};
 use std::path::PathBuf;
 
@@ -141,13 +142,18 @@ pub struct OffsetsArgs {
     /// Detect and match stars automatically.
     #[arg(long)]
     pub auto: bool,
-    /// Offsets from the celestial WCS in the headers (TAN, TAN-SIP).
+    /// Offsets from the celestial WCS in the headers (the whole map: rotation, scale, mirror).
     #[arg(long)]
     pub wcs: bool,
+    /// The transform --auto fits: shift, similarity (rotation, one scale, a mirror) or affine.
+    /// Followed stars (--star) give shifts.
+    #[arg(long, default_value = "similarity")]
+    pub transform: String,
     /// Refine the offsets by cross-correlating sub-images around the reference's bright stars.
     #[arg(long)]
     pub refine: bool,
-    /// Save the offsets to this text file (FILE DX DY lines).
+    /// Save the offsets to this text file (FILE DX DY lines; rotation, scale and the matrix after
+    /// them for frames that are not pure shifts).
     #[arg(long)]
     pub save: Option<PathBuf>,
     #[arg(long)]
@@ -156,6 +162,8 @@ pub struct OffsetsArgs {
     pub json: bool,
 }
 
+/// `skycomb offsets`: one line per frame (or JSON); frames that cannot be registered are named
+/// with the reason, the others still reported; the exit status is an error if any failed.
 pub fn offsets_run(a: &OffsetsArgs) -> Result<()> {
     let source = match (a.auto, a.wcs, a.stars.is_empty()) {
         (true, false, true) => OffsetSource::Auto,
@@ -165,26 +173,55 @@ pub fn offsets_run(a: &OffsetsArgs) -> Result<()> {
         }
         _ => bail!("give one of --star X,Y (one or more), --auto or --wcs"),
     };
-    let offsets = with_progress(|p| offsets_of_files(&a.files, &source, a.refine, p))?;
+    let kind: TransformKind = a.transform.parse()?;
+    let (offsets, skipped) =
+        with_progress(|p| offsets_of_files(&a.files, &source, kind, a.refine, p))?;
     if let Some(path) = &a.save {
         write_offsets(path, &offsets, a.overwrite)?;
     }
     if a.json {
-        let list: Vec<_> = offsets
-            .iter()
-            .map(|o| json!({"file": o.file, "dx": o.dx, "dy": o.dy, "n_stars": o.n_stars}))
-            .collect();
+        let list: Vec<_> = offsets.iter().map(|o| o.summary()).collect();
         println!(
             "{}",
-            serde_json::to_string_pretty(&json!({"reference": offsets[0].file, "offsets": list}))?
+            serde_json::to_string_pretty(
+                &json!({"reference": offsets[0].file, "offsets": list, "failed": skipped})
+            )?
         );
     } else {
         for o in &offsets {
+            let t = &o.transform;
+            let turn = if *t == skycomb::register::transform::Affine::shift(o.dx, o.dy) {
+                String::new()
+            } else {
+                format!(
+                    "  rot {:>8.4} deg  scale {:.5}{}",
+                    t.rotation_deg(),
+                    t.scale(),
+                    if t.mirrored() { "  mirrored" } else { "" }
+                )
+            };
             println!(
-                "{:<40} {:>9.3} {:>9.3}  ({} stars)",
-                o.file, o.dx, o.dy, o.n_stars
+                "{:<40} {:>9.3} {:>9.3}{turn}  ({} stars, rms {:.3} px)",
+                o.file, o.dx, o.dy, o.n_stars, o.rms_px
             );
         }
+    }
+    for o in offsets.iter().filter(|o| o.warning.is_some()) {
+        eprintln!(
+            "warning: {}: {}",
+            o.file,
+            o.warning.as_deref().unwrap_or("")
+        );
+    }
+    for s in &skipped {
+        eprintln!("not registered: {}", s.reason);
+    }
+    if !skipped.is_empty() {
+        bail!(
+            "{} of {} frame(s) could not be registered",
+            skipped.len(),
+            a.files.len()
+        );
     }
     Ok(())
 }

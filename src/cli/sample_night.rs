@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use skycomb::fits::WriteOptions;
-use skycomb::sample::{SampleNightParams, write_sample_night};
+use skycomb::sample::{Geometry, SampleNightParams, write_sample_night};
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
@@ -16,6 +16,15 @@ pub struct SampleNightArgs {
     /// Random seed: the same seed and size give the same files, bit for bit.
     #[arg(long, default_value_t = 20240601)]
     pub seed: u64,
+    /// Rotate the science frames against the first: frame k of 7 (k = 0..6) by DEG * k / 6.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub rotation: f64,
+    /// Scale the science frames against the first: frame k by 1 + (SCALE - 1) * k / 6.
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+    /// Mirror every second science frame in x (as a German mount's meridian flip with a diagonal would).
+    #[arg(long)]
+    pub mirror: bool,
     /// Replace files that already exist.
     #[arg(long)]
     pub overwrite: bool,
@@ -25,6 +34,11 @@ pub fn run(a: &SampleNightArgs) -> Result<()> {
     let params = SampleNightParams {
         size: a.size,
         seed: a.seed,
+        geometry: Geometry {
+            rotation_deg: a.rotation,
+            scale: a.scale,
+            mirror: a.mirror,
+        },
     };
     let files = write_sample_night(
         &a.dir,

@@ -45,6 +45,9 @@ pub fn run(args: &StackArgs) -> Result<()> {
             o.file, o.dx, o.dy, sky, k
         );
     }
+    for sk in &report.skipped {
+        eprintln!("left out: {}", sk.reason);
+    }
     println!(
         "canvas {}x{} from reference pixel ({}, {}) (FITS)",
         report.canvas_shape[0],

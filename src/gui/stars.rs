@@ -74,12 +74,7 @@ impl Measuring {
             .iter()
             .filter_map(|r| {
                 let (dx, dy) = r.offset.clone().ok()?;
-                Some(Offset {
-                    file: r.file.clone(),
-                    dx,
-                    dy,
-                    n_stars: 1,
-                })
+                Some(Offset::shift(&r.file, dx, dy, 1))
             })
             .collect()
     }

@@ -461,6 +461,10 @@ pub struct StackOptions {
     /// or positions:PATH (x y of one object per frame, one line per frame).
     #[arg(long, default_value = "auto")]
     pub offsets: String,
+    /// The transform automatic offsets fit: shift, similarity (rotation, scale, mirror) or affine
+    /// (followed stars give shifts; the WCS gives its own whole map).
+    #[arg(long, default_value = "similarity")]
+    pub transform: String,
     /// Refine the offsets by cross-correlating sub-images around the reference's bright stars.
     #[arg(long)]
     pub refine: bool,
@@ -565,6 +569,7 @@ impl StackOptions {
         };
         Ok(StackParams {
             offsets: self.offsets()?,
+            transform: self.transform.parse()?,
             refine: self.refine,
             shift: self.shift.parse()?,
             canvas: self.canvas.parse()?,

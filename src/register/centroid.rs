@@ -57,6 +57,24 @@ pub enum Flag {
     TooFaint,
 }
 
+impl Flag {
+    /// Whether a star was found there (a saturated star is a star, its centre a little biased).
+    pub fn is_star(self) -> bool {
+        matches!(self, Flag::Ok | Flag::Saturated)
+    }
+
+    /// The flag in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Flag::Ok => "ok",
+            Flag::Saturated => "the star is saturated",
+            Flag::OffEdge => "the box runs off the image edge",
+            Flag::NoConvergence => "the centroid did not converge",
+            Flag::TooFaint => "no star there (the peak is under five times the noise)",
+        }
+    }
+}
+
 /// Where the local background comes from.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Background {

@@ -55,6 +55,7 @@ mod tests {
     use crate::combine::inspect::InputValue;
     use crate::combine::{CombineParams, MemoryInput, OutputPaths, Reason, Rejection, SigmaRule};
     use crate::fits::Header;
+    use crate::register::transform::TransformKind;
     use crate::register::{CanvasKind, OffsetSource, ShiftMode, SkyMode, StackScale, stack};
     use crate::stats::Centre;
     use ndarray::Array2;
@@ -108,6 +109,7 @@ mod tests {
         std::fs::write(&file, lines.join("\n")).unwrap();
         StackParams {
             offsets: OffsetSource::File(file),
+            transform: TransformKind::Similarity,
             refine: false,
             shift,
             canvas: CanvasKind::Union,
@@ -157,10 +159,13 @@ mod tests {
             let stacked = crate::Frame::open(&image).unwrap().data;
             let (x0, y0) = (report.canvas_origin[0], report.canvas_origin[1]);
             // the cosmic ray's canvas pixel: its frame pixel minus the applied offset
-            let (dx, dy) = crate::register::shift::applied(&report.offsets[CR.0], shift);
+            let back = crate::register::shift::applied(&report.offsets[CR.0], shift)
+                .inverse()
+                .unwrap();
+            let (rx, ry) = back.apply(CR.1 as f64, CR.2 as f64);
             let cr = (
-                (CR.1 as f64 - dx - x0 as f64).round() as usize,
-                (CR.2 as f64 - dy - y0 as f64).round() as usize,
+                (rx - x0 as f64).round() as usize,
+                (ry - y0 as f64).round() as usize,
             );
             let (h, w) = stacked.dim();
             for (x, y) in [cr, (0, 0), (w - 1, h - 1), (w / 2, h / 3)] {

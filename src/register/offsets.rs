@@ -3,21 +3,105 @@
 //! automatically, or from a file; saved to and read from plain text.
 
 use super::centroid::{CentroidParams, centroid};
-use super::detect::{DetectParams, Star, detect};
+use super::detect::{DetectParams, detect};
+use super::matching::{MatchParams, match_stars};
+use super::transform::{Affine, TransformKind};
 use crate::error::{Error, Result};
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
 
-/// The offset of one frame.
+/// The offset of one frame: where the reference frame's pixels land in it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Offset {
     pub file: String,
+    /// The displacement (frame minus reference) of the reference point, the reference frame's
+    /// centre: for a pure shift, the shift of every star.
     pub dx: f64,
     pub dy: f64,
     /// Stars the offset rests on.
     pub n_stars: usize,
+    /// Reference-frame pixel to this frame's pixel, 0-based.
+    #[serde(default)]
+    pub transform: Affine,
+    /// Root-mean-square residual of the stars the transform was fitted to (pixels).
+    #[serde(default)]
+    pub rms_px: f64,
+    /// Something a person should know about this offset (a rotation a shift cannot follow...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+}
+
+impl Offset {
+    /// A pure shift.
+    pub fn shift(file: &str, dx: f64, dy: f64, n_stars: usize) -> Offset {
+        Offset {
+            file: file.to_string(),
+            dx,
+            dy,
+            n_stars,
+            transform: Affine::shift(dx, dy),
+            rms_px: 0.0,
+            warning: None,
+        }
+    }
+
+    /// A transform, its dx and dy taken at `reference_point` (0-based, in the reference frame).
+    pub fn from_transform(
+        file: &str,
+        transform: Affine,
+        reference_point: (f64, f64),
+        n_stars: usize,
+        rms_px: f64,
+    ) -> Offset {
+        let (dx, dy) = transform.shift_at(reference_point.0, reference_point.1);
+        Offset {
+            file: file.to_string(),
+            dx,
+            dy,
+            n_stars,
+            transform,
+            rms_px,
+            warning: None,
+        }
+    }
+
+    /// The same offset moved so that its dx, dy become these (an edit by hand).
+    pub fn moved_to(&self, dx: f64, dy: f64) -> Offset {
+        let mut o = self.clone();
+        o.transform.m[0][2] += dx - self.dx;
+        o.transform.m[1][2] += dy - self.dy;
+        o.dx = dx;
+        o.dy = dy;
+        o
+    }
+
+    /// Rotation (degrees), scale and mirror of the frame against the reference.
+    pub fn rotation_deg(&self) -> f64 {
+        self.transform.rotation_deg()
+    }
+
+    /// The report a person or a script reads: dx, dy, rotation, scale, the FITS 1-based matrix.
+    pub fn summary(&self) -> serde_json::Value {
+        serde_json::json!({
+            "file": self.file,
+            "dx": self.dx,
+            "dy": self.dy,
+            "rotation_deg": self.transform.rotation_deg(),
+            "scale": self.transform.scale(),
+            "mirrored": self.transform.mirrored(),
+            "matrix": self.transform.fits_matrix(),
+            "n_matched": self.n_stars,
+            "rms_px": self.rms_px,
+            "warning": self.warning,
+        })
+    }
+}
+
+/// The reference point of a frame of `(ny, nx)`: its centre, 0-based.
+pub fn centre_of(shape: (usize, usize)) -> (f64, f64) {
+    ((shape.1 as f64 - 1.0) / 2.0, (shape.0 as f64 - 1.0) / 2.0)
 }
 
 /// One frame to register: a name and its pixels.
@@ -47,79 +131,168 @@ pub fn robust_mean(v: &[f64]) -> f64 {
     }
 }
 
-/// Follows reference stars from frame to frame. Each frame's search starts at the reference
-/// positions moved by a coarse offset from matching the detected star fields (as IRAF's imalign
-/// takes a coarse shift before centring), so dithers larger than the box work; where the fields do
-/// not match, it starts where the stars were in the previous frame. Frames come one at a time, so
-/// a night need not be in memory at once.
+/// The stars registration detects in a frame: the brightest `n`, positions only.
+pub fn field_stars(f: &FrameRef, n: usize) -> Result<Vec<(f64, f64)>> {
+    let p = DetectParams {
+        max_stars: n,
+        ..DetectParams::default()
+    };
+    Ok(detect(f.data, &f.name, &p)?
+        .iter()
+        .map(|s| (s.x, s.y))
+        .collect())
+}
+
+/// Match a frame's detected stars to the reference frame's with a transform of `kind`.
+pub fn match_fields(
+    reference: &[(f64, f64)],
+    frame: &[(f64, f64)],
+    name: &str,
+    kind: TransformKind,
+    reference_point: (f64, f64),
+) -> Result<Offset> {
+    let p = MatchParams {
+        kind,
+        ..MatchParams::default()
+    };
+    let m =
+        match_stars(reference, frame, &p).map_err(|e| Error::Invalid(format!("{name}: {e}")))?;
+    Ok(Offset::from_transform(
+        name,
+        m.transform,
+        reference_point,
+        m.pairs.len(),
+        m.rms_px,
+    ))
+}
+
+/// Follows reference stars through the frames. Each frame is first placed against the reference
+/// frame (not the previous one) by matching its detected stars with the reference's, whatever the
+/// dither, rotation or scale; each star is then centred where that places it. A star not found
+/// there, or stars that disagree, fail the frame by name: never a silently wrong number. Frames
+/// come one at a time, so a night need not be in memory at once.
 pub struct StarTracker {
     /// The stars' centroids in the reference frame, 0-based.
     pub reference: Vec<(f64, f64)>,
-    previous: Vec<(f64, f64)>,
     params: CentroidParams,
-    /// The reference frame's detected stars, for the coarse offset.
-    field: Vec<Star>,
+    /// The reference frame's detected stars, for the coarse placement.
+    field: Vec<(f64, f64)>,
+    reference_point: (f64, f64),
+    shape: (usize, usize),
 }
 
+/// How far (pixels) a followed star's centroid may land from where the star field places it.
+const FOLLOW_TOLERANCE_PX: f64 = 1.5;
+
 impl StarTracker {
-    /// Measure the stars (0-based positions, snapped to their centroids) in the reference frame.
+    /// Measure the stars (0-based positions, snapped to their centroids) in the reference frame; a
+    /// position where no star is found is refused by name.
     pub fn new(first: &FrameRef, stars: &[(f64, f64)], p: &CentroidParams) -> Result<StarTracker> {
         if stars.is_empty() {
             return Err(Error::Invalid("no reference star given".into()));
         }
         let reference = stars
             .iter()
-            .map(|&(x, y)| centroid(first.data, &first.name, x, y, p).map(|c| (c.x, c.y)))
+            .map(|&(x, y)| {
+                let c = centroid(first.data, &first.name, x, y, p)?;
+                if !c.flag.is_star() {
+                    return Err(Error::Invalid(format!(
+                        "{}: no usable star at ({:.1}, {:.1}) (FITS): {}",
+                        first.name,
+                        x + 1.0,
+                        y + 1.0,
+                        c.flag.describe()
+                    )));
+                }
+                Ok((c.x, c.y))
+            })
             .collect::<Result<Vec<_>>>()?;
-        let field = detect(first.data, &first.name, &DetectParams::default()).unwrap_or_default();
         Ok(StarTracker {
-            previous: reference.clone(),
             reference,
             params: *p,
-            field,
+            field: field_stars(first, 80)?,
+            reference_point: centre_of(first.data.dim()),
+            shape: first.data.dim(),
         })
     }
 
-    /// Where to look for the stars in a frame: reference + coarse offset, else the last positions.
-    fn starts(&self, f: &FrameRef) -> Vec<(f64, f64)> {
-        let coarse = detect(f.data, &f.name, &DetectParams::default())
-            .ok()
-            .and_then(|stars| match_stars(&self.field, &stars, 2.0));
-        match coarse {
-            Some((ox, oy, _)) => self
-                .reference
-                .iter()
-                .map(|r| (r.0 + ox, r.1 + oy))
-                .collect(),
-            None => self.previous.clone(),
+    /// The offset of a frame: the stars' mean displacement (a shift).
+    pub fn offset(&mut self, f: &FrameRef) -> Result<Offset> {
+        let coarse = match_fields(
+            &self.field,
+            &field_stars(f, 80)?,
+            &f.name,
+            TransformKind::Similarity,
+            self.reference_point,
+        )
+        .map_err(|e| Error::Invalid(format!("{e}; the followed stars cannot be placed")))?;
+        let mut residuals = Vec::new();
+        let (mut dx, mut dy) = (Vec::new(), Vec::new());
+        for (k, r) in self.reference.iter().enumerate() {
+            let start = coarse.transform.apply(r.0, r.1);
+            let c = centroid(f.data, &f.name, start.0, start.1, &self.params)?;
+            let moved = (c.x - start.0).hypot(c.y - start.1);
+            if !c.flag.is_star() || moved > FOLLOW_TOLERANCE_PX {
+                return Err(Error::Invalid(format!(
+                    "{}: star {} (reference ({:.2}, {:.2}) FITS) not found where the star field places it, ({:.2}, {:.2}): {}",
+                    f.name,
+                    k + 1,
+                    r.0 + 1.0,
+                    r.1 + 1.0,
+                    start.0 + 1.0,
+                    start.1 + 1.0,
+                    if c.flag.is_star() {
+                        format!("the centroid moved {moved:.2} px")
+                    } else {
+                        c.flag.describe().to_string()
+                    }
+                )));
+            }
+            residuals.push((c.x - start.0, c.y - start.1));
+            dx.push(c.x - r.0);
+            dy.push(c.y - r.1);
+        }
+        disagreement(&residuals, &f.name)?;
+        let mut o = Offset::shift(
+            &f.name,
+            robust_mean(&dx),
+            robust_mean(&dy),
+            self.reference.len(),
+        );
+        let bend = coarse
+            .transform
+            .departure_from_shift(self.shape.1, self.shape.0);
+        if bend > 0.1 {
+            o.warning = Some(format!(
+                "the star field is rotated {:.3} deg and scaled {:.5} against the reference (up to {bend:.2} px at the corners): a shift from followed stars is exact only near them; use automatic offsets for the whole transform",
+                coarse.transform.rotation_deg(),
+                coarse.transform.scale()
+            ));
+        }
+        Ok(o)
+    }
+}
+
+/// Followed stars whose centroids disagree (by more than half a pixel from their median, after the
+/// star field's placement) fail the frame, naming the star.
+fn disagreement(residuals: &[(f64, f64)], name: &str) -> Result<()> {
+    if residuals.len() < 2 {
+        return Ok(());
+    }
+    let (mut xs, mut ys): (Vec<f32>, Vec<f32>) =
+        residuals.iter().map(|r| (r.0 as f32, r.1 as f32)).unzip();
+    let mx = crate::stats::median_mut(&mut xs).unwrap_or(0.0);
+    let my = crate::stats::median_mut(&mut ys).unwrap_or(0.0);
+    for (k, r) in residuals.iter().enumerate() {
+        let off = (r.0 - mx).hypot(r.1 - my);
+        if off > 0.5 {
+            return Err(Error::Invalid(format!(
+                "{name}: the followed stars disagree: star {} is {off:.2} px off the others' offset",
+                k + 1
+            )));
         }
     }
-
-    /// The offset of the next frame; on an error the stars' last positions are kept.
-    pub fn offset(&mut self, f: &FrameRef) -> Result<Offset> {
-        let found = self
-            .starts(f)
-            .iter()
-            .map(|&(px, py)| centroid(f.data, &f.name, px, py, &self.params).map(|c| (c.x, c.y)))
-            .collect::<Result<Vec<_>>>()?;
-        let dx: Vec<f64> = found
-            .iter()
-            .zip(&self.reference)
-            .map(|(c, r)| c.0 - r.0)
-            .collect();
-        let dy: Vec<f64> = found
-            .iter()
-            .zip(&self.reference)
-            .map(|(c, r)| c.1 - r.1)
-            .collect();
-        self.previous = found;
-        Ok(Offset {
-            file: f.name.clone(),
-            dx: robust_mean(&dx),
-            dy: robust_mean(&dy),
-            n_stars: self.reference.len(),
-        })
-    }
+    Ok(())
 }
 
 /// Follow reference stars (0-based positions in the first frame) through the frames.
@@ -133,99 +306,6 @@ pub fn offsets_from_stars(
         .ok_or_else(|| Error::Invalid("no frames to register".into()))?;
     let mut tracker = StarTracker::new(first, stars, p)?;
     frames.iter().map(|f| tracker.offset(f)).collect()
-}
-
-/// The translation that maps most of `reference`'s stars onto `frame`'s: every pair votes for its
-/// difference (1 px bins); the best bin and its neighbours are refined by nearest-neighbour matching.
-pub fn match_stars(
-    reference: &[Star],
-    frame: &[Star],
-    tolerance_px: f64,
-) -> Option<(f64, f64, usize)> {
-    let mut votes: HashMap<(i64, i64), usize> = HashMap::new();
-    for r in reference {
-        for f in frame {
-            *votes
-                .entry(((f.x - r.x).round() as i64, (f.y - r.y).round() as i64))
-                .or_default() += 1;
-        }
-    }
-    let score = |k: &(i64, i64)| {
-        (-1..=1)
-            .flat_map(|a| (-1..=1).map(move |b| (a, b)))
-            .map(|(a, b)| votes.get(&(k.0 + a, k.1 + b)).copied().unwrap_or(0))
-            .sum::<usize>()
-    };
-    let best = votes
-        .keys()
-        .max_by_key(|k| (score(k), std::cmp::Reverse(k.0.abs() + k.1.abs())))?;
-    let (mut ox, mut oy) = (best.0 as f64, best.1 as f64);
-    let mut matched = 0;
-    for _ in 0..3 {
-        let mut dx = Vec::new();
-        let mut dy = Vec::new();
-        for r in reference {
-            let (px, py) = (r.x + ox, r.y + oy);
-            if let Some(f) = frame.iter().min_by(|a, b| {
-                (a.x - px)
-                    .hypot(a.y - py)
-                    .total_cmp(&(b.x - px).hypot(b.y - py))
-            }) && (f.x - px).hypot(f.y - py) <= tolerance_px
-            {
-                dx.push(f.x - r.x);
-                dy.push(f.y - r.y);
-            }
-        }
-        if dx.len() < 3 {
-            return None;
-        }
-        matched = dx.len();
-        ox = robust_mean(&dx);
-        oy = robust_mean(&dy);
-    }
-    Some((ox, oy, matched))
-}
-
-/// Detect stars in every frame and match each frame to the first (no click needed; dithers of tens
-/// of pixels or more work).
-pub fn offsets_auto(frames: &[FrameRef], p: &DetectParams) -> Result<Vec<Offset>> {
-    let bright = DetectParams {
-        max_stars: p.max_stars.min(80),
-        ..*p
-    };
-    let lists: Vec<Vec<Star>> = frames
-        .iter()
-        .map(|f| detect(f.data, &f.name, &bright))
-        .collect::<Result<_>>()?;
-    let reference = lists
-        .first()
-        .ok_or_else(|| Error::Invalid("no frames to register".into()))?;
-    if reference.len() < 3 {
-        return Err(Error::Invalid(format!(
-            "{}: only {} star(s) detected; automatic offsets need at least 3",
-            frames[0].name,
-            reference.len()
-        )));
-    }
-    frames
-        .iter()
-        .zip(&lists)
-        .map(|(f, stars)| {
-            let (dx, dy, n) = match_stars(reference, stars, 1.5).ok_or_else(|| {
-                Error::Invalid(format!(
-                    "{}: could not match its stars ({} detected) to the reference frame's",
-                    f.name,
-                    stars.len()
-                ))
-            })?;
-            Ok(Offset {
-                file: f.name.clone(),
-                dx,
-                dy,
-                n_stars: n,
-            })
-        })
-        .collect()
 }
 
 /// The `x y` pairs of a text file, one per line, as written (`#` starts a comment).
@@ -305,27 +385,57 @@ pub fn offsets_from_positions_file(path: &Path, names: &[String]) -> Result<Vec<
     Ok(names
         .iter()
         .zip(&xy)
-        .map(|(n, p)| Offset {
-            file: n.clone(),
-            dx: p.0 - xy[0].0,
-            dy: p.1 - xy[0].1,
-            n_stars: 1,
-        })
+        .map(|(n, p)| Offset::shift(n, p.0 - xy[0].0, p.1 - xy[0].1, 1))
         .collect())
 }
 
-/// Write offsets as text: a comment, then `FILE DX DY` per frame.
+/// Write offsets as text: `FILE DX DY` per frame for a pure shift; a frame that rotates, scales
+/// or mirrors adds its rotation (degrees), scale and the FITS 1-based matrix a b c d e f
+/// (x' = a x + b y + c, y' = d x + e y + f, reference pixel to frame pixel).
 pub fn write_offsets(path: &Path, offsets: &[Offset], overwrite: bool) -> Result<()> {
     let mut s = String::from(
-        "# skycomb offsets: file dx dy (pixels; star in the file minus star in the reference frame)\n",
+        "# skycomb offsets: file dx dy (pixels; star in the file minus star in the reference frame,\n\
+         # at the reference frame's centre) [rotation_deg scale a b c d e f: the FITS 1-based map\n\
+         # x' = a x + b y + c, y' = d x + e y + f from reference pixels to the frame's]\n",
     );
     for o in offsets {
-        s.push_str(&format!("{} {:.4} {:.4}\n", o.file, o.dx, o.dy));
+        s.push_str(&format!("{} {:.4} {:.4}", o.file, o.dx, o.dy));
+        if o.transform != Affine::shift(o.dx, o.dy) {
+            let m = o.transform.fits_matrix();
+            s.push_str(&format!(
+                " {:.6} {:.8} {:.12e} {:.12e} {:.12e} {:.12e} {:.12e} {:.12e}",
+                o.transform.rotation_deg(),
+                o.transform.scale(),
+                m[0][0],
+                m[0][1],
+                m[0][2],
+                m[1][0],
+                m[1][1],
+                m[1][2]
+            ));
+        }
+        s.push('\n');
     }
     crate::fits::write::write_atomic(path, s.as_bytes(), crate::fits::WriteOptions { overwrite })
 }
 
-/// Read offsets written by [`write_offsets`] (`FILE DX DY` lines) for these frames, in their order.
+/// One line of an offsets file: 3 columns (a shift) or 11 (with rotation, scale and the matrix).
+fn offset_line(p: &[&str], bad: &dyn Fn() -> Error) -> Result<Offset> {
+    let num = |t: &str| t.parse::<f64>().map_err(|_| bad());
+    match p.len() {
+        3 => Ok(Offset::shift(p[0], num(p[1])?, num(p[2])?, 0)),
+        11 => {
+            let v: Vec<f64> = p[5..].iter().map(|t| num(t)).collect::<Result<_>>()?;
+            let t = Affine::from_fits_matrix([[v[0], v[1], v[2]], [v[3], v[4], v[5]]]);
+            let mut o = Offset::shift(p[0], num(p[1])?, num(p[2])?, 0);
+            o.transform = t;
+            Ok(o)
+        }
+        _ => Err(bad()),
+    }
+}
+
+/// Read offsets written by [`write_offsets`] for these frames, in their order.
 pub fn read_offsets(path: &Path, names: &[String]) -> Result<Vec<Offset>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "cannot read", e))?;
     let mut map = HashMap::new();
@@ -335,30 +445,22 @@ pub fn read_offsets(path: &Path, names: &[String]) -> Result<Vec<Offset>> {
             continue;
         }
         let p: Vec<&str> = line.split_whitespace().collect();
-        let bad = || Error::Invalid(format!("{}:{}: expected FILE DX DY", path.display(), i + 1));
-        if p.len() != 3 {
-            return Err(bad());
-        }
-        map.insert(
-            p[0].to_string(),
-            (
-                p[1].parse::<f64>().map_err(|_| bad())?,
-                p[2].parse::<f64>().map_err(|_| bad())?,
-            ),
-        );
+        let bad = || {
+            Error::Invalid(format!(
+                "{}:{}: expected FILE DX DY (or FILE DX DY ROTATION SCALE A B C D E F)",
+                path.display(),
+                i + 1
+            ))
+        };
+        let o = offset_line(&p, &bad)?;
+        map.insert(o.file.clone(), o);
     }
     names
         .iter()
         .map(|n| {
-            let (dx, dy) = map
-                .get(n)
-                .ok_or_else(|| Error::Invalid(format!("{}: no offset for {n}", path.display())))?;
-            Ok(Offset {
-                file: n.clone(),
-                dx: *dx,
-                dy: *dy,
-                n_stars: 0,
-            })
+            map.get(n)
+                .cloned()
+                .ok_or_else(|| Error::Invalid(format!("{}: no offset for {n}", path.display())))
         })
         .collect()
 }
@@ -373,12 +475,7 @@ mod tests {
         let path = d.path().join("offsets.txt");
         let offsets: Vec<Offset> = [("a.fits", 0.0, 0.0), ("b.fits", -5.25, 6.5)]
             .iter()
-            .map(|&(f, dx, dy)| Offset {
-                file: f.into(),
-                dx,
-                dy,
-                n_stars: 1,
-            })
+            .map(|&(f, dx, dy)| Offset::shift(f, dx, dy, 1))
             .collect();
         write_positions_file(&path, (26.5, 14.0), &offsets, false).unwrap();
         let lines = read_positions_file(&path).unwrap();
@@ -389,5 +486,39 @@ mod tests {
         assert_eq!((back[1].dx, back[1].dy), (-5.25, 6.5));
         // never overwrites unless asked
         assert!(write_positions_file(&path, (0.0, 0.0), &offsets, false).is_err());
+    }
+
+    #[test]
+    fn offsets_files_keep_shifts_and_whole_transforms() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("offsets.txt");
+        let turned = Affine {
+            m: [[0.9998, -0.0175, 4.25], [0.0175, 0.9998, -3.5]],
+        };
+        let offsets = vec![
+            Offset::shift("a.fits", 0.0, 0.0, 9),
+            Offset::shift("b.fits", -5.25, 6.5, 9),
+            Offset::from_transform("c.fits", turned, (255.5, 255.5), 9, 0.02),
+        ];
+        write_offsets(&path, &offsets, false).unwrap();
+        let names: Vec<String> = ["c.fits", "a.fits", "b.fits"].map(String::from).to_vec();
+        let back = read_offsets(&path, &names).unwrap();
+        assert_eq!(back[1].transform, Affine::identity());
+        assert_eq!((back[2].dx, back[2].dy), (-5.25, 6.5));
+        for (a, b) in back[0]
+            .transform
+            .m
+            .iter()
+            .flatten()
+            .zip(turned.m.iter().flatten())
+        {
+            assert!((a - b).abs() < 1e-9, "{a} {b}");
+        }
+        // an old three-column file still reads
+        std::fs::write(&path, "a.fits 0 0\nb.fits 1.5 -2\n").unwrap();
+        let old = read_offsets(&path, &names[1..]).unwrap();
+        assert_eq!(old[1].transform, Affine::shift(1.5, -2.0));
+        std::fs::write(&path, "a.fits 0 0 1\n").unwrap();
+        assert!(read_offsets(&path, &names[1..2]).is_err());
     }
 }

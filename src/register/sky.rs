@@ -3,8 +3,8 @@
 //! with objects masked by a mask detected on the previous iteration's stack (canvas coordinates).
 
 use super::detect::MeshBackground;
-use super::offsets::Offset;
 use super::shift::Canvas;
+use super::transform::Affine;
 use crate::combine::StackInput;
 use crate::error::Result;
 use crate::fits::Header;
@@ -58,7 +58,8 @@ pub struct NeighbourSkyInput<'a> {
     pub frames: &'a [&'a dyn StackInput],
     pub index: usize,
     pub neighbours: Vec<usize>,
-    pub offsets: &'a [Offset],
+    /// Each frame's pixel to its reference-frame pixel (the inverse of its offset's transform).
+    pub to_reference: &'a [Affine],
     pub canvas: Canvas,
     /// Objects, in canvas coordinates.
     pub mask: &'a Array2<bool>,
@@ -69,9 +70,9 @@ pub struct NeighbourSkyInput<'a> {
 impl NeighbourSkyInput<'_> {
     /// True when detector pixel (x, y) of frame `j` sees an object.
     fn masked(&self, j: usize, x: usize, y: usize) -> bool {
-        let o = &self.offsets[j];
-        let cx = (x as f64 - o.dx - self.canvas.x0 as f64).round();
-        let cy = (y as f64 - o.dy - self.canvas.y0 as f64).round();
+        let (rx, ry) = self.to_reference[j].apply(x as f64, y as f64);
+        let cx = (rx - self.canvas.x0 as f64).round();
+        let cy = (ry - self.canvas.y0 as f64).round();
         let (h, w) = self.mask.dim();
         cx >= 0.0
             && cy >= 0.0

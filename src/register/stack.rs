@@ -4,8 +4,12 @@
 
 use super::centroid::CentroidParams;
 use super::detect::{DetectParams, Star, detect};
-use super::offsets::{Offset, match_stars, offsets_from_positions_file, read_offsets, robust_mean};
+use super::offsets::{
+    FrameRef, Offset, StarTracker, centre_of, match_fields, offsets_from_positions_file,
+    read_offsets,
+};
 use super::shift::{Canvas, CanvasKind, ShiftMode, ShiftedInput, SkyModel};
+use super::transform::TransformKind;
 use crate::combine::{
     CombineParams, CombineSummary, FileInput, OutputPaths, Scale, StackInput, combine_to_files,
 };
@@ -63,6 +67,8 @@ pub enum StackScale {
 #[derive(Debug, Clone)]
 pub struct StackParams {
     pub offsets: OffsetSource,
+    /// The transform automatic offsets fit (followed stars give shifts; the WCS its own map).
+    pub transform: TransformKind,
     /// Refine the offsets by cross-correlation of sub-images around the reference's bright stars.
     pub refine: bool,
     pub shift: ShiftMode,
@@ -75,7 +81,11 @@ pub struct StackParams {
 /// What the stack did.
 #[derive(Debug, Clone, Serialize)]
 pub struct StackReport {
+    /// The offsets of the frames stacked (the skipped ones left out).
     pub offsets: Vec<Offset>,
+    /// Frames that could not be registered, left out of the stack.
+    #[serde(default)]
+    pub skipped: Vec<SkippedFrame>,
     /// Canvas pixel (0, 0) is this reference-frame pixel (0-based).
     pub canvas_origin: [i64; 2],
     pub canvas_shape: [usize; 2],
@@ -179,176 +189,245 @@ pub fn stack_files(
     stack(&refs, p, out, progress)
 }
 
+/// A frame left out of the stack, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct SkippedFrame {
+    /// Its place among the inputs.
+    pub index: usize,
+    pub file: String,
+    pub reason: String,
+}
+
 /// What one pass over the frames measured.
 struct Survey {
+    /// The frames registered (indices into the inputs; the reference first) and their offsets.
+    used: Vec<usize>,
     offsets: Vec<Offset>,
     sky: Vec<SkyModel>,
+    skipped: Vec<SkippedFrame>,
     /// The reference frame's stars, when they were detected.
     reference_stars: Vec<Star>,
 }
 
-/// Following stars from frame to frame: each search starts where the star was in the previous frame.
-struct Tracker {
-    previous: Vec<(f64, f64)>,
-    reference: Vec<(f64, f64)>,
+/// Offsets given before any pixel is read: from a file or the headers' WCS.
+fn given_offsets(inputs: &[&dyn StackInput], p: &StackParams) -> Result<Option<Vec<Offset>>> {
+    let names: Vec<String> = inputs.iter().map(|i| i.name()).collect();
+    Ok(match &p.offsets {
+        OffsetSource::File(path) => Some(read_offsets(path, &names)?),
+        OffsetSource::Positions(path) => Some(offsets_from_positions_file(path, &names)?),
+        OffsetSource::Wcs => {
+            let frames: Vec<(String, crate::fits::Header, (usize, usize))> = inputs
+                .iter()
+                .map(|i| (i.name(), i.header().clone(), i.shape()))
+                .collect();
+            Some(super::wcs::offsets_from_wcs(&frames)?)
+        }
+        _ => None,
+    })
 }
 
-impl Tracker {
-    fn offset(&mut self, data: ndarray::ArrayView2<f32>, name: &str) -> Result<Offset> {
-        let cp = CentroidParams::default();
-        let (mut dx, mut dy) = (Vec::new(), Vec::new());
-        let first = self.reference.is_empty();
-        for (k, pos) in self.previous.iter_mut().enumerate() {
-            let c = super::centroid::centroid(data, name, pos.0, pos.1, &cp)?;
-            *pos = (c.x, c.y);
-            if first {
-                self.reference.push((c.x, c.y));
+/// How a frame's offset is measured from its pixels.
+enum Measurer {
+    Given(Vec<Offset>),
+    /// Stars followed from the reference frame (the tracker is made on the reference).
+    Stars(Vec<(f64, f64)>, Option<StarTracker>),
+    /// Detected stars matched to the reference frame's (its stars and centre).
+    Auto(Vec<(f64, f64)>, (f64, f64)),
+}
+
+impl Measurer {
+    fn offset(
+        &mut self,
+        k: usize,
+        frame: &FrameRef,
+        stars: &[Star],
+        p: &StackParams,
+    ) -> Result<Offset> {
+        let centre = centre_of(frame.data.dim());
+        match self {
+            Measurer::Given(g) => Ok(g[k].clone()),
+            Measurer::Stars(clicks, tracker) => {
+                let t = match tracker {
+                    Some(t) => t,
+                    None => {
+                        tracker.insert(StarTracker::new(frame, clicks, &CentroidParams::default())?)
+                    }
+                };
+                t.offset(frame)
             }
-            dx.push(c.x - self.reference[k].0);
-            dy.push(c.y - self.reference[k].1);
+            Measurer::Auto(reference, reference_centre) if k == 0 => {
+                *reference = stars.iter().map(|s| (s.x, s.y)).collect();
+                *reference_centre = centre;
+                if reference.len() < 3 {
+                    return Err(Error::Invalid(format!(
+                        "{}: only {} star(s) detected; automatic offsets need at least 3",
+                        frame.name,
+                        reference.len()
+                    )));
+                }
+                Ok(Offset::from_transform(
+                    &frame.name,
+                    Default::default(),
+                    centre,
+                    stars.len(),
+                    0.0,
+                ))
+            }
+            Measurer::Auto(reference, reference_centre) => {
+                let here: Vec<(f64, f64)> = stars.iter().map(|s| (s.x, s.y)).collect();
+                match_fields(
+                    reference,
+                    &here,
+                    &frame.name,
+                    p.transform,
+                    *reference_centre,
+                )
+            }
         }
-        Ok(Offset {
-            file: name.into(),
-            dx: robust_mean(&dx),
-            dy: robust_mean(&dy),
-            n_stars: dx.len(),
-        })
     }
 }
 
 /// Load each frame once: its sky, its stars (for automatic offsets, refinement or photometric
 /// scaling), and its offset, refined by cross-correlation when asked (the reference frame is kept).
+/// A frame other than the reference that cannot be registered is left out and named.
 fn survey(inputs: &[&dyn StackInput], p: &StackParams, progress: &Progress) -> Result<Survey> {
-    let names: Vec<String> = inputs.iter().map(|i| i.name()).collect();
     let want_stars =
         p.offsets == OffsetSource::Auto || p.scale == StackScale::Photometric || p.refine;
     let detect_params = DetectParams {
         max_stars: 80,
         ..DetectParams::default()
     };
-    let mut tracker = match &p.offsets {
-        OffsetSource::Stars(stars) if stars.is_empty() => {
+    let given = given_offsets(inputs, p)?;
+    let mut measurer = match (&p.offsets, given) {
+        (_, Some(g)) => Measurer::Given(g),
+        (OffsetSource::Stars(s), None) if s.is_empty() => {
             return Err(Error::Invalid("no reference star given".into()));
         }
-        OffsetSource::Stars(stars) => Some(Tracker {
-            previous: stars.clone(),
-            reference: Vec::new(),
-        }),
-        _ => None,
+        (OffsetSource::Stars(s), None) => Measurer::Stars(s.clone(), None),
+        _ => Measurer::Auto(Vec::new(), (0.0, 0.0)),
     };
-    let given = match &p.offsets {
-        OffsetSource::File(path) => Some(read_offsets(path, &names)?),
-        OffsetSource::Positions(path) => Some(offsets_from_positions_file(path, &names)?),
-        OffsetSource::Wcs => {
-            let headers: Vec<(String, crate::fits::Header)> = inputs
-                .iter()
-                .map(|i| (i.name(), i.header().clone()))
-                .collect();
-            Some(super::wcs::offsets_from_wcs(&headers, inputs[0].shape())?)
-        }
-        _ => None,
-    };
-    let needs_pixels = want_stars || tracker.is_some() || p.sky != SkyMode::None;
+    let needs_pixels =
+        !matches!(measurer, Measurer::Given(_)) || want_stars || p.sky != SkyMode::None;
     if !needs_pixels {
-        let offsets = given.expect("without pixels the offsets come from a file");
+        let Measurer::Given(offsets) = measurer else {
+            unreachable!("checked above")
+        };
         return Ok(Survey {
+            used: (0..inputs.len()).collect(),
             offsets,
             sky: vec![SkyModel::Constant(0.0); inputs.len()],
+            skipped: Vec::new(),
             reference_stars: Vec::new(),
         });
     }
-    let (mut sky, mut offsets) = (Vec::new(), Vec::new());
-    let mut reference: Option<(ndarray::Array2<f32>, Vec<Star>)> = None;
+    let mut survey = Survey {
+        used: Vec::new(),
+        offsets: Vec::new(),
+        sky: Vec::new(),
+        skipped: Vec::new(),
+        reference_stars: Vec::new(),
+    };
+    let mut reference: Option<ndarray::Array2<f32>> = None;
     progress.begin("measuring frames", inputs.len() as u64);
     for (k, inp) in inputs.iter().enumerate() {
         progress.check()?;
         let name = inp.name();
         let data = inp.read_rows(0..inp.shape().0)?;
-        sky.push(match p.sky {
-            SkyMode::None => SkyModel::Constant(0.0),
-            SkyMode::Median | SkyMode::Neighbours { .. } => {
-                SkyModel::Constant(sky_level(data.view(), &name)?)
-            }
-            SkyMode::Surface(order) => sky_surface(data.view(), &name, order)?,
-            SkyMode::QuadrantSurfaces(order) => sky_quadrants(data.view(), &name, order)?,
-        });
-        let stars = if want_stars {
-            detect(data.view(), &name, &detect_params)?
-        } else {
-            Vec::new()
-        };
-        let mut offset = match (&given, tracker.as_mut()) {
-            (Some(g), _) => g[k].clone(),
-            (None, Some(t)) => t.offset(data.view(), &name)?,
-            (None, None) => match &reference {
-                None => Offset {
-                    file: name.clone(),
-                    dx: 0.0,
-                    dy: 0.0,
-                    n_stars: stars.len(),
-                },
-                Some((_, ref_stars)) => {
-                    let (dx, dy, n) = match_stars(ref_stars, &stars, 1.5).ok_or_else(|| {
-                        Error::Invalid(format!(
-                            "{name}: could not match its {} stars to the reference frame's",
-                            stars.len()
-                        ))
-                    })?;
-                    Offset {
-                        file: name.clone(),
-                        dx,
-                        dy,
-                        n_stars: n,
-                    }
+        let measured = measure_frame(
+            k,
+            &name,
+            &data,
+            &mut measurer,
+            reference.as_ref(),
+            &survey.reference_stars,
+            p,
+            &detect_params,
+        );
+        match measured {
+            Ok((offset, sky, stars)) => {
+                survey.used.push(k);
+                survey.offsets.push(offset);
+                survey.sky.push(sky);
+                if k == 0 {
+                    reference = Some(data);
+                    survey.reference_stars = stars;
                 }
-            },
-        };
-        if k == 0 && p.offsets == OffsetSource::Auto && stars.len() < 3 {
-            return Err(Error::Invalid(format!(
-                "{name}: only {} star(s) detected; automatic offsets need at least 3",
-                stars.len()
-            )));
-        }
-        if p.refine
-            && let Some((ref_data, ref_stars)) = &reference
-        {
-            let (dx, dy, n) = super::refine::refine_offset(
-                ref_data.view(),
-                data.view(),
-                ref_stars,
-                (offset.dx, offset.dy),
-                12,
-                3,
-            )
-            .ok_or_else(|| {
-                Error::Invalid(format!(
-                    "{name}: cross-correlation found no clear peak near the offset ({:.2}, {:.2})",
-                    offset.dx, offset.dy
-                ))
-            })?;
-            offset = Offset {
-                file: name.clone(),
-                dx,
-                dy,
-                n_stars: n,
-            };
-        }
-        offsets.push(offset);
-        if k == 0 {
-            reference = Some((data, stars));
+            }
+            Err(e) if k > 0 && !matches!(e, Error::Cancelled) => {
+                survey.skipped.push(SkippedFrame {
+                    index: k,
+                    file: name,
+                    reason: e.to_string(),
+                })
+            }
+            Err(e) => return Err(e),
         }
         progress.advance(1);
     }
-    let reference_stars = reference.map(|r| r.1).unwrap_or_default();
-    Ok(Survey {
-        offsets,
-        sky,
-        reference_stars,
-    })
+    Ok(survey)
+}
+
+/// One frame's sky, offset and (when wanted) stars.
+#[allow(clippy::too_many_arguments)]
+fn measure_frame(
+    k: usize,
+    name: &str,
+    data: &ndarray::Array2<f32>,
+    measurer: &mut Measurer,
+    reference: Option<&ndarray::Array2<f32>>,
+    reference_stars: &[Star],
+    p: &StackParams,
+    detect_params: &DetectParams,
+) -> Result<(Offset, SkyModel, Vec<Star>)> {
+    let want_stars =
+        p.offsets == OffsetSource::Auto || p.scale == StackScale::Photometric || p.refine;
+    let sky = match p.sky {
+        SkyMode::None => SkyModel::Constant(0.0),
+        SkyMode::Median | SkyMode::Neighbours { .. } => {
+            SkyModel::Constant(sky_level(data.view(), name)?)
+        }
+        SkyMode::Surface(order) => sky_surface(data.view(), name, order)?,
+        SkyMode::QuadrantSurfaces(order) => sky_quadrants(data.view(), name, order)?,
+    };
+    let stars = if want_stars {
+        detect(data.view(), name, detect_params)?
+    } else {
+        Vec::new()
+    };
+    let frame = FrameRef {
+        name: name.to_string(),
+        data: data.view(),
+    };
+    let mut offset = measurer.offset(k, &frame, &stars, p)?;
+    let (ny, nx) = data.dim();
+    if p.refine
+        && let Some(ref_data) = reference
+        && offset.transform.departure_from_shift(nx, ny) <= 0.01
+    {
+        let (dx, dy, n) = super::refine::refine_offset(
+            ref_data.view(),
+            data.view(),
+            reference_stars,
+            (offset.dx, offset.dy),
+            12,
+            3,
+        )
+        .ok_or_else(|| {
+            Error::Invalid(format!(
+                "{name}: cross-correlation found no clear peak near the offset ({:.2}, {:.2})",
+                offset.dx, offset.dy
+            ))
+        })?;
+        offset = Offset::shift(name, dx, dy, n);
+    }
+    Ok((offset, sky, stars))
 }
 
 /// What the stack measured before combining: everything the frames on the canvas are built from.
 pub(crate) struct StackPlan {
+    /// The inputs registered, in order (the others are in `skipped`).
+    pub used: Vec<usize>,
+    pub skipped: Vec<SkippedFrame>,
     pub offsets: Vec<Offset>,
     pub sky: Vec<SkyModel>,
     /// Per-frame photometric scales (ones without photometric scaling).
@@ -358,6 +437,11 @@ pub(crate) struct StackPlan {
     pub combine: CombineParams,
 }
 
+/// The inputs a plan uses.
+fn used_inputs<'a>(inputs: &[&'a dyn StackInput], used: &[usize]) -> Vec<&'a dyn StackInput> {
+    used.iter().map(|&i| inputs[i]).collect()
+}
+
 impl StackPlan {
     /// Measure the frames (one pass): offsets, sky, scales, and the canvas they give.
     pub(crate) fn measure(
@@ -365,35 +449,32 @@ impl StackPlan {
         p: &StackParams,
         progress: &Progress,
     ) -> Result<StackPlan> {
-        let first = inputs
-            .first()
-            .ok_or_else(|| Error::Invalid("no frames to stack".into()))?;
-        let (ny, nx) = first.shape();
-        for i in inputs {
-            if i.shape() != (ny, nx) {
-                return Err(Error::Invalid(format!(
-                    "{} is {}x{} but {} is {nx}x{ny}: dithered frames must share one shape",
-                    i.name(),
-                    i.shape().1,
-                    i.shape().0,
-                    first.name()
-                )));
-            }
+        if inputs.is_empty() {
+            return Err(Error::Invalid("no frames to stack".into()));
         }
         let Survey {
+            used,
             offsets,
             sky,
+            skipped,
             reference_stars,
         } = survey(inputs, p, progress)?;
+        let frames = used_inputs(inputs, &used);
         let scale = match p.scale {
-            StackScale::None => vec![1.0; inputs.len()],
+            StackScale::None => vec![1.0; frames.len()],
             StackScale::Photometric => {
-                photometric_scales(inputs, &reference_stars, &offsets, progress)?
+                photometric_scales(&frames, &reference_stars, &offsets, progress)?
             }
         };
-        let canvas = Canvas::new(p.canvas, nx, ny, &offsets, p.shift)?;
+        let placed: Vec<(&Offset, (usize, usize))> = offsets
+            .iter()
+            .zip(frames.iter().map(|f| f.shape()))
+            .collect();
+        let canvas = Canvas::new(p.canvas, &placed, p.shift)?;
         Ok(StackPlan {
             combine: stack_combine_params(p, &scale),
+            used,
+            skipped,
             offsets,
             sky,
             scale,
@@ -407,7 +488,10 @@ impl StackPlan {
         p: &StackParams,
         r: &StackReport,
     ) -> Result<StackPlan> {
-        let n = inputs.len();
+        let used: Vec<usize> = (0..inputs.len())
+            .filter(|i| r.skipped.iter().all(|s| s.index != *i))
+            .collect();
+        let n = used.len();
         if r.offsets.len() != n || r.sky.len() != n || r.scale.len() != n {
             return Err(Error::Invalid(format!(
                 "the stack report describes {} frames but {n} are given",
@@ -415,6 +499,8 @@ impl StackPlan {
             )));
         }
         Ok(StackPlan {
+            used,
+            skipped: r.skipped.clone(),
             offsets: r.offsets.clone(),
             sky: r.sky.clone(),
             scale: r.scale.clone(),
@@ -453,6 +539,7 @@ pub(crate) fn with_canvas_inputs<R>(
     progress: &Progress,
     use_inputs: impl FnOnce(&[&dyn StackInput]) -> Result<R>,
 ) -> Result<R> {
+    let inputs = &used_inputs(inputs, &plan.used);
     let shifted: Vec<ShiftedInput> = inputs
         .iter()
         .zip(&plan.offsets)
@@ -499,12 +586,21 @@ fn with_neighbour_sky<R>(
     levels: &[f64],
     use_inputs: impl FnOnce(&[&dyn StackInput]) -> Result<R>,
 ) -> Result<R> {
+    let to_reference: Vec<super::transform::Affine> = plan
+        .offsets
+        .iter()
+        .map(|o| {
+            super::shift::applied(o, p.shift).inverse().ok_or_else(|| {
+                Error::Invalid(format!("{}: its transform cannot be inverted", o.file))
+            })
+        })
+        .collect::<Result<_>>()?;
     let sky_subtracted: Vec<super::sky::NeighbourSkyInput> = (0..inputs.len())
         .map(|i| super::sky::NeighbourSkyInput {
             frames: inputs,
             index: i,
             neighbours: super::sky::neighbours(i, inputs.len(), n),
-            offsets: &plan.offsets,
+            to_reference: &to_reference,
             canvas: plan.canvas,
             mask,
             levels,
@@ -529,7 +625,7 @@ pub fn stack(
 ) -> Result<StackReport> {
     let plan = StackPlan::measure(inputs, p, progress)?;
     let out = &OutputPaths {
-        extra_cards: stack_cards(p, &plan.offsets, &plan.scale, plan.canvas),
+        extra_cards: stack_cards(p, &plan, inputs[0].header()),
         ..out.clone()
     };
     let combine = with_canvas_inputs(inputs, p, &plan, progress, |refs| {
@@ -537,6 +633,7 @@ pub fn stack(
     })?;
     let StackPlan {
         offsets,
+        skipped,
         sky,
         scale,
         canvas,
@@ -544,6 +641,7 @@ pub fn stack(
     } = plan;
     Ok(StackReport {
         offsets,
+        skipped,
         canvas_origin: [canvas.x0, canvas.y0],
         canvas_shape: [canvas.nx, canvas.ny],
         sky,
@@ -553,8 +651,10 @@ pub fn stack(
 }
 
 /// The stack's parameters as header cards: offsets source, shift, sky, canvas, and per frame its
-/// offset and scale (OFFXnnn, OFFYnnn, FSCLnnn).
-fn stack_cards(p: &StackParams, offsets: &[Offset], scale: &[f64], canvas: Canvas) -> Vec<Card> {
+/// offset, rotation and scale (OFFXnnn, OFFYnnn, ROTnnn, SCLnnn, FSCLnnn); the reference frame's
+/// WCS moved to the canvas (CRPIX and IRAF's LTV less the canvas origin); skipped frames in HISTORY.
+fn stack_cards(p: &StackParams, plan: &StackPlan, reference: &crate::fits::Header) -> Vec<Card> {
+    let (offsets, scale, canvas) = (&plan.offsets, &plan.scale, plan.canvas);
     let source = match &p.offsets {
         OffsetSource::Auto => "auto (matched stars)".to_string(),
         OffsetSource::Stars(s) => format!("{} tracked star(s)", s.len()),
@@ -604,6 +704,20 @@ fn stack_cards(p: &StackParams, offsets: &[Offset], scale: &[f64], canvas: Canva
             "reference-frame pixel (FITS) of canvas y = 1",
         ),
     ];
+    for (key, origin) in [
+        ("CRPIX1", canvas.x0),
+        ("CRPIX2", canvas.y0),
+        ("LTV1", canvas.x0),
+        ("LTV2", canvas.y0),
+    ] {
+        if let Some(v) = reference.get_f64(key) {
+            cards.push(Card::new(
+                key,
+                Value::Float(v - origin as f64),
+                "moved to the canvas origin",
+            ));
+        }
+    }
     for (k, (o, s)) in offsets.iter().zip(scale).enumerate().take(999) {
         cards.push(Card::new(
             &format!("OFFX{:03}", k + 1),
@@ -615,6 +729,18 @@ fn stack_cards(p: &StackParams, offsets: &[Offset], scale: &[f64], canvas: Canva
             Value::Float(o.dy),
             "",
         ));
+        if o.transform != crate::register::transform::Affine::shift(o.dx, o.dy) {
+            cards.push(Card::new(
+                &format!("ROT{:03}", k + 1),
+                Value::Float(o.transform.rotation_deg()),
+                "rotation, deg",
+            ));
+            cards.push(Card::new(
+                &format!("SCL{:03}", k + 1),
+                Value::Float(o.transform.scale()),
+                "scale, frame px per reference px",
+            ));
+        }
         cards.push(Card::new(
             &format!("FSCL{:03}", k + 1),
             Value::Float(*s),
@@ -622,8 +748,14 @@ fn stack_cards(p: &StackParams, offsets: &[Offset], scale: &[f64], canvas: Canva
         ));
     }
     cards.push(Card::history(
-        "skycomb stack: frames shifted onto the canvas by -OFFXnnn, -OFFYnnn and combined",
+        "skycomb stack: frames moved onto the canvas through their transforms and combined",
     ));
+    for sk in &plan.skipped {
+        cards.push(Card::history(&format!(
+            "skipped {}: {}",
+            sk.file, sk.reason
+        )));
+    }
     cards
 }
 
@@ -658,8 +790,8 @@ fn photometric_scales(
                     data.view(),
                     &inp.name(),
                     0,
-                    s.x + o.dx - offsets[0].dx,
-                    s.y + o.dy - offsets[0].dy,
+                    o.transform.apply(s.x, s.y).0,
+                    o.transform.apply(s.x, s.y).1,
                     &ap,
                 )
                 .flux
@@ -680,17 +812,20 @@ fn photometric_scales(
     Ok(factors)
 }
 
-/// Offsets of a file list without stacking (for `skycomb offsets`).
+/// Offsets of a file list without stacking (for `skycomb offsets`): the frames registered and
+/// those that could not be, with the reason.
 pub fn offsets_of_files(
     paths: &[PathBuf],
     source: &OffsetSource,
+    transform: TransformKind,
     refine: bool,
     progress: &Progress,
-) -> Result<Vec<Offset>> {
+) -> Result<(Vec<Offset>, Vec<SkippedFrame>)> {
     let p = StackParams {
         offsets: source.clone(),
+        transform,
         refine,
-        shift: ShiftMode::Integer,
+        shift: ShiftMode::Bilinear,
         canvas: CanvasKind::Union,
         sky: SkyMode::None,
         scale: StackScale::None,
@@ -701,7 +836,8 @@ pub fn offsets_of_files(
         .map(|f| FileInput::open(f))
         .collect::<Result<_>>()?;
     let refs: Vec<&dyn StackInput> = inputs.iter().map(|i| i as &dyn StackInput).collect();
-    Ok(survey(&refs, &p, progress)?.offsets)
+    let s = survey(&refs, &p, progress)?;
+    Ok((s.offsets, s.skipped))
 }
 
 #[cfg(test)]

@@ -163,28 +163,43 @@ impl Wcs {
     }
 }
 
-/// Offsets of frames from their WCS: where the reference frame's centre falls in each frame.
-pub fn offsets_from_wcs(
-    headers: &[(String, Header)],
-    shape: (usize, usize),
-) -> Result<Vec<super::Offset>> {
-    let (ny, nx) = shape;
-    let first = headers
+/// Offsets of frames (name, header, shape (ny, nx); the first is the reference) from their WCS:
+/// the affine map that best follows each frame's WCS from the reference frame's pixels (fitted on
+/// a 7 x 7 grid over the reference frame; rotation, scale and mirror included; `rms_px` tells how
+/// far the two WCS's distortions depart from an affine map).
+pub fn offsets_from_wcs(frames: &[(String, Header, (usize, usize))]) -> Result<Vec<super::Offset>> {
+    let (name0, h0, (ny, nx)) = frames
         .first()
         .ok_or_else(|| Error::Invalid("no frames to register".into()))?;
-    let w0 = Wcs::from_header(&first.1, &first.0)?;
-    let (cx, cy) = ((nx as f64 - 1.0) / 2.0, (ny as f64 - 1.0) / 2.0);
-    let (ra, dec) = w0.pixel_to_world(cx, cy);
-    headers
+    let w0 = Wcs::from_header(h0, name0)?;
+    let grid: Vec<(f64, f64)> = (0..7)
+        .flat_map(|j| (0..7).map(move |i| (i as f64 / 6.0, j as f64 / 6.0)))
+        .map(|(u, v)| (u * (*nx as f64 - 1.0), v * (*ny as f64 - 1.0)))
+        .collect();
+    let sky: Vec<(f64, f64)> = grid.iter().map(|&(x, y)| w0.pixel_to_world(x, y)).collect();
+    let centre = super::offsets::centre_of((*ny, *nx));
+    frames
         .iter()
-        .map(|(name, h)| {
-            let (x, y) = Wcs::from_header(h, name)?.world_to_pixel(ra, dec);
-            Ok(super::Offset {
-                file: name.clone(),
-                dx: x - cx,
-                dy: y - cy,
-                n_stars: 0,
-            })
+        .map(|(name, h, _)| {
+            let w = Wcs::from_header(h, name)?;
+            let pairs: Vec<super::transform::PointPair> = grid
+                .iter()
+                .zip(&sky)
+                .map(|(&p, &(ra, dec))| (p, w.world_to_pixel(ra, dec)))
+                .collect();
+            let t = super::transform::fit(super::transform::TransformKind::Affine, &pairs)
+                .ok_or_else(|| {
+                    Error::Invalid(format!(
+                        "{name}: its WCS gives no usable map from {name0}'s pixels"
+                    ))
+                })?;
+            Ok(super::Offset::from_transform(
+                name,
+                t,
+                centre,
+                0,
+                t.rms(&pairs),
+            ))
         })
         .collect()
 }
