@@ -141,7 +141,7 @@ pub struct OffsetsArgs {
     /// Detect and match stars automatically.
     #[arg(long)]
     pub auto: bool,
-    /// Offsets from the celestial WCS in the headers (TAN, TAN-SIP).
+    /// Offsets from the celestial WCS in the headers (TAN, TAN-SIP, TPV, SIN, ...).
     #[arg(long)]
     pub wcs: bool,
     /// Refine the offsets by cross-correlating sub-images around the reference's bright stars.
