@@ -142,7 +142,8 @@ pub struct OffsetsArgs {
     /// Detect and match stars automatically.
     #[arg(long)]
     pub auto: bool,
-    /// Offsets from the celestial WCS in the headers (the whole map: rotation, scale, mirror).
+    /// Offsets from the celestial WCS in the headers (TAN, TAN-SIP, TPV, SIN, ...): the whole
+    /// map, rotation, scale and mirror included.
     #[arg(long)]
     pub wcs: bool,
     /// The transform --auto fits: shift, similarity (rotation, one scale, a mirror) or affine.

@@ -28,7 +28,7 @@ pub struct Loaded {
     pub histogram: Option<Histogram>,
     /// The interval, limits and histogram last drawn with (None until the first render).
     pub(crate) levels: Option<Levels>,
-    /// The celestial WCS (TAN or TAN-SIP) when the header has one.
+    /// The celestial WCS (TAN, TAN-SIP, TPV, SIN, ...) when the header has one.
     pub wcs: Option<Wcs>,
     /// No pixel is finite (all NaN or infinite): drawn black, said so in the status line.
     pub blank: bool,

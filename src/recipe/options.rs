@@ -457,7 +457,7 @@ impl CalibrateOptions {
 #[derive(Debug, Args, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StackOptions {
-    /// auto, wcs (TAN, TAN-SIP), stars:X,Y[;X,Y...] (FITS 1-based, in the first frame), file:PATH (FILE DX DY lines),
+    /// auto, wcs (TAN, TAN-SIP, TPV, SIN, ...), stars:X,Y[;X,Y...] (FITS 1-based, in the first frame), file:PATH (FILE DX DY lines),
     /// or positions:PATH (x y of one object per frame, one line per frame).
     #[arg(long, default_value = "auto")]
     pub offsets: String,
