@@ -645,6 +645,37 @@ fn a_click_snaps_to_the_star_and_offsets_follow_it_through_the_light_frames() {
     harness.get_by_label("remove").click();
     harness.run();
     assert!(harness.state().measuring.stars.is_empty());
+
+    // a click on the emptiest sky of the frame shown (the box clear of every star) makes no
+    // marker and says why
+    let shown = harness.state().image.as_ref().unwrap().name.clone();
+    let clearance = |x: f64, y: f64| {
+        truth["stars"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                let sx = s["x"].as_f64().unwrap() + dither(&shown, "dx");
+                let sy = s["y"].as_f64().unwrap() + dither(&shown, "dy");
+                (sx - x).hypot(sy - y)
+            })
+            .fold(f64::INFINITY, f64::min)
+    };
+    let empty = (8..88)
+        .flat_map(|y| (8..88).map(move |x| (x as f64, y as f64)))
+        .max_by(|a, b| clearance(a.0, a.1).total_cmp(&clearance(b.0, b.1)))
+        .unwrap();
+    assert!(clearance(empty.0, empty.1) > 15.0, "{empty:?}");
+    harness.state_mut().pick_star(empty.0, empty.1);
+    harness.run();
+    assert!(harness.state().measuring.stars.is_empty());
+    let said = harness
+        .state()
+        .measuring
+        .message
+        .clone()
+        .unwrap_or_default();
+    assert!(said.starts_with("no star at"), "{said}");
 }
 
 /// A FITS header block of `cards` (80-column, padded to 2880 bytes).

@@ -101,6 +101,15 @@ impl App {
         let Some(l) = &self.image else { return };
         let params = self.centroid_params();
         match centroid(l.frame.data.view(), &l.name, x, y, &params) {
+            Ok(c) if !c.flag.is_star() => {
+                // no marker: a click on empty sky, the edge or a smudge is not a star
+                self.measuring.message = Some(format!(
+                    "no star at ({:.1}, {:.1}): {}",
+                    x + 1.0,
+                    y + 1.0,
+                    c.flag.describe()
+                ));
+            }
             Ok(c) => {
                 let m = &mut self.measuring;
                 m.next_id += 1;

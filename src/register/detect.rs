@@ -51,6 +51,8 @@ pub struct Star {
     pub flux: f64,
     pub fwhm: f64,
     pub peak: f64,
+    /// Uncertainty of the position (pixels, both axes together).
+    pub err: f64,
 }
 
 /// The sky as a coarse mesh of sigma-clipped medians, interpolated bilinearly between cell centres.
@@ -273,6 +275,7 @@ pub fn detect(image: ArrayView2<f32>, name: &str, p: &DetectParams) -> crate::Re
                         flux: c.flux,
                         fwhm: c.fwhm,
                         peak: c.peak,
+                        err: c.x_err.hypot(c.y_err),
                     })
             })
             .collect();

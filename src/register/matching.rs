@@ -5,7 +5,7 @@
 //! result does not depend on a random draw); the winner's matched stars are then fitted by least
 //! squares with the transform asked for, outliers clipped.
 
-use super::transform::{Affine, PointPair, TransformKind, fit};
+use super::transform::{Affine, PointPair, TransformKind, fit, fit_weighted};
 
 /// How two star lists are matched.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -14,6 +14,10 @@ pub struct MatchParams {
     pub kind: TransformKind,
     /// A star of the frame matches a mapped reference star within this distance (pixels).
     pub tolerance_px: f64,
+    /// Matched positions agree to about this (pixels): a candidate's score counts each match by
+    /// 1 - (d / precision)^2 (none past it), so the transform most stars agree on tightly wins over
+    /// one bent to take in a few poorly measured stars.
+    pub precision_px: f64,
     /// The brightest stars of each list that form triangles and vote.
     pub voters: usize,
     /// Fewer matched stars than this is no match.
@@ -27,9 +31,28 @@ impl Default for MatchParams {
         MatchParams {
             kind: TransformKind::Similarity,
             tolerance_px: 2.0,
+            precision_px: 0.5,
             voters: 40,
             min_matched: 5,
             max_scale: 5.0,
+        }
+    }
+}
+
+/// A star to match: its position (0-based) and the position's uncertainty (pixels).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StarPoint {
+    pub x: f64,
+    pub y: f64,
+    pub sigma: f64,
+}
+
+impl From<&super::detect::Star> for StarPoint {
+    fn from(s: &super::detect::Star) -> StarPoint {
+        StarPoint {
+            x: s.x,
+            y: s.y,
+            sigma: s.err,
         }
     }
 }
@@ -193,6 +216,56 @@ fn pairs_under(
     out
 }
 
+/// A candidate from three stars made good (as LO-RANSAC does): the similarity fitted to the
+/// stars it matches, those off by more than 2.5 times the median residual (at least a quarter
+/// pixel) left out, twice; a triangle with one poorly measured star (a star cut by the frame's
+/// edge) is thereby judged by the fit of its whole field, not by its own three points.
+fn local_fit(
+    t: Affine,
+    reference: &[(f64, f64)],
+    frame: &[(f64, f64)],
+    grid: &StarGrid,
+    tolerance: f64,
+) -> Affine {
+    let mut t = t;
+    for _ in 0..2 {
+        let near = pairs_under(&t, reference, grid, tolerance);
+        let pts = point_pairs(&near, reference, frame);
+        let limit = (2.5 * median_residual(&t, &pts)).max(0.25);
+        let kept: Vec<PointPair> = pts
+            .into_iter()
+            .filter(|&(r, f)| distance(t.apply(r.0, r.1), f) <= limit)
+            .collect();
+        match fit(TransformKind::Similarity, &kept) {
+            Some(f) if kept.len() >= 3 => t = f,
+            _ => break,
+        }
+    }
+    t
+}
+
+/// How well a transform maps the reference voters onto the frame's: the number of stars matched
+/// within the tolerance, and a score that counts each by how close it lands (1 - (d / precision)^2,
+/// none past the precision, as MSAC does), so that the transform most stars agree on tightly wins
+/// (a grid of stars also matches itself turned by 90 degrees, only less well).
+fn agreement(
+    t: &Affine,
+    reference: &[(f64, f64)],
+    frame: &[(f64, f64)],
+    grid: &StarGrid,
+    p: &MatchParams,
+) -> (usize, f64) {
+    let pairs = pairs_under(t, reference, grid, p.tolerance_px);
+    let score = pairs
+        .iter()
+        .map(|&(i, j)| {
+            let d = distance(t.apply(reference[i].0, reference[i].1), frame[j]);
+            (1.0 - (d / p.precision_px).powi(2)).max(0.0)
+        })
+        .sum();
+    (pairs.len(), score)
+}
+
 fn point_pairs(
     pairs: &[(usize, usize)],
     reference: &[(f64, f64)],
@@ -204,14 +277,19 @@ fn point_pairs(
         .collect()
 }
 
-/// Match `frame`'s stars to `reference`'s (both 0-based positions, brightest first).
+/// Match `frame`'s stars to `reference`'s (brightest first); the final fit weighs each pair by its
+/// positions' uncertainties.
 pub fn match_stars(
-    reference: &[(f64, f64)],
-    frame: &[(f64, f64)],
+    reference: &[StarPoint],
+    frame: &[StarPoint],
     p: &MatchParams,
 ) -> Result<StarMatch, MatchFailure> {
-    let coarse = consensus(reference, frame, p)?;
-    refine(coarse, reference, frame, p)
+    let positions = |v: &[StarPoint]| v.iter().map(|s| (s.x, s.y)).collect::<Vec<_>>();
+    let (r, f) = (positions(reference), positions(frame));
+    let coarse = consensus(&r, &f, p)?;
+    let weight =
+        |(i, j): (usize, usize)| 1.0 / (reference[i].sigma.powi(2) + frame[j].sigma.powi(2) + 1e-4);
+    refine(coarse, &r, &f, &weight, p)
 }
 
 /// The similarity most of the brightest stars agree on, from every candidate triangle pair.
@@ -248,7 +326,7 @@ fn consensus(
     candidates.truncate(4000);
     let grid = StarGrid::new(fv, 4.0 * p.tolerance_px);
     let needed = p.min_matched.min(rv.len()).min(fv.len()).max(3);
-    let mut best: Option<(usize, Affine)> = None;
+    let mut best: Option<(usize, f64, Affine)> = None;
     for &(_, a, b) in &candidates {
         let pts: Vec<PointPair> = (0..3)
             .map(|k| (rv[rt[a].vertices[k]], fv[ft[b].vertices[k]]))
@@ -260,16 +338,18 @@ fn consensus(
         if t.rms(&pts) > p.tolerance_px || s > p.max_scale || s < 1.0 / p.max_scale {
             continue;
         }
-        let votes = pairs_under(&t, rv, &grid, p.tolerance_px).len();
-        if best.as_ref().is_none_or(|b| votes > b.0) {
-            best = Some((votes, t));
-            if votes >= rv.len().min(fv.len()) {
+        let t = local_fit(t, rv, fv, &grid, p.tolerance_px);
+        let (votes, score) = agreement(&t, rv, fv, &grid, p);
+        if best.as_ref().is_none_or(|b| score > b.1) {
+            best = Some((votes, score, t));
+            // every voter within a tenth of the tolerance: nothing can do better
+            if votes >= rv.len().min(fv.len()) && score > 0.96 * votes as f64 {
                 break;
             }
         }
     }
     match best {
-        Some((votes, t)) if votes >= needed => Ok(t),
+        Some((votes, _, t)) if votes >= needed => Ok(t),
         other => Err(MatchFailure::NoConsensus {
             best: other.map(|b| b.0).unwrap_or(0),
             needed,
@@ -277,34 +357,52 @@ fn consensus(
     }
 }
 
+/// The median distance between mapped reference positions and the frame's.
+fn median_residual(t: &Affine, pts: &[PointPair]) -> f64 {
+    let mut d: Vec<f32> = pts
+        .iter()
+        .map(|&(r, f)| distance(t.apply(r.0, r.1), f) as f32)
+        .collect();
+    crate::stats::median_mut(&mut d).unwrap_or(0.0)
+}
+
 /// Every star matched under the coarse transform, fitted with the asked kind; pairs off by more
-/// than three times the rms (at least a quarter pixel) are dropped and the fit repeated.
+/// than 2.5 times the median residual (about three sigmas; at least a quarter pixel) are dropped
+/// and the fit repeated, so one wrong pair cannot drag the fit to keep itself.
 fn refine(
     coarse: Affine,
     reference: &[(f64, f64)],
     frame: &[(f64, f64)],
+    weight: &dyn Fn((usize, usize)) -> f64,
     p: &MatchParams,
 ) -> Result<StarMatch, MatchFailure> {
+    let weighted_fit = |pairs: &[(usize, usize)]| {
+        let w: Vec<f64> = pairs.iter().map(|&ij| weight(ij)).collect();
+        fit_weighted(p.kind, &point_pairs(pairs, reference, frame), &w)
+    };
     let grid = StarGrid::new(frame, 4.0 * p.tolerance_px);
     let mut t = coarse;
-    let mut pairs = pairs_under(&t, reference, &grid, p.tolerance_px);
+    let mut pairs: Vec<(usize, usize)> = Vec::new();
     let needed = p.min_matched.max(p.kind.min_points());
-    for _ in 0..4 {
-        let pts = point_pairs(&pairs, reference, frame);
-        let Some(f) = fit(p.kind, &pts) else { break };
-        let limit = (3.0 * f.rms(&pts)).max(0.25);
-        let kept: Vec<(usize, usize)> = pairs_under(&f, reference, &grid, p.tolerance_px)
+    for _ in 0..6 {
+        // pairs judged by the transform so far (first the consensus), then fitted
+        let near = pairs_under(&t, reference, &grid, p.tolerance_px);
+        let limit = (2.5 * median_residual(&t, &point_pairs(&near, reference, frame))).max(0.25);
+        let kept: Vec<(usize, usize)> = near
             .into_iter()
-            .filter(|&(i, j)| {
-                let (u, v) = f.apply(reference[i].0, reference[i].1);
-                distance((u, v), frame[j]) <= limit
-            })
+            .filter(|&(i, j)| distance(t.apply(reference[i].0, reference[i].1), frame[j]) <= limit)
             .collect();
-        t = f;
-        if kept.len() < needed || kept == pairs {
+        if kept.len() < needed {
             break;
         }
-        pairs = kept;
+        let Some(f) = weighted_fit(&kept) else {
+            break;
+        };
+        let settled = kept == pairs;
+        (t, pairs) = (f, kept);
+        if settled {
+            break;
+        }
     }
     if pairs.len() < needed.min(reference.len()) {
         return Err(MatchFailure::NoConsensus {
@@ -313,7 +411,7 @@ fn refine(
         });
     }
     let pts = point_pairs(&pairs, reference, frame);
-    let t = fit(p.kind, &pts).unwrap_or(t);
+    let t = weighted_fit(&pairs).unwrap_or(t);
     Ok(StarMatch {
         rms_px: t.rms(&pts),
         transform: t,
@@ -324,6 +422,12 @@ fn refine(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn points(v: &[(f64, f64)]) -> Vec<StarPoint> {
+        v.iter()
+            .map(|&(x, y)| StarPoint { x, y, sigma: 0.05 })
+            .collect()
+    }
 
     /// A fixed pseudo-random star field.
     fn field(n: usize, size: f64, seed: u64) -> Vec<(f64, f64)> {
@@ -374,7 +478,12 @@ mod tests {
                 .collect();
             frame.rotate_left(5);
             frame.extend(field(6, 500.0, 99));
-            let m = match_stars(&reference, &frame, &MatchParams::default()).unwrap();
+            let m = match_stars(
+                &points(&reference),
+                &points(&frame),
+                &MatchParams::default(),
+            )
+            .unwrap();
             for (x, y) in [(0.0, 0.0), (499.0, 0.0), (0.0, 499.0), (499.0, 499.0)] {
                 let (a, b) = (m.transform.apply(x, y), truth.apply(x, y));
                 assert!(
@@ -391,12 +500,54 @@ mod tests {
         let reference = field(60, 500.0, 7);
         let other = field(60, 500.0, 8);
         assert!(matches!(
-            match_stars(&reference, &other, &MatchParams::default()),
+            match_stars(
+                &points(&reference),
+                &points(&other),
+                &MatchParams::default()
+            ),
             Err(MatchFailure::NoConsensus { .. })
         ));
         assert!(matches!(
-            match_stars(&reference, &other[..2], &MatchParams::default()),
+            match_stars(
+                &points(&reference),
+                &points(&other[..2]),
+                &MatchParams::default()
+            ),
             Err(MatchFailure::TooFewStars { frame: 2, .. })
         ));
+    }
+
+    #[test]
+    fn stars_cut_by_the_frame_edge_do_not_bend_the_match() {
+        // a 96-px sample night's reference frame and its frame 4 (dither 12.25, 3.5): two stars
+        // pushed past the right edge are detected 1.5 px inside it, and a cosmic ray
+        let r = [
+            (56.140, 43.585),
+            (56.466, 72.720),
+            (27.384, 15.058),
+            (84.755, 14.982),
+            (41.910, 58.505),
+            (27.842, 43.673),
+            (85.012, 43.772),
+            (84.924, 72.489),
+            (27.118, 72.885),
+            (56.028, 14.987),
+        ];
+        let f = [
+            (40.322, 46.765),
+            (39.648, 18.558),
+            (68.373, 47.080),
+            (54.160, 62.006),
+            (68.710, 76.221),
+            (39.351, 76.364),
+            (68.274, 18.477),
+            (95.548, 18.470),
+            (95.548, 47.261),
+            (73.031, 7.204),
+        ];
+        let m = match_stars(&points(&r), &points(&f), &MatchParams::default()).unwrap();
+        let (dx, dy) = m.transform.shift_at(47.5, 47.5);
+        assert!((dx - 12.25).abs() < 0.1 && (dy - 3.5).abs() < 0.1, "{m:?}");
+        assert!(m.rms_px < 0.1 && m.pairs.len() >= 6, "{m:?}");
     }
 }

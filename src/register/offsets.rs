@@ -4,7 +4,7 @@
 
 use super::centroid::{CentroidParams, centroid};
 use super::detect::{DetectParams, detect};
-use super::matching::{MatchParams, match_stars};
+use super::matching::{MatchParams, StarPoint, match_stars};
 use super::transform::{Affine, TransformKind};
 use crate::error::{Error, Result};
 use ndarray::ArrayView2;
@@ -131,22 +131,22 @@ pub fn robust_mean(v: &[f64]) -> f64 {
     }
 }
 
-/// The stars registration detects in a frame: the brightest `n`, positions only.
-pub fn field_stars(f: &FrameRef, n: usize) -> Result<Vec<(f64, f64)>> {
+/// The stars registration detects in a frame: the brightest `n`.
+pub fn field_stars(f: &FrameRef, n: usize) -> Result<Vec<StarPoint>> {
     let p = DetectParams {
         max_stars: n,
         ..DetectParams::default()
     };
     Ok(detect(f.data, &f.name, &p)?
         .iter()
-        .map(|s| (s.x, s.y))
+        .map(StarPoint::from)
         .collect())
 }
 
 /// Match a frame's detected stars to the reference frame's with a transform of `kind`.
 pub fn match_fields(
-    reference: &[(f64, f64)],
-    frame: &[(f64, f64)],
+    reference: &[StarPoint],
+    frame: &[StarPoint],
     name: &str,
     kind: TransformKind,
     reference_point: (f64, f64),
@@ -174,15 +174,14 @@ pub fn match_fields(
 pub struct StarTracker {
     /// The stars' centroids in the reference frame, 0-based.
     pub reference: Vec<(f64, f64)>,
+    /// Where the stars were in the last frame.
+    previous: Vec<(f64, f64)>,
     params: CentroidParams,
     /// The reference frame's detected stars, for the coarse placement.
-    field: Vec<(f64, f64)>,
+    field: Vec<StarPoint>,
     reference_point: (f64, f64),
     shape: (usize, usize),
 }
-
-/// How far (pixels) a followed star's centroid may land from where the star field places it.
-const FOLLOW_TOLERANCE_PX: f64 = 1.5;
 
 impl StarTracker {
     /// Measure the stars (0-based positions, snapped to their centroids) in the reference frame; a
@@ -208,6 +207,7 @@ impl StarTracker {
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(StarTracker {
+            previous: reference.clone(),
             reference,
             params: *p,
             field: field_stars(first, 80)?,
@@ -216,65 +216,126 @@ impl StarTracker {
         })
     }
 
-    /// The offset of a frame: the stars' mean displacement (a shift).
+    /// The offset of a frame: the followed stars' mean displacement (a shift). A star whose
+    /// centroid lands farther from where the frame's matched star field places it than its
+    /// measurement allows (a cosmic ray on its wing, a neighbour, no star at all) is not trusted:
+    /// the field's placement stands in for it and the offset carries a warning naming it.
     pub fn offset(&mut self, f: &FrameRef) -> Result<Offset> {
-        let coarse = match_fields(
+        let field = field_stars(f, 80)?;
+        let coarse = match match_fields(
             &self.field,
-            &field_stars(f, 80)?,
+            &field,
             &f.name,
             TransformKind::Similarity,
             self.reference_point,
-        )
-        .map_err(|e| Error::Invalid(format!("{e}; the followed stars cannot be placed")))?;
-        let mut residuals = Vec::new();
-        let (mut dx, mut dy) = (Vec::new(), Vec::new());
+        ) {
+            Ok(c) => c,
+            // too few stars to match in either frame: look where the stars were last
+            Err(_) if self.field.len() < 3 || field.len() < 3 => return self.near_previous(f),
+            Err(e) => {
+                return Err(Error::Invalid(format!(
+                    "{e}; the followed stars cannot be placed"
+                )));
+            }
+        };
+        let (mut dx, mut dy, mut doubts) = (Vec::new(), Vec::new(), Vec::new());
+        let mut found = Vec::new();
         for (k, r) in self.reference.iter().enumerate() {
             let start = coarse.transform.apply(r.0, r.1);
             let c = centroid(f.data, &f.name, start.0, start.1, &self.params)?;
             let moved = (c.x - start.0).hypot(c.y - start.1);
-            if !c.flag.is_star() || moved > FOLLOW_TOLERANCE_PX {
-                return Err(Error::Invalid(format!(
-                    "{}: star {} (reference ({:.2}, {:.2}) FITS) not found where the star field places it, ({:.2}, {:.2}): {}",
-                    f.name,
+            // the centroid's own error, and the placement's (its stars' scatter over their number)
+            let allowed = (4.0 * c.x_err.hypot(c.y_err)).max(0.25)
+                + 3.0 * coarse.rms_px / (coarse.n_stars.max(1) as f64).sqrt();
+            let here = if c.flag.is_star() && moved <= allowed {
+                (c.x, c.y)
+            } else {
+                doubts.push(format!(
+                    "star {} {}",
                     k + 1,
-                    r.0 + 1.0,
-                    r.1 + 1.0,
-                    start.0 + 1.0,
-                    start.1 + 1.0,
                     if c.flag.is_star() {
-                        format!("the centroid moved {moved:.2} px")
+                        format!("is {moved:.2} px from where the star field places it")
                     } else {
-                        c.flag.describe().to_string()
+                        format!("not found ({})", c.flag.describe())
                     }
-                )));
-            }
-            residuals.push((c.x - start.0, c.y - start.1));
-            dx.push(c.x - r.0);
-            dy.push(c.y - r.1);
+                ));
+                start
+            };
+            found.push(here);
+            dx.push(here.0 - r.0);
+            dy.push(here.1 - r.1);
         }
-        disagreement(&residuals, &f.name)?;
         let mut o = Offset::shift(
             &f.name,
             robust_mean(&dx),
             robust_mean(&dy),
-            self.reference.len(),
+            self.reference.len() - doubts.len(),
         );
+        self.previous = found;
+        let mut notes = Vec::new();
+        if !doubts.is_empty() {
+            notes.push(format!(
+                "{}: placed by the matched star field ({} stars, rms {:.3} px) instead",
+                doubts.join(", "),
+                coarse.n_stars,
+                coarse.rms_px
+            ));
+        }
         let bend = coarse
             .transform
             .departure_from_shift(self.shape.1, self.shape.0);
         if bend > 0.1 {
-            o.warning = Some(format!(
-                "the star field is rotated {:.3} deg and scaled {:.5} against the reference (up to {bend:.2} px at the corners): a shift from followed stars is exact only near them; use automatic offsets for the whole transform",
+            notes.push(format!(
+                "the star field is rotated {:.3} deg and scaled {:.5} against the reference (up to {bend:.2} px at the corners): a shift from followed stars is exact only near them; automatic offsets give the whole transform",
                 coarse.transform.rotation_deg(),
                 coarse.transform.scale()
             ));
         }
+        if !notes.is_empty() {
+            o.warning = Some(notes.join("; "));
+        }
+        Ok(o)
+    }
+
+    /// In a field too sparse to match, the stars are searched where they were in the previous
+    /// frame; each must be found there.
+    fn near_previous(&mut self, f: &FrameRef) -> Result<Offset> {
+        let mut found = Vec::new();
+        for (k, p) in self.previous.iter().enumerate() {
+            let c = centroid(f.data, &f.name, p.0, p.1, &self.params)?;
+            if !c.flag.is_star() {
+                return Err(Error::Invalid(format!(
+                    "{}: star {} not found near its place in the previous frame ({:.2}, {:.2}) FITS: {} (too few stars to place it by the star field)",
+                    f.name,
+                    k + 1,
+                    p.0 + 1.0,
+                    p.1 + 1.0,
+                    c.flag.describe()
+                )));
+            }
+            found.push((c.x, c.y));
+        }
+        let residuals: Vec<(f64, f64)> = found
+            .iter()
+            .zip(&self.previous)
+            .map(|(c, p)| (c.0 - p.0, c.1 - p.1))
+            .collect();
+        disagreement(&residuals, &f.name)?;
+        let (dx, dy): (Vec<f64>, Vec<f64>) = found
+            .iter()
+            .zip(&self.reference)
+            .map(|(c, r)| (c.0 - r.0, c.1 - r.1))
+            .unzip();
+        self.previous = found;
+        let mut o = Offset::shift(&f.name, robust_mean(&dx), robust_mean(&dy), dx.len());
+        o.warning =
+            Some("too few stars to match the star field: followed from the previous frame".into());
         Ok(o)
     }
 }
 
-/// Followed stars whose centroids disagree (by more than half a pixel from their median, after the
-/// star field's placement) fail the frame, naming the star.
+/// Followed stars whose centroids disagree (by more than half a pixel from their median
+/// displacement) fail the frame, naming the star.
 fn disagreement(residuals: &[(f64, f64)], name: &str) -> Result<()> {
     if residuals.len() < 2 {
         return Ok(());

@@ -4,6 +4,7 @@
 
 use super::centroid::CentroidParams;
 use super::detect::{DetectParams, Star, detect};
+use super::matching::StarPoint;
 use super::offsets::{
     FrameRef, Offset, StarTracker, centre_of, match_fields, offsets_from_positions_file,
     read_offsets,
@@ -232,7 +233,7 @@ enum Measurer {
     /// Stars followed from the reference frame (the tracker is made on the reference).
     Stars(Vec<(f64, f64)>, Option<StarTracker>),
     /// Detected stars matched to the reference frame's (its stars and centre).
-    Auto(Vec<(f64, f64)>, (f64, f64)),
+    Auto(Vec<StarPoint>, (f64, f64)),
 }
 
 impl Measurer {
@@ -256,7 +257,7 @@ impl Measurer {
                 t.offset(frame)
             }
             Measurer::Auto(reference, reference_centre) if k == 0 => {
-                *reference = stars.iter().map(|s| (s.x, s.y)).collect();
+                *reference = stars.iter().map(StarPoint::from).collect();
                 *reference_centre = centre;
                 if reference.len() < 3 {
                     return Err(Error::Invalid(format!(
@@ -274,7 +275,7 @@ impl Measurer {
                 ))
             }
             Measurer::Auto(reference, reference_centre) => {
-                let here: Vec<(f64, f64)> = stars.iter().map(|s| (s.x, s.y)).collect();
+                let here: Vec<StarPoint> = stars.iter().map(StarPoint::from).collect();
                 match_fields(
                     reference,
                     &here,

@@ -196,23 +196,22 @@ pub fn corners(nx: usize, ny: usize) -> [(f64, f64); 4] {
 /// The least-squares transform of `kind` that maps the pairs' reference positions onto the frame's;
 /// a similarity tries both handednesses and keeps the better. None when too few pairs or degenerate.
 pub fn fit(kind: TransformKind, pairs: &[PointPair]) -> Option<Affine> {
-    if pairs.len() < kind.min_points() {
+    fit_weighted(kind, pairs, &vec![1.0; pairs.len()])
+}
+
+/// [`fit`] with a weight per pair (1 / variance of its positions).
+pub fn fit_weighted(kind: TransformKind, pairs: &[PointPair], weights: &[f64]) -> Option<Affine> {
+    if pairs.len() < kind.min_points() || weights.len() != pairs.len() {
         return None;
     }
+    let c = Centred::new(pairs, weights)?;
     let t = match kind {
-        TransformKind::Shift => {
-            let n = pairs.len() as f64;
-            let (sx, sy) = pairs.iter().fold((0.0, 0.0), |(a, b), &((x, y), (u, v))| {
-                (a + u - x, b + v - y)
-            });
-            Affine::shift(sx / n, sy / n)
-        }
+        TransformKind::Shift => Affine::shift(c.mu - c.mx, c.mv - c.my),
         TransformKind::Similarity => {
-            let plain = fit_similarity(pairs, false);
-            let mirror = fit_similarity(pairs, true);
-            match (plain, mirror) {
+            let rms = |t: &Affine| t.rms(pairs);
+            match (c.similarity(false), c.similarity(true)) {
                 (Some(p), Some(m)) => {
-                    if m.rms(pairs) < p.rms(pairs) {
+                    if rms(&m) < rms(&p) {
                         m
                     } else {
                         p
@@ -221,76 +220,99 @@ pub fn fit(kind: TransformKind, pairs: &[PointPair]) -> Option<Affine> {
                 (p, m) => p.or(m)?,
             }
         }
-        TransformKind::Affine => fit_affine(pairs)?,
+        TransformKind::Affine => c.affine()?,
     };
     t.m.iter().flatten().all(|v| v.is_finite()).then_some(t)
 }
 
-/// x' = a x - b y + c, y' = b x + a y + f (or, mirrored, x' = a x + b y + c, y' = b x - a y + f),
-/// solved about the centroids.
-fn fit_similarity(pairs: &[PointPair], mirror: bool) -> Option<Affine> {
-    let n = pairs.len() as f64;
-    let (mx, my, mu, mv) = pairs
-        .iter()
-        .fold((0.0, 0.0, 0.0, 0.0), |s, &((x, y), (u, v))| {
-            (s.0 + x / n, s.1 + y / n, s.2 + u / n, s.3 + v / n)
-        });
-    let sgn = if mirror { -1.0 } else { 1.0 };
-    let (mut num_a, mut num_b, mut den) = (0.0, 0.0, 0.0);
-    for &((x, y), (u, v)) in pairs {
-        // the mirrored case is the plain one on (x, -y)
-        let (x, y, u, v) = (x - mx, sgn * (y - my), u - mu, v - mv);
-        num_a += x * u + y * v;
-        num_b += x * v - y * u;
-        den += x * x + y * y;
-    }
-    if den <= 0.0 {
-        return None;
-    }
-    let (a, b) = (num_a / den, num_b / den);
-    // on (x, s y): u = a x - b s y + c, v = b x + a s y + f
-    let m00 = a;
-    let m01 = -b * sgn;
-    let m10 = b;
-    let m11 = a * sgn;
-    Some(Affine {
-        m: [
-            [m00, m01, mu - m00 * mx - m01 * my],
-            [m10, m11, mv - m10 * mx - m11 * my],
-        ],
-    })
+/// Weighted pairs about their weighted centroids.
+struct Centred {
+    /// (x, y, u, v, w) less the means.
+    points: Vec<(f64, f64, f64, f64, f64)>,
+    mx: f64,
+    my: f64,
+    mu: f64,
+    mv: f64,
 }
 
-/// The six affine parameters by least squares about the centroids.
-fn fit_affine(pairs: &[PointPair]) -> Option<Affine> {
-    let n = pairs.len() as f64;
-    let (mx, my, mu, mv) = pairs
-        .iter()
-        .fold((0.0, 0.0, 0.0, 0.0), |s, &((x, y), (u, v))| {
-            (s.0 + x / n, s.1 + y / n, s.2 + u / n, s.3 + v / n)
-        });
-    let (mut sxx, mut sxy, mut syy) = (0.0, 0.0, 0.0);
-    let (mut sxu, mut syu, mut sxv, mut syv) = (0.0, 0.0, 0.0, 0.0);
-    for &((x, y), (u, v)) in pairs {
-        let (x, y, u, v) = (x - mx, y - my, u - mu, v - mv);
-        sxx += x * x;
-        sxy += x * y;
-        syy += y * y;
-        sxu += x * u;
-        syu += y * u;
-        sxv += x * v;
-        syv += y * v;
+impl Centred {
+    fn new(pairs: &[PointPair], weights: &[f64]) -> Option<Centred> {
+        let sw: f64 = weights.iter().sum();
+        if sw.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+            return None;
+        }
+        let (mut mx, mut my, mut mu, mut mv) = (0.0, 0.0, 0.0, 0.0);
+        for (&((x, y), (u, v)), w) in pairs.iter().zip(weights) {
+            mx += w * x / sw;
+            my += w * y / sw;
+            mu += w * u / sw;
+            mv += w * v / sw;
+        }
+        let points = pairs
+            .iter()
+            .zip(weights)
+            .map(|(&((x, y), (u, v)), &w)| (x - mx, y - my, u - mu, v - mv, w))
+            .collect();
+        Some(Centred {
+            points,
+            mx,
+            my,
+            mu,
+            mv,
+        })
     }
-    let det = sxx * syy - sxy * sxy;
-    if det.abs() <= 1e-9 * (sxx * syy).max(1e-300) {
-        return None;
+
+    /// The linear part [[a, b], [d, e]] placed about the centroids.
+    fn place(&self, a: f64, b: f64, d: f64, e: f64) -> Affine {
+        Affine {
+            m: [
+                [a, b, self.mu - a * self.mx - b * self.my],
+                [d, e, self.mv - d * self.mx - e * self.my],
+            ],
+        }
     }
-    let solve = |bx: f64, by: f64| ((syy * bx - sxy * by) / det, (sxx * by - sxy * bx) / det);
-    let (a, b) = solve(sxu, syu);
-    let (d, e) = solve(sxv, syv);
-    Some(Affine {
-        m: [[a, b, mu - a * mx - b * my], [d, e, mv - d * mx - e * my]],
-    })
+
+    /// x' = a x - b y, y' = b x + a y (or, mirrored, x' = a x + b y, y' = b x - a y).
+    fn similarity(&self, mirror: bool) -> Option<Affine> {
+        let sgn = if mirror { -1.0 } else { 1.0 };
+        let (mut num_a, mut num_b, mut den) = (0.0, 0.0, 0.0);
+        for &(x, y, u, v, w) in &self.points {
+            // the mirrored case is the plain one on (x, -y)
+            let y = sgn * y;
+            num_a += w * (x * u + y * v);
+            num_b += w * (x * v - y * u);
+            den += w * (x * x + y * y);
+        }
+        if den <= 0.0 {
+            return None;
+        }
+        let (a, b) = (num_a / den, num_b / den);
+        // on (x, s y): u = a x - b s y, v = b x + a s y
+        Some(self.place(a, -b * sgn, b, a * sgn))
+    }
+
+    /// The four linear parameters by weighted least squares.
+    fn affine(&self) -> Option<Affine> {
+        let (mut sxx, mut sxy, mut syy) = (0.0, 0.0, 0.0);
+        let (mut sxu, mut syu, mut sxv, mut syv) = (0.0, 0.0, 0.0, 0.0);
+        for &(x, y, u, v, w) in &self.points {
+            sxx += w * x * x;
+            sxy += w * x * y;
+            syy += w * y * y;
+            sxu += w * x * u;
+            syu += w * y * u;
+            sxv += w * x * v;
+            syv += w * y * v;
+        }
+        let det = sxx * syy - sxy * sxy;
+        if det.abs() <= 1e-9 * (sxx * syy).max(1e-300) {
+            return None;
+        }
+        let solve = |bx: f64, by: f64| ((syy * bx - sxy * by) / det, (sxx * by - sxy * bx) / det);
+        let (a, b) = solve(sxu, syu);
+        let (d, e) = solve(sxv, syv);
+        Some(self.place(a, b, d, e))
+    }
 }
 
 #[cfg(test)]
