@@ -1185,3 +1185,99 @@ fn the_trim_section_is_drawn_with_the_mouse_and_used_by_the_calibration() {
         skycomb::Frame::open(&d.path().join("raw_reduced").join("sci_R_001.fits")).unwrap();
     assert_eq!(calibrated.data.dim(), (31, 41));
 }
+
+#[test]
+fn a_turned_night_registers_by_its_star_field_and_blinks_still() {
+    let d = tempfile::tempdir().unwrap();
+    skycomb::sample::write_sample_night(
+        d.path(),
+        skycomb::sample::SampleNightParams {
+            size: 256,
+            seed: 4,
+            geometry: skycomb::sample::Geometry {
+                rotation_deg: 3.0,
+                scale: 1.0,
+                mirror: true,
+            },
+        },
+        Default::default(),
+    )
+    .unwrap();
+    let truth = truth(&d);
+    let mut harness = open_folder(d.path());
+    filter_rows(&mut harness, "sci_");
+    show(&mut harness, "sci_R_001.fits");
+    harness
+        .get_by_label("sci_R_007.fits")
+        .click_modifiers(egui::Modifiers::SHIFT);
+    harness.run();
+    settle(&mut harness);
+    harness.get_by_label("stars").click();
+    harness.run();
+    // no ref star: the whole star field places each frame
+    harness.get_by_label("whole star field").click();
+    harness.run();
+    harness.get_by_label("measure offsets").click();
+    harness.step();
+    settle(&mut harness);
+    let rows = harness.state().measuring.offsets.clone();
+    assert_eq!(rows.len(), 7, "{:?}", harness.state().measuring.message);
+    let matrix = |file: &str| {
+        let m = &truth["frames"][file]["matrix"];
+        let v = |r: usize, c: usize| m[r][c].as_f64().unwrap();
+        [[v(0, 0), v(0, 1), v(0, 2)], [v(1, 0), v(1, 1), v(1, 2)]]
+    };
+    for r in &rows {
+        let o = r.current().unwrap();
+        let want = matrix(&r.file);
+        for (x, y) in [(0.0, 0.0), (255.0, 255.0)] {
+            let got = o.transform.apply(x, y);
+            let t = (
+                want[0][0] * x + want[0][1] * y + want[0][2],
+                want[1][0] * x + want[1][1] * y + want[1][2],
+            );
+            assert!(
+                (got.0 - t.0).hypot(got.1 - t.1) < 0.1,
+                "{}: {got:?} vs {t:?}",
+                r.file
+            );
+        }
+    }
+    // the table shows the rotation of a turned frame
+    assert_eq!(harness.query_all_by_label_contains("mirrored").count(), 3);
+
+    // blink registered: a star drawn through each frame's transform stands still on the screen
+    harness.get_by_label("blink").click();
+    harness.step();
+    settle(&mut harness);
+    harness.get_by_label("pause").click();
+    harness.run();
+    let star = truth["stars"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["reference"].as_bool().unwrap())
+        .unwrap();
+    let (sx, sy) = (star["x"].as_f64().unwrap(), star["y"].as_f64().unwrap());
+    for _ in 0..7 {
+        let app = harness.state();
+        let file = app.blink.frame().unwrap().file.clone();
+        let m = matrix(&file);
+        let in_frame = (
+            m[0][0] * sx + m[0][1] * sy + m[0][2],
+            m[1][0] * sx + m[1][1] * sy + m[1][2],
+        );
+        let back = app.blink_transform().unwrap_or_default();
+        let on_reference = if file == "sci_R_001.fits" {
+            (sx, sy)
+        } else {
+            back.apply(in_frame.0, in_frame.1)
+        };
+        assert!(
+            (on_reference.0 - sx).hypot(on_reference.1 - sy) < 0.1,
+            "{file}: the star is drawn at {on_reference:?}, not at ({sx}, {sy})"
+        );
+        harness.get_by_label(">").click();
+        harness.run();
+    }
+}

@@ -195,6 +195,25 @@ impl App {
         }
     }
 
+    /// The map the current blink frame is drawn through onto the reference frame's grid (its
+    /// pixel to the reference's), when registered and the frame turns, scales or mirrors against
+    /// the reference (more than 0.01 px anywhere): a shift is drawn through [`Self::blink_view`].
+    pub fn blink_transform(&self) -> Option<crate::register::transform::Affine> {
+        let f = self.blink.frame()?;
+        if !self.prefs.blink_registered || self.prefs.blink_whole_pixels {
+            return None;
+        }
+        let o = self
+            .measuring
+            .offsets
+            .iter()
+            .find(|r| r.file == f.file)?
+            .current()?;
+        (o.transform.departure_from_shift(f.size.0, f.size.1) > 0.01)
+            .then(|| o.transform.inverse())
+            .flatten()
+    }
+
     /// The view the current blink frame is drawn through: the viewer's view moved by the frame's
     /// offset, so a star at (x + dx, y + dy) in the frame lands where (x, y) of the reference is.
     pub fn blink_view(&self, view: &View) -> View {

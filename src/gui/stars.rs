@@ -6,8 +6,10 @@
 use super::app::{App, Done, file_name};
 use crate::register::centroid::{Centroid, CentroidMethod, CentroidParams, centroid};
 use crate::register::offsets::{
-    FrameRef, Offset, StarTracker, read_positions_file, write_positions_file,
+    FrameRef, Offset, StarTracker, centre_of, field_stars, match_fields, read_positions_file,
+    write_positions_file,
 };
+use crate::register::transform::TransformKind;
 use std::path::{Path, PathBuf};
 
 /// A star picked by a click, 0-based centroid in its frame.
@@ -21,12 +23,35 @@ pub struct PickedStar {
     pub reference: bool,
 }
 
-/// One frame's row in the offsets table: its file and its offset, or why it has none.
+/// One frame's row in the offsets table: its file and its offset (dx, dy, editable), or why it has
+/// none; `measured` keeps the whole offset as measured (its transform and any warning).
 #[derive(Debug, Clone)]
 pub struct OffsetRow {
     pub path: PathBuf,
     pub file: String,
     pub offset: Result<(f64, f64), String>,
+    pub measured: Option<Offset>,
+}
+
+impl OffsetRow {
+    /// The row's offset with the table's (possibly edited) dx, dy: the measured transform moved to
+    /// them, or a shift.
+    pub fn current(&self) -> Option<Offset> {
+        let (dx, dy) = self.offset.clone().ok()?;
+        Some(match &self.measured {
+            Some(o) => o.moved_to(dx, dy),
+            None => Offset::shift(&self.file, dx, dy, 1),
+        })
+    }
+}
+
+/// What "measure offsets" follows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Follow {
+    /// The ref stars (0-based, in the reference frame): shifts.
+    Stars(Vec<(f64, f64)>),
+    /// The whole star field, matched: rotation, scale and mirror too.
+    StarField,
 }
 
 /// Star picking and the offsets table.
@@ -44,6 +69,9 @@ pub struct Measuring {
     pub(crate) run: u64,
     /// The last problem (no star in the box, a file that could not be read, ...).
     pub message: Option<String>,
+    /// "measure offsets" matches the whole star field (rotation, scale, mirror) instead of
+    /// following the ref stars.
+    pub star_field: bool,
 }
 
 /// What a file dialog was opened for.
@@ -70,13 +98,7 @@ impl Measuring {
     /// Offsets by file name (for the registered blink and the canvas outline).
     /// The rows of the offsets table that have an offset.
     pub fn measured_offsets(&self) -> Vec<Offset> {
-        self.offsets
-            .iter()
-            .filter_map(|r| {
-                let (dx, dy) = r.offset.clone().ok()?;
-                Some(Offset::shift(&r.file, dx, dy, 1))
-            })
-            .collect()
+        self.offsets.iter().filter_map(OffsetRow::current).collect()
     }
 
     pub fn offset_of(&self, file: &str) -> Option<(f64, f64)> {
@@ -130,18 +152,31 @@ impl App {
     /// Follow the reference stars through the selected frames (the reference stars' frame first),
     /// one frame at a time off the UI thread; a frame that fails is listed with its reason.
     pub fn measure_offsets(&mut self, ctx: &egui::Context) {
+        let first_selected = self.selected_frames().first().map(|p| file_name(p));
         let m = &mut self.measuring;
         let refs: Vec<&PickedStar> = m.stars.iter().filter(|s| s.reference).collect();
-        let Some(first) = refs.first() else {
-            m.message = Some("mark a reference star (ref) first".into());
-            return;
+        let (file, what) = match (refs.first(), m.star_field) {
+            (Some(first), false) => {
+                let file = first.file.clone();
+                let stars: Vec<(f64, f64)> = refs
+                    .iter()
+                    .filter(|s| s.file == file)
+                    .map(|s| (s.centroid.x, s.centroid.y))
+                    .collect();
+                (file, Follow::Stars(stars))
+            }
+            (None, false) => {
+                m.message = Some("mark a reference star (ref) first".into());
+                return;
+            }
+            (_, true) => match first_selected {
+                Some(file) => (file, Follow::StarField),
+                None => {
+                    m.message = Some("select the frames to register".into());
+                    return;
+                }
+            },
         };
-        let file = first.file.clone();
-        let stars: Vec<(f64, f64)> = refs
-            .iter()
-            .filter(|s| s.file == file)
-            .map(|s| (s.centroid.x, s.centroid.y))
-            .collect();
         let Some(reference_path) = self.collection.as_ref().and_then(|c| {
             c.frames
                 .iter()
@@ -155,7 +190,15 @@ impl App {
         frames.retain(|p| *p != reference_path);
         frames.insert(0, reference_path);
         let m = &mut self.measuring;
-        m.reference = Some((file, stars[0]));
+        let at = match &what {
+            Follow::Stars(stars) => stars[0],
+            Follow::StarField => self
+                .image
+                .as_ref()
+                .map(|l| crate::register::offsets::centre_of(l.frame.data.dim()))
+                .unwrap_or_default(),
+        };
+        m.reference = Some((file, at));
         m.offsets.clear();
         m.message = None;
         m.run += 1;
@@ -168,7 +211,7 @@ impl App {
         );
         std::thread::Builder::new()
             .name("offsets".into())
-            .spawn(move || follow(run, &frames, &stars, &params, &tx, &ctx))
+            .spawn(move || follow(run, &frames, &what, &params, &tx, &ctx))
             .expect("spawn the offsets thread");
     }
 
@@ -231,6 +274,7 @@ impl App {
                     file: file_name(&path),
                     path,
                     offset: Ok((x - x0, y - y0)),
+                    measured: None,
                 }
             })
             .collect();
@@ -350,11 +394,15 @@ impl App {
             let idle = self.measuring.progress.is_none();
             if ui
                 .add_enabled(idle, egui::Button::new("measure offsets"))
-                .on_hover_text("follow the ref stars through the selected frames")
+                .on_hover_text(
+                    "follow the ref stars through the selected frames (shifts), or match their \
+                     whole star fields (rotation, scale, mirror)",
+                )
                 .clicked()
             {
                 self.measure_offsets(&ctx);
             }
+            ui.checkbox(&mut self.measuring.star_field, "whole star field");
             if ui.button("save ...").clicked() {
                 self.ask_path(Purpose::SaveOffsets, &ctx);
             }
@@ -373,7 +421,7 @@ impl App {
             egui::Grid::new("offsets table")
                 .striped(true)
                 .show(ui, |ui| {
-                    for h in ["file", "dx", "dy"] {
+                    for h in ["file", "dx", "dy", "rotation", "scale", ""] {
                         ui.strong(h);
                     }
                     ui.end_row();
@@ -390,6 +438,7 @@ impl App {
                                 ui.colored_label(egui::Color32::LIGHT_RED, e.as_str());
                             }
                         }
+                        transform_cells(ui, r.measured.as_ref());
                         ui.end_row();
                     }
                 });
@@ -397,13 +446,41 @@ impl App {
     }
 }
 
-/// The offsets thread: measure the reference stars in the first frame (its offset is zero by
-/// definition), then follow them frame by frame, sending each row as it is measured and `None` at
-/// the end. Each file is read once.
+/// The rotation and scale of a measured offset that is more than a shift, and its warning.
+fn transform_cells(ui: &mut egui::Ui, measured: Option<&Offset>) {
+    match measured {
+        Some(o) if o.transform != crate::register::transform::Affine::shift(o.dx, o.dy) => {
+            let mirror = if o.transform.mirrored() {
+                " mirrored"
+            } else {
+                ""
+            };
+            ui.label(format!("{:.4}°{mirror}", o.transform.rotation_deg()));
+            ui.label(format!("{:.5}", o.transform.scale()));
+        }
+        _ => {
+            ui.label("");
+            ui.label("");
+        }
+    }
+    match measured.and_then(|o| o.warning.as_deref()) {
+        Some(w) => {
+            ui.colored_label(egui::Color32::YELLOW, "⚠")
+                .on_hover_text(w);
+        }
+        None => {
+            ui.label("");
+        }
+    }
+}
+
+/// The offsets thread: measure the reference stars (or the star field) in the first frame (its
+/// offset is zero by definition), then place every frame against it, sending each row as it is
+/// measured and `None` at the end. Each file is read once.
 fn follow(
     run: u64,
     frames: &[PathBuf],
-    stars: &[(f64, f64)],
+    what: &Follow,
     params: &CentroidParams,
     tx: &std::sync::mpsc::Sender<Done>,
     ctx: &egui::Context,
@@ -412,10 +489,11 @@ fn follow(
         let _ = tx.send(Done::Offset(run, row));
         ctx.request_repaint();
     };
-    let row = |path: &PathBuf, offset: Result<(f64, f64), String>| OffsetRow {
+    let row = |path: &PathBuf, offset: Result<Offset, String>| OffsetRow {
         path: path.clone(),
         file: file_name(path),
-        offset,
+        offset: offset.as_ref().map(|o| (o.dx, o.dy)).map_err(Clone::clone),
+        measured: offset.ok(),
     };
     // read a frame and hand it to `measure` as a FrameRef
     let with_frame = |path: &PathBuf, measure: &mut dyn FnMut(&FrameRef) -> crate::Result<_>| {
@@ -426,16 +504,34 @@ fn follow(
         };
         measure(&r).map_err(|e| e.to_string())
     };
-    let mut tracker = None;
+    let mut placer: Option<Box<dyn FnMut(&FrameRef) -> crate::Result<Offset>>> = None;
     let first = with_frame(&frames[0], &mut |r| {
-        tracker = Some(StarTracker::new(r, stars, params)?);
-        Ok((0.0, 0.0))
+        placer = Some(match what {
+            Follow::Stars(stars) => {
+                let mut tracker = StarTracker::new(r, stars, params)?;
+                Box::new(move |f: &FrameRef| tracker.offset(f))
+            }
+            Follow::StarField => {
+                let field = field_stars(r, 80)?;
+                let centre = centre_of(r.data.dim());
+                Box::new(move |f: &FrameRef| {
+                    match_fields(
+                        &field,
+                        &field_stars(f, 80)?,
+                        &f.name,
+                        TransformKind::Similarity,
+                        centre,
+                    )
+                })
+            }
+        });
+        Ok(Offset::shift(&r.name, 0.0, 0.0, 0))
     });
     let failed = first.is_err();
     send(Some(row(&frames[0], first)));
-    if let (Some(mut tracker), false) = (tracker, failed) {
+    if let (Some(mut place), false) = (placer, failed) {
         for path in &frames[1..] {
-            let offset = with_frame(path, &mut |r| tracker.offset(r).map(|o| (o.dx, o.dy)));
+            let offset = with_frame(path, &mut |r| place(r));
             send(Some(row(path, offset)));
         }
     }

@@ -100,8 +100,14 @@ impl App {
         let painter = ui.painter_at(a.rect);
         let Some(f) = self.blink.frame() else { return };
         let shifted = self.blink_view(&a.view);
+        let turned = self.blink_transform();
         match &f.textures {
-            Ok(t) => draw_tiles(&painter, &shifted, a.ppp, t, f.size.1),
+            Ok(t) => match turned {
+                Some(to_reference) => {
+                    draw_tiles_through(&painter, &a.view, a.ppp, t, f.size.1, &to_reference)
+                }
+                None => draw_tiles(&painter, &shifted, a.ppp, t, f.size.1),
+            },
             Err(e) => {
                 painter.text(
                     a.rect.center(),
@@ -256,6 +262,47 @@ fn draw_tiles(
 ) {
     for (x, y, tex) in textures {
         draw_tile(painter, view, ppp, (*x, *y, 1, tex), ny);
+    }
+}
+
+/// Tiles of a frame drawn onto the reference frame's grid through `to_reference` (the frame's
+/// 0-based pixel to the reference's): rotated, scaled or mirrored as the frame is against it. An
+/// affine map keeps straight lines straight, so each tile is one textured quad.
+fn draw_tiles_through(
+    painter: &egui::Painter,
+    view: &View,
+    ppp: f64,
+    textures: &[(usize, usize, egui::TextureHandle)],
+    ny: usize,
+    to_reference: &crate::register::transform::Affine,
+) {
+    let origin = painter.clip_rect().min;
+    // image coordinates put pixel centres at +0.5
+    let at = |x: f64, y: f64| {
+        let (rx, ry) = to_reference.apply(x - 0.5, y - 0.5);
+        let (sx, sy) = view.to_screen((rx + 0.5, ry + 0.5));
+        origin + egui::vec2((sx / ppp) as f32, (sy / ppp) as f32)
+    };
+    for (x, y, tex) in textures {
+        let [w, h] = tex.size();
+        let (x, top) = (*x as f64, (ny - y) as f64);
+        let (w, h) = (w as f64, h as f64);
+        let mut mesh = egui::Mesh::with_texture(tex.id());
+        for (px, py, u, v) in [
+            (x, top, 0.0, 0.0),
+            (x + w, top, 1.0, 0.0),
+            (x + w, top - h, 1.0, 1.0),
+            (x, top - h, 0.0, 1.0),
+        ] {
+            mesh.vertices.push(egui::epaint::Vertex {
+                pos: at(px, py),
+                uv: egui::pos2(u, v),
+                color: egui::Color32::WHITE,
+            });
+        }
+        mesh.add_triangle(0, 1, 2);
+        mesh.add_triangle(0, 2, 3);
+        painter.add(egui::Shape::mesh(mesh));
     }
 }
 
