@@ -474,6 +474,9 @@ fn transform_cells(ui: &mut egui::Ui, measured: Option<&Offset>) {
     }
 }
 
+/// Places one frame against the reference frame.
+type Placer = Box<dyn FnMut(&FrameRef) -> crate::Result<Offset>>;
+
 /// The offsets thread: measure the reference stars (or the star field) in the first frame (its
 /// offset is zero by definition), then place every frame against it, sending each row as it is
 /// measured and `None` at the end. Each file is read once.
@@ -504,7 +507,7 @@ fn follow(
         };
         measure(&r).map_err(|e| e.to_string())
     };
-    let mut placer: Option<Box<dyn FnMut(&FrameRef) -> crate::Result<Offset>>> = None;
+    let mut placer: Option<Placer> = None;
     let first = with_frame(&frames[0], &mut |r| {
         placer = Some(match what {
             Follow::Stars(stars) => {
