@@ -284,7 +284,9 @@ impl StarTracker {
         let bend = coarse
             .transform
             .departure_from_shift(self.shape.1, self.shape.0);
-        if bend > 0.1 {
+        // worth saying only when it stands out of the placement's own uncertainty
+        let noise = 3.0 * coarse.rms_px * (2.0 / coarse.n_stars.max(1) as f64).sqrt();
+        if bend > noise.max(0.1) {
             notes.push(format!(
                 "the star field is rotated {:.3} deg and scaled {:.5} against the reference (up to {bend:.2} px at the corners): a shift from followed stars is exact only near them; automatic offsets give the whole transform",
                 coarse.transform.rotation_deg(),
