@@ -222,14 +222,16 @@ impl App {
             f64::INFINITY,
             f64::NEG_INFINITY,
         );
-        for (dx, dy) in self
-            .measuring
-            .offsets
-            .iter()
-            .filter_map(|r| r.offset.clone().ok())
-        {
-            (x0, x1) = (x0.min(-dx), x1.max(nx - dx));
-            (y0, y1) = (y0.min(-dy), y1.max(ny - dy));
+        // each frame's corners (image coordinates: pixel centres at +0.5) mapped onto the reference
+        for o in self.measuring.measured_offsets() {
+            let Some(back) = o.transform.inverse() else {
+                continue;
+            };
+            for (cx, cy) in [(0.0, 0.0), (nx, 0.0), (0.0, ny), (nx, ny)] {
+                let (rx, ry) = back.apply(cx - 0.5, cy - 0.5);
+                (x0, x1) = (x0.min(rx + 0.5), x1.max(rx + 0.5));
+                (y0, y1) = (y0.min(ry + 0.5), y1.max(ry + 0.5));
+            }
         }
         if !x0.is_finite() {
             return;

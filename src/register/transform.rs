@@ -122,7 +122,9 @@ impl Affine {
     /// axes to the frame's, after undoing a mirror in x.
     pub fn rotation_deg(&self) -> f64 {
         let [[a, _, _], [d, _, _]] = self.m;
-        d.atan2(a).to_degrees()
+        // a mirror in x negates the first column: undo it before reading the angle
+        let s = if self.mirrored() { -1.0 } else { 1.0 };
+        (s * d).atan2(s * a).to_degrees()
     }
 
     /// The displacement of the reference pixel (x, y): where it lands minus where it was.
@@ -364,6 +366,12 @@ mod tests {
                 );
             }
             assert_eq!(f.mirrored(), mirror);
+            let turn = (f.rotation_deg() - angle).rem_euclid(360.0);
+            assert!(
+                turn < 1e-6 || turn > 360.0 - 1e-6,
+                "{angle} {mirror}: {}",
+                f.rotation_deg()
+            );
             assert!((f.scale() - scale).abs() < 1e-9);
             let back = f.then(&f.inverse().unwrap());
             assert!(back.departure_from_shift(100, 100) < 1e-9);
