@@ -16,30 +16,14 @@ use std::path::{Path, PathBuf};
 
 /// A 256-px sample night, calibrated; returns (folder, truth).
 fn calibrated_sample_night(dir: &Path) -> (PathBuf, Json) {
-    let raw = dir.join("raw");
-    skycomb::sample::write_sample_night(
-        &raw,
+    common::calibrated_night(
+        dir,
         skycomb::sample::SampleNightParams {
             size: 256,
             seed: 11,
             ..Default::default()
         },
-        Default::default(),
     )
-    .unwrap();
-    let out = dir.join("reduced");
-    let c = scan(&raw, &ScanOptions::default()).unwrap();
-    run_calibration(
-        &plan_night(&c, DarkMatch::Nearest),
-        &raw,
-        &out,
-        &CalibrateParams::guide(Semantics::Iraf, 350_000_000),
-        &Progress::new(),
-    )
-    .unwrap();
-    let truth =
-        serde_json::from_str(&std::fs::read_to_string(raw.join("truth.json")).unwrap()).unwrap();
-    (out, truth)
 }
 
 fn sigma3() -> CombineParams {

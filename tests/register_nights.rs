@@ -6,40 +6,23 @@
 
 mod common;
 use serde_json::Value as Json;
-use skycomb::calibrate::*;
-use skycomb::collection::{ScanOptions, scan};
-use skycomb::combine::{CombineParams, OutputPaths, Semantics};
+use skycomb::combine::{CombineParams, OutputPaths};
 use skycomb::progress::Progress;
 use skycomb::register::transform::{Affine, TransformKind};
 use skycomb::register::*;
-use skycomb::sample::{Geometry, SampleNightParams, write_sample_night};
+use skycomb::sample::{Geometry, SampleNightParams};
 use std::path::{Path, PathBuf};
 
 /// A calibrated sample night: the seven science frames (calibrated) and the truth.
 fn night(dir: &Path, size: usize, seed: u64, geometry: Geometry) -> (Vec<PathBuf>, Json) {
-    let raw = dir.join(format!("raw_{size}_{seed}"));
-    write_sample_night(
-        &raw,
+    let (out, truth) = common::calibrated_night(
+        dir,
         SampleNightParams {
             size,
             seed,
             geometry,
         },
-        Default::default(),
-    )
-    .unwrap();
-    let out = dir.join(format!("reduced_{size}_{seed}"));
-    let c = scan(&raw, &ScanOptions::default()).unwrap();
-    run_calibration(
-        &plan_night(&c, DarkMatch::Nearest),
-        &raw,
-        &out,
-        &CalibrateParams::guide(Semantics::Iraf, 350_000_000),
-        &Progress::new(),
-    )
-    .unwrap();
-    let truth =
-        serde_json::from_str(&std::fs::read_to_string(raw.join("truth.json")).unwrap()).unwrap();
+    );
     let files = (1..=7)
         .map(|i| out.join(format!("sci_R_{i:03}.fits")))
         .collect();

@@ -1,4 +1,5 @@
-//! Helpers shared by the command-line tests: run the binary, expect success or a clear failure.
+//! Helpers shared by the tests: run the binary, expect success or a clear failure; a calibrated
+//! sample night.
 
 #![allow(dead_code)]
 
@@ -41,4 +42,28 @@ pub fn fails_clearly(args: &[&str], needles: &[&str]) {
     for n in needles {
         assert!(err.contains(n), "{args:?}: missing {n:?} in {err}");
     }
+}
+
+/// A sample night written into `dir/raw_SIZE_SEED` and calibrated into `dir/reduced_SIZE_SEED`;
+/// returns (the calibrated folder, truth.json).
+pub fn calibrated_night(
+    dir: &std::path::Path,
+    params: skycomb::sample::SampleNightParams,
+) -> (PathBuf, serde_json::Value) {
+    use skycomb::calibrate::{CalibrateParams, DarkMatch, plan_night, run_calibration};
+    let raw = dir.join(format!("raw_{}_{}", params.size, params.seed));
+    skycomb::sample::write_sample_night(&raw, params, Default::default()).unwrap();
+    let out = dir.join(format!("reduced_{}_{}", params.size, params.seed));
+    let c = skycomb::collection::scan(&raw, &Default::default()).unwrap();
+    run_calibration(
+        &plan_night(&c, DarkMatch::Nearest),
+        &raw,
+        &out,
+        &CalibrateParams::guide(skycomb::combine::Semantics::Iraf, 350_000_000),
+        &skycomb::progress::Progress::new(),
+    )
+    .unwrap();
+    let truth =
+        serde_json::from_str(&std::fs::read_to_string(raw.join("truth.json")).unwrap()).unwrap();
+    (out, truth)
 }
