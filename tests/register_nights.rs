@@ -154,30 +154,48 @@ fn check_transforms(files: &[PathBuf], truth: &Json, size: usize, what: &str) ->
     offsets
 }
 
+/// The geometries the issue names: small and large rotations, a meridian flip, a mirror, 1% scale,
+/// and all of them at once.
+const GEOMETRIES: [(f64, f64, bool); 7] = [
+    (0.3, 1.0, false),
+    (2.0, 1.0, false),
+    (90.0, 1.0, false),
+    (180.0, 1.0, false),
+    (0.0, 1.0, true),
+    (0.0, 1.01, false),
+    (-37.0, 0.99, true),
+];
+
+/// Every geometry on the nights of `seeds` at `size`.
+fn check_geometries(size: usize, seeds: impl Iterator<Item = u64> + Clone) {
+    let d = tempfile::tempdir().unwrap();
+    for (rotation_deg, scale, mirror) in GEOMETRIES {
+        for seed in seeds.clone() {
+            let g = Geometry {
+                rotation_deg,
+                scale,
+                mirror,
+            };
+            let (files, truth) = night(d.path(), size, seed, g);
+            let what = format!(
+                "size {size} seed {seed} rotation {rotation_deg} scale {scale} mirror {mirror}"
+            );
+            check_transforms(&files, &truth, size, &what);
+        }
+    }
+}
+
 #[test]
 fn rotated_scaled_and_mirrored_frames_register() {
-    let d = tempfile::tempdir().unwrap();
-    for (k, (rotation_deg, scale, mirror)) in [
-        (0.3, 1.0, false),
-        (2.0, 1.0, false),
-        (90.0, 1.0, false),
-        (180.0, 1.0, false),
-        (0.0, 1.0, true),
-        (0.0, 1.01, false),
-        (-37.0, 0.99, true),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let g = Geometry {
-            rotation_deg,
-            scale,
-            mirror,
-        };
-        let (files, truth) = night(d.path(), 256, 31 + k as u64, g);
-        let what = format!("rotation {rotation_deg} scale {scale} mirror {mirror}");
-        check_transforms(&files, &truth, 256, &what);
-    }
+    check_geometries(256, 31..32);
+}
+
+/// Each geometry on ten nights of 256 px and five of 512 px (`-- --ignored`, release).
+#[test]
+#[ignore]
+fn rotated_scaled_and_mirrored_frames_register_on_many_nights() {
+    check_geometries(256, 1..=10);
+    check_geometries(512, 1..=5);
 }
 
 /// FWHM of the 2-D Gaussian fitted to the star nearest (x, y).
