@@ -168,9 +168,9 @@ const GEOMETRIES: [(f64, f64, bool); 7] = [
 
 /// Every geometry on the nights of `seeds` at `size`.
 fn check_geometries(size: usize, seeds: impl Iterator<Item = u64> + Clone) {
-    let d = tempfile::tempdir().unwrap();
     for (rotation_deg, scale, mirror) in GEOMETRIES {
         for seed in seeds.clone() {
+            let d = tempfile::tempdir().unwrap();
             let g = Geometry {
                 rotation_deg,
                 scale,
