@@ -393,9 +393,23 @@ impl<'a> ShiftedInput<'a> {
         (lo.clamp(0, sny as i64) as usize)..(hi.clamp(0, sny as i64) as usize)
     }
 
-    /// A pure shift through Lanczos-3: one set of weights for the frame, rows filtered across
-    /// first, then down; only the frame's edges need clamped taps.
-    fn lanczos_shifted(
+    /// The interpolation's weights at fraction `t` of a pixel (bilinear or Lanczos-3).
+    fn taps(&self, t: f64) -> Taps {
+        match self.mode {
+            ShiftMode::Lanczos3 => Taps {
+                first: -2,
+                weights: lanczos_weights(t, lanczos_table()).to_vec(),
+            },
+            _ => Taps {
+                first: 0,
+                weights: vec![(1.0 - t) as f32, t as f32],
+            },
+        }
+    }
+
+    /// A pure shift through bilinear or Lanczos-3: one set of weights for the frame, rows
+    /// filtered across first, then down; only the frame's edges need clamped taps.
+    fn separable_shifted(
         &self,
         band: &Band,
         rows: Range<usize>,
@@ -403,12 +417,8 @@ impl<'a> ShiftedInput<'a> {
     ) -> Array2<f32> {
         let (sny, snx) = self.source.shape();
         let c = &self.canvas;
-        let table = lanczos_table();
         let (fx, fy) = (dx.floor(), dy.floor());
-        let (wx, wy) = (
-            lanczos_weights(dx - fx, table),
-            lanczos_weights(dy - fy, table),
-        );
+        let (wx, wy) = (self.taps(dx - fx), self.taps(dy - fy));
         let (ox, oy) = (c.x0 + fx as i64, c.y0 + fy as i64);
         // the canvas columns the frame covers: -0.5 <= X + x0 + dx < snx - 0.5
         let covered = |lo: f64, n: usize, d: f64, len: usize| {
@@ -449,16 +459,16 @@ impl<'a> ShiftedInput<'a> {
                     return;
                 }
                 let iy = y as i64 + oy;
-                let taps: Vec<_> = (0..6)
+                let taps: Vec<_> = (0..wy.weights.len() as i64)
                     .map(|j| {
-                        let r = ((iy + j - 2).clamp(0, sny as i64 - 1) as usize)
+                        let r = ((iy + j + wy.first).clamp(0, sny as i64 - 1) as usize)
                             .clamp(band.rows0, last);
                         across.row(r - band.rows0)
                     })
                     .collect();
                 let row = row.as_slice_mut().expect("a fresh row");
                 for x in columns.clone() {
-                    let sum: f32 = (0..6).map(|j| wy[j] * taps[j][x]).sum();
+                    let sum: f32 = wy.weights.iter().zip(&taps).map(|(w, t)| w * t[x]).sum();
                     let value = sum as f64 * self.area;
                     row[x] = match constant_sky {
                         Some(level) => (value - level) as f32,
@@ -473,18 +483,27 @@ impl<'a> ShiftedInput<'a> {
     }
 }
 
-/// One source row filtered with six weights at canvas columns `columns` (column X reads source
-/// pixels X + offset - 2 ..= X + offset + 3, the frame's edge pixels repeated beyond it).
-fn filter_row(src: &[f32], w: &[f32; 6], offset: i64, columns: Range<usize>, out: &mut [f32]) {
-    let n = src.len() as i64;
+/// The weights of an interpolation at one fraction of a pixel: pixel floor(x) + first + k gets
+/// weights[k].
+struct Taps {
+    first: i64,
+    weights: Vec<f32>,
+}
+
+/// One source row filtered at canvas columns `columns` (column X reads source pixels from
+/// X + offset + first on, the frame's edge pixels repeated beyond it).
+fn filter_row(src: &[f32], taps: &Taps, offset: i64, columns: Range<usize>, out: &mut [f32]) {
+    let (n, k) = (src.len() as i64, taps.weights.len());
     for x in columns {
-        let i0 = x as i64 + offset - 2;
-        out[x] = if i0 >= 0 && i0 + 5 < n {
-            let s = &src[i0 as usize..i0 as usize + 6];
-            w[0] * s[0] + w[1] * s[1] + w[2] * s[2] + w[3] * s[3] + w[4] * s[4] + w[5] * s[5]
+        let i0 = x as i64 + offset + taps.first;
+        out[x] = if i0 >= 0 && i0 + (k as i64) <= n {
+            let s = &src[i0 as usize..i0 as usize + k];
+            taps.weights.iter().zip(s).map(|(w, v)| w * v).sum()
         } else {
-            (0..6)
-                .map(|k| w[k] * src[(i0 + k as i64).clamp(0, n - 1) as usize])
+            taps.weights
+                .iter()
+                .enumerate()
+                .map(|(j, w)| w * src[(i0 + j as i64).clamp(0, n - 1) as usize])
                 .sum()
         };
     }
@@ -512,8 +531,10 @@ impl StackInput for ShiftedInput<'_> {
             rows0: need.start,
             data: self.source.read_rows(need)?,
         };
-        if let (ShiftMode::Lanczos3, Some(shift)) = (self.mode, self.pure_shift) {
-            return Ok(self.lanczos_shifted(&band, rows, shift));
+        if let (ShiftMode::Lanczos3 | ShiftMode::Bilinear, Some(shift)) =
+            (self.mode, self.pure_shift)
+        {
+            return Ok(self.separable_shifted(&band, rows, shift));
         }
         let table = lanczos_table();
         let mut out = Array2::<f32>::from_elem((rows.len(), self.canvas.nx), f32::NAN);
@@ -651,18 +672,16 @@ mod tests {
             data: noise,
             header: Header::default(),
         };
-        for (dx, dy) in [(2.4, -1.6), (-7.75, 3.1), (0.0, 0.5)] {
+        for (mode, (dx, dy)) in [ShiftMode::Lanczos3, ShiftMode::Bilinear]
+            .into_iter()
+            .flat_map(|m| [(2.4, -1.6), (-7.75, 3.1), (0.0, 0.5)].map(|d| (m, d)))
+        {
             let both = [offset(0.0, 0.0), offset(dx, dy)];
-            let canvas = Canvas::new(
-                CanvasKind::Union,
-                &frames(&both, 50, 40),
-                ShiftMode::Lanczos3,
-            )
-            .unwrap();
+            let canvas = Canvas::new(CanvasKind::Union, &frames(&both, 50, 40), mode).unwrap();
             let sky = SkyModel::Constant(3.0);
-            let fast = ShiftedInput::new(&src, &both[1], ShiftMode::Lanczos3, canvas, sky.clone());
+            let fast = ShiftedInput::new(&src, &both[1], mode, canvas, sky.clone());
             assert!(fast.pure_shift.is_some());
-            let mut general = ShiftedInput::new(&src, &both[1], ShiftMode::Lanczos3, canvas, sky);
+            let mut general = ShiftedInput::new(&src, &both[1], mode, canvas, sky);
             general.pure_shift = None;
             for rows in [0..canvas.ny, 3..17] {
                 let (a, b) = (
@@ -672,7 +691,7 @@ mod tests {
                 for (p, q) in a.iter().zip(b.iter()) {
                     assert_eq!(p.is_nan(), q.is_nan());
                     if !p.is_nan() {
-                        assert!((p - q).abs() < 1e-4, "({dx}, {dy}): {p} vs {q}");
+                        assert!((p - q).abs() < 1e-4, "{mode:?} ({dx}, {dy}): {p} vs {q}");
                     }
                 }
             }
