@@ -26,6 +26,20 @@ fn calibrated_sample_night(dir: &Path) -> (PathBuf, Json) {
     )
 }
 
+/// The offsets of the files (similarity transforms), every frame registered.
+fn offsets_of(files: &[PathBuf], source: &OffsetSource, refine: bool) -> Vec<Offset> {
+    let (offsets, skipped) = offsets_of_files(
+        files,
+        source,
+        TransformKind::Similarity,
+        refine,
+        &Progress::new(),
+    )
+    .unwrap();
+    assert!(skipped.is_empty(), "{skipped:?}");
+    offsets
+}
+
 fn sigma3() -> CombineParams {
     CombineParams {
         rejection: Rejection {
@@ -223,24 +237,8 @@ fn night256_offsets_and_photometric_scales() {
         serde_json::from_str(&std::fs::read_to_string(night.join("truth.json")).unwrap()).unwrap();
     let names: Vec<String> = r["science"].as_object().unwrap().keys().cloned().collect();
     let files: Vec<PathBuf> = names.iter().map(|n| out.path().join(n)).collect();
-    let offsets = offsets_of_files(
-        &files,
-        &OffsetSource::Auto,
-        TransformKind::Similarity,
-        false,
-        &Progress::new(),
-    )
-    .unwrap()
-    .0;
-    let refined = offsets_of_files(
-        &files,
-        &OffsetSource::Auto,
-        TransformKind::Similarity,
-        true,
-        &Progress::new(),
-    )
-    .unwrap()
-    .0;
+    let offsets = offsets_of(&files, &OffsetSource::Auto, false);
+    let refined = offsets_of(&files, &OffsetSource::Auto, true);
     for (o, n) in offsets
         .iter()
         .chain(&refined)
@@ -325,24 +323,8 @@ fn orion_frames_register_consistently_and_stack_round() {
         .take(10)
         .map(|s| (s[0].as_f64().unwrap() - 1.0, s[1].as_f64().unwrap() - 1.0))
         .collect();
-    let auto = offsets_of_files(
-        &files,
-        &OffsetSource::Auto,
-        TransformKind::Similarity,
-        false,
-        &Progress::new(),
-    )
-    .unwrap()
-    .0;
-    let tracked = offsets_of_files(
-        &files,
-        &OffsetSource::Stars(stars),
-        TransformKind::Similarity,
-        false,
-        &Progress::new(),
-    )
-    .unwrap()
-    .0;
+    let auto = offsets_of(&files, &OffsetSource::Auto, false);
+    let tracked = offsets_of(&files, &OffsetSource::Stars(stars), false);
     let photutils: Vec<(f64, f64)> = reference["offsets"]
         .as_array()
         .unwrap()
@@ -358,15 +340,7 @@ fn orion_frames_register_consistently_and_stack_round() {
         skycomb::stats::median_mut(&mut d).unwrap()
     };
     let xy = |o: &[Offset]| o.iter().map(|o| (o.dx, o.dy)).collect::<Vec<_>>();
-    let xcorr = offsets_of_files(
-        &files,
-        &OffsetSource::Auto,
-        TransformKind::Similarity,
-        true,
-        &Progress::new(),
-    )
-    .unwrap()
-    .0;
+    let xcorr = offsets_of(&files, &OffsetSource::Auto, true);
     let (a, t, x) = (xy(&auto), xy(&tracked), xy(&xcorr));
     let pairs = [
         ("auto-stars", &a, &t),

@@ -29,6 +29,32 @@ fn night(dir: &Path, size: usize, seed: u64, geometry: Geometry) -> (Vec<PathBuf
     (files, truth)
 }
 
+/// A stack onto the union canvas with similarity transforms, a plain average, no scaling.
+fn plain_stack(offsets: OffsetSource, shift: ShiftMode, sky: SkyMode) -> StackParams {
+    StackParams {
+        offsets,
+        transform: TransformKind::Similarity,
+        refine: false,
+        shift,
+        canvas: CanvasKind::Union,
+        sky,
+        scale: StackScale::None,
+        combine: CombineParams::default(),
+    }
+}
+
+/// The registered frames' offsets and the frames left out, with similarity transforms.
+fn register(files: &[PathBuf], source: &OffsetSource) -> (Vec<Offset>, Vec<SkippedFrame>) {
+    offsets_of_files(
+        files,
+        source,
+        TransformKind::Similarity,
+        false,
+        &Progress::new(),
+    )
+    .unwrap()
+}
+
 /// The truth's map of a frame (reference pixel to frame pixel, 0-based).
 fn true_transform(truth: &Json, file: &str) -> Affine {
     let m = &truth["frames"][file]["matrix"];
@@ -72,10 +98,8 @@ fn worst_offset_error(offsets: &[Offset], truth: &Json) -> f64 {
 fn offsets_errors(dir: &Path, size: usize, seed: u64) -> [f64; 3] {
     let (files, truth) = night(dir, size, seed, Geometry::default());
     let refs = reference_stars(&truth);
-    let progress = Progress::new();
     let run = |source: OffsetSource| {
-        let (offsets, skipped) =
-            offsets_of_files(&files, &source, TransformKind::Similarity, false, &progress).unwrap();
+        let (offsets, skipped) = register(&files, &source);
         assert!(skipped.is_empty(), "size {size} seed {seed}: {skipped:?}");
         assert_eq!(offsets.len(), 7);
         worst_offset_error(&offsets, &truth)
@@ -127,14 +151,7 @@ fn followed_stars_and_matched_fields_hold_on_150_nights() {
 /// Automatic offsets on a turned night: the fitted transform maps the reference's corners within
 /// 0.05 px of where the truth puts them.
 fn check_transforms(files: &[PathBuf], truth: &Json, size: usize, what: &str) -> Vec<Offset> {
-    let (offsets, skipped) = offsets_of_files(
-        files,
-        &OffsetSource::Auto,
-        TransformKind::Similarity,
-        false,
-        &Progress::new(),
-    )
-    .unwrap();
+    let (offsets, skipped) = register(files, &OffsetSource::Auto);
     assert!(skipped.is_empty(), "{what}: {skipped:?}");
     for o in &offsets {
         let t = true_transform(truth, &o.file);
@@ -216,16 +233,7 @@ fn a_turned_night_stacks_sharp_with_true_coverage_and_a_true_wcs() {
     let (files, truth) = night(d.path(), size, 47, g);
     let image = d.path().join("stack.fits");
     let npix = d.path().join("npix.fits");
-    let p = StackParams {
-        offsets: OffsetSource::Auto,
-        transform: TransformKind::Similarity,
-        refine: false,
-        shift: ShiftMode::Lanczos3,
-        canvas: CanvasKind::Union,
-        sky: SkyMode::Median,
-        scale: StackScale::None,
-        combine: CombineParams::default(),
-    };
+    let p = plain_stack(OffsetSource::Auto, ShiftMode::Lanczos3, SkyMode::Median);
     let r = stack_files(
         &files,
         &p,
@@ -349,14 +357,7 @@ fn frames_that_cannot_register_are_named_and_the_rest_register() {
         OffsetSource::Auto,
         OffsetSource::Stars(reference_stars(&truth)[..1].to_vec()),
     ] {
-        let (offsets, skipped) = offsets_of_files(
-            &list,
-            &source,
-            TransformKind::Similarity,
-            false,
-            &Progress::new(),
-        )
-        .unwrap();
+        let (offsets, skipped) = register(&list, &source);
         let named: Vec<&str> = skipped.iter().map(|s| s.file.as_str()).collect();
         assert_eq!(
             named,
@@ -383,16 +384,7 @@ fn survey_cutouts_of_other_sizes_stack_through_their_tpv_wcs() {
     assert_eq!(files.len(), 5);
     let d = tempfile::tempdir().unwrap();
     let image = d.path().join("stack.fits");
-    let p = StackParams {
-        offsets: OffsetSource::Wcs,
-        transform: TransformKind::Similarity,
-        refine: false,
-        shift: ShiftMode::Bilinear,
-        canvas: CanvasKind::Union,
-        sky: SkyMode::None,
-        scale: StackScale::None,
-        combine: CombineParams::default(),
-    };
+    let p = plain_stack(OffsetSource::Wcs, ShiftMode::Bilinear, SkyMode::None);
     let r = stack_files(
         &files,
         &p,

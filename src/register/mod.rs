@@ -18,6 +18,6 @@ pub use detect::{DetectParams, Star, detect};
 pub use offsets::{FrameRef, Offset, offsets_from_stars};
 pub use shift::{Canvas, CanvasKind, ShiftMode, ShiftedInput};
 pub use stack::{
-    OffsetSource, SkyMode, StackParams, StackReport, StackScale, offsets_of_files, stack,
-    stack_files,
+    OffsetSource, SkippedFrame, SkyMode, StackParams, StackReport, StackScale, offsets_of_files,
+    stack, stack_files,
 };

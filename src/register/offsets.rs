@@ -77,11 +77,6 @@ impl Offset {
         o
     }
 
-    /// Rotation (degrees), scale and mirror of the frame against the reference.
-    pub fn rotation_deg(&self) -> f64 {
-        self.transform.rotation_deg()
-    }
-
     /// The report a person or a script reads: dx, dy, rotation, scale, the FITS 1-based matrix.
     pub fn summary(&self) -> serde_json::Value {
         serde_json::json!({

@@ -288,12 +288,17 @@ impl Measurer {
     }
 }
 
+/// Whether the survey detects each frame's stars: for automatic offsets, refinement or photometric
+/// scaling.
+fn wants_stars(p: &StackParams) -> bool {
+    p.offsets == OffsetSource::Auto || p.scale == StackScale::Photometric || p.refine
+}
+
 /// Load each frame once: its sky, its stars (for automatic offsets, refinement or photometric
 /// scaling), and its offset, refined by cross-correlation when asked (the reference frame is kept).
 /// A frame other than the reference that cannot be registered is left out and named.
 fn survey(inputs: &[&dyn StackInput], p: &StackParams, progress: &Progress) -> Result<Survey> {
-    let want_stars =
-        p.offsets == OffsetSource::Auto || p.scale == StackScale::Photometric || p.refine;
+    let want_stars = wants_stars(p);
     let detect_params = DetectParams {
         max_stars: 80,
         ..DetectParams::default()
@@ -380,8 +385,7 @@ fn measure_frame(
     p: &StackParams,
     detect_params: &DetectParams,
 ) -> Result<(Offset, SkyModel, Vec<Star>)> {
-    let want_stars =
-        p.offsets == OffsetSource::Auto || p.scale == StackScale::Photometric || p.refine;
+    let want_stars = wants_stars(p);
     let sky = match p.sky {
         SkyMode::None => SkyModel::Constant(0.0),
         SkyMode::Median | SkyMode::Neighbours { .. } => {
