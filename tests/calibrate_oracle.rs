@@ -361,7 +361,7 @@ fn every_combination_variant_matches() {
     // whose levels differ by 15%) rejects nothing: the comparison must see that difference.
     let (filter, paths, _) = &plan.flats[0];
     let iraf = CombineParams {
-        semantics: Semantics::Iraf,
+        semantics: Semantics::Skycomb,
         ..compat(
             Method::Average,
             sig(3.0, Centre::Median, Spread::MadStd),

@@ -83,26 +83,36 @@ fn nan_never_poisons_and_all_rejected_is_blank_and_counted() {
 }
 
 #[test]
-fn thresholds_then_extrema_among_survivors_iraf() {
+fn thresholds_then_extrema_as_fractions_of_the_values_left() {
     let r = Rejection {
         max_clip: Some(50.0),
         nlow: 1,
         nhigh: 1,
         ..Default::default()
     };
-    // 100 goes to the threshold; among 1,2,3,4 the extrema are 1 and 4
+    // 100 goes to the threshold; nlow = nhigh = 1 of 5 frames is 1/5 of the 4 values left: none
+    // (IRAF: int(4/5 + 0.001) = 0)
     let (v, n, s) = run(
         &[1.0, 2.0, 3.0, 4.0, 100.0],
+        &CombineParams {
+            rejection: r.clone(),
+            ..Default::default()
+        },
+    );
+    assert_eq!((v, n), (2.5, 4.0));
+    assert_eq!(
+        (s.rejected_per_rule.threshold, s.rejected_per_rule.extrema),
+        (1, 0)
+    );
+    // with every value present the counts are whole: among 1,2,3,4,5 the extrema are 1 and 5
+    let (v, n, s) = run(
+        &[1.0, 2.0, 3.0, 4.0, 5.0],
         &CombineParams {
             rejection: r,
             ..Default::default()
         },
     );
-    assert_eq!((v, n), (2.5, 2.0));
-    assert_eq!(
-        (s.rejected_per_rule.threshold, s.rejected_per_rule.extrema),
-        (1, 2)
-    );
+    assert_eq!((v, n, s.rejected_per_rule.extrema), (3.0, 3.0, 2));
 }
 
 #[test]
@@ -149,7 +159,7 @@ fn zero_mad_rejects_everything_but_the_median_and_nkeep_brings_values_back() {
     );
     let keep = CombineParams {
         rejection: Rejection {
-            nkeep: 4,
+            nkeep: skycomb::combine::Keep::AtLeast(4),
             ..p.rejection.clone()
         },
         ..p.clone()
@@ -432,7 +442,7 @@ fn results_do_not_depend_on_band_size_or_thread_count() {
             rejection: Rejection {
                 sigma: sigma(3.0, 3.0, Centre::Median, Spread::MadStd, None),
                 grow_radius_px: 1.5,
-                nkeep: 2,
+                nkeep: skycomb::combine::Keep::AtLeast(2),
                 ..Default::default()
             },
             scale: Scale::InvMedian,
@@ -542,7 +552,7 @@ fn the_eight_pixel_lanes_equal_the_scalar_kernel_bit_for_bit() {
     for n in [3, 4, 5, 7, 10, 16, 23] {
         let frames = noisy_stack(n, 9, 45);
         let refs: Vec<&dyn StackInput> = frames.iter().map(|m| m as &dyn StackInput).collect();
-        for semantics in [Semantics::Ccdproc, Semantics::Iraf] {
+        for semantics in [Semantics::Ccdproc, Semantics::Skycomb] {
             for (centre, spread) in [
                 (Centre::Median, Spread::MadStd),
                 (Centre::Mean, Spread::Std),
@@ -670,4 +680,75 @@ fn weights_from_a_keyword_and_statistics_over_a_section() {
         .unwrap()
         .to_string();
     assert!(e.contains("f3") && e.contains("WEIGHT"), "{e}");
+}
+
+/// A sigma-type rule alone, skycomb's semantics.
+fn with_rule(spread: Spread, low: f64, high: f64, nkeep: Keep) -> CombineParams {
+    CombineParams {
+        rejection: Rejection {
+            sigma: Some(SigmaRule {
+                low,
+                high,
+                centre: Centre::Median,
+                spread,
+                max_iterations: None,
+            }),
+            nkeep,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+fn ccd(gain: f64, read_noise: f64) -> Spread {
+    Spread::CcdNoise {
+        gain_e_per_adu: gain,
+        read_noise_e: read_noise,
+        sensitivity_noise: 0.0,
+    }
+}
+
+#[test]
+fn pclip_of_a_small_fraction_is_one_value_away_and_a_zero_spread_rejects_nothing() {
+    // the step rounded to 0 made the spread 0 and rejected all but the median (IRAF: 118)
+    let p = with_rule(Spread::Percentile(-0.05), 3.0, 3.0, Keep::AtLeast(0));
+    let (v, n, _) = run(&[100., 120., 120., 120., 130.], &p);
+    assert_eq!((v, n), (118.0, 5.0));
+    // one value below the median is 100 for these: spread 20, nothing beyond 3 spreads
+    let (v, n, _) = run(&[100., 110., 120., 125., 130.], &p);
+    assert_eq!((v, n), (117.0, 5.0));
+}
+
+#[test]
+fn ccdclip_removes_the_cosmic_ray_of_a_pair() {
+    // gain 2, read noise 5: sigma at the median 3000 is 39 ADU; crreject (no lower bound) keeps
+    // 1000 and drops 5000
+    let p = with_rule(ccd(2.0, 5.0), f64::INFINITY, 3.0, Keep::AtLeast(0));
+    let (v, n, s) = run(&[1000., 5000.], &p);
+    assert_eq!((v, n, s.rejected_per_rule.sigma), (1000.0, 1.0, 1));
+}
+
+#[test]
+fn nkeep_brings_back_values_at_equal_distance_together() {
+    // gain 1, read noise 0: median 1200, sigma 34.6; all four are beyond 3 sigma; nkeep 1 brings
+    // back 1090 and 1310 (both 110 away) together, as IRAF does: 1200, not 1090
+    let p = with_rule(ccd(1.0, 0.0), 3.0, 3.0, Keep::AtLeast(1));
+    let (v, n, _) = run(&[1000., 1090., 1310., 1400.], &p);
+    assert_eq!((v, n), (1200.0, 2.0));
+}
+
+#[test]
+fn extrema_after_thresholds_leave_the_pair_when_fractions_round_down() {
+    // the threshold leaves 1000 and 1010; nlow = nhigh = 1 of 3 frames is none of 2 (IRAF: 1005)
+    let p = CombineParams {
+        rejection: Rejection {
+            max_clip: Some(2500.0),
+            nlow: 1,
+            nhigh: 1,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let (v, n, _) = run(&[1000., 1010., 3000.], &p);
+    assert_eq!((v, n), (1005.0, 2.0));
 }

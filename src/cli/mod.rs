@@ -4,6 +4,7 @@ mod arith;
 mod calibrate;
 mod combine;
 mod header;
+mod imcombine;
 mod measure;
 mod progress_line;
 mod run;
@@ -32,8 +33,10 @@ pub enum Command {
     Header(header::HeaderArgs),
     /// Statistics of an image: shape, BITPIX, min, max, mean, median, std, mad_std, NaN count, zscale.
     Stats(stats::StatsArgs),
-    /// Combine frames with scaling and rejection (IRAF imcombine semantics, or ccdproc's with --compat).
+    /// Combine frames with scaling and rejection (skycomb's rules, or IRAF's or ccdproc's with --compat).
     Combine(Box<combine::CombineArgs>),
+    /// IRAF's imcombine with its own parameters: `imcombine @list out.fits combine=median reject=ccdclip`.
+    Imcombine(imcombine::ImcombineArgs),
     /// Build masters and calibrate a night's science frames into another folder.
     Calibrate(calibrate::CalibrateArgs),
     /// Measure a star near a position (FITS 1-based): centroid, FWHM, peak, flux, error, flag.
@@ -77,6 +80,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Stats(a)) => stats::run(&a),
         Some(Command::SampleNight(a)) => sample_night::run(&a),
         Some(Command::Combine(a)) => combine::run(&a),
+        Some(Command::Imcombine(a)) => imcombine::run(&a),
         Some(Command::Centroid(a)) => measure::centroid_run(&a),
         Some(Command::Detect(a)) => measure::detect_run(&a),
         Some(Command::Offsets(a)) => measure::offsets_run(&a),

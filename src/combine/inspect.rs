@@ -92,6 +92,7 @@ fn serialize_reason<S: Serializer>(r: &Reason, s: S) -> std::result::Result<S::O
 
 fn serialize_semantics<S: Serializer>(m: &Semantics, s: S) -> std::result::Result<S::Ok, S::Error> {
     s.serialize_str(match m {
+        Semantics::Skycomb => "skycomb",
         Semantics::Iraf => "iraf",
         Semantics::Ccdproc => "ccdproc",
     })
@@ -235,7 +236,9 @@ fn sigma_bounds_at(
 ) -> Option<(f64, f64, f64)> {
     let rule = p.rejection.sigma.as_ref()?;
     let mut pairs: Vec<(f64, u32)> = match p.semantics {
-        Semantics::Iraf => {
+        // IRAF's clips move their centre and spread in ways one pixel's values cannot show
+        Semantics::Iraf => return None,
+        Semantics::Skycomb => {
             let reached = rules
                 .iter()
                 .filter(|&&r| r == Reason::Kept as u8 || r == Reason::Sigma as u8)
@@ -484,7 +487,7 @@ mod tests {
                             },
                             None,
                         ),
-                        nkeep: 4,
+                        nkeep: crate::combine::Keep::AtLeast(4),
                         ..Default::default()
                     })
                 },
@@ -610,7 +613,9 @@ mod tests {
                 assert!(lo <= c && c <= hi, "{at}");
                 // the units the rule works in: raw for ccdproc, scaled for IRAF
                 let unit = |v: &InputValue| if ccdproc { v.raw as f64 } else { v.scaled };
-                let converged = !ccdproc && rule.max_iterations.is_none() && p.rejection.nkeep == 0;
+                let converged = !ccdproc
+                    && rule.max_iterations.is_none()
+                    && p.rejection.nkeep == crate::combine::Keep::AtLeast(0);
                 for v in &got.values {
                     let inside = unit(v) >= lo && unit(v) <= hi;
                     match v.reason {
@@ -758,7 +763,7 @@ mod tests {
         let json = serde_json::to_value(&got).unwrap();
         assert_eq!(json["values"][CR.0]["reason"], "sigma");
         assert_eq!(json["values"][0]["reason"], "kept");
-        assert_eq!(json["semantics"], "iraf");
+        assert_eq!(json["semantics"], "skycomb");
         assert_eq!(json["n_used"], N - 1);
     }
 }

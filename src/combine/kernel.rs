@@ -1,7 +1,7 @@
 //! The per-pixel kernel: which of a pixel's N values are rejected and why, and the combined value,
 //! under IRAF imcombine semantics or ccdproc.combine's exact behaviour.
 
-use super::params::{CombineParams, Method, Rejection, Semantics, SigmaRule, Spread};
+use super::params::{CombineParams, Keep, Method, Rejection, Semantics, SigmaRule, Spread};
 use crate::stats::{Centre, MAD_TO_SIGMA};
 
 /// Why a value at a pixel was not used (stored per frame and pixel as a u8).
@@ -33,6 +33,8 @@ pub struct FrameFactors {
     /// Mean of `scale` and of `zero`, for the CCD noise model.
     pub mean_scale: f64,
     pub mean_zero: f64,
+    /// IRAF semantics: IRAF's own factors and rules, in its precision.
+    pub iraf: Option<Box<super::iraf::IrafRules>>,
 }
 
 impl FrameFactors {
@@ -51,6 +53,7 @@ impl FrameFactors {
             weight,
             mean_scale,
             mean_zero,
+            iraf: None,
         }
     }
 }
@@ -200,10 +203,13 @@ fn spread_of(
     match rule.spread {
         Spread::Std => std_of(v),
         Spread::MadStd => mad_std_sorted(v, tmp),
+        // IRAF semantics only (validate refuses it elsewhere): nothing is rejected
+        Spread::PoissonScaled => f64::INFINITY,
         Spread::Percentile(p) => {
             let n = v.len();
             let med = median_sorted(v);
-            let steps = (p.abs() * (n as f64 - 1.0) / 2.0).round() as usize;
+            // at least one value away from the median, as IRAF (a zero spread rejects nothing)
+            let steps = ((p.abs() * (n as f64 - 1.0) / 2.0).round() as usize).max(1);
             if p < 0.0 {
                 med - v[((n - 1) / 2).saturating_sub(steps)].0
             } else {
@@ -219,6 +225,21 @@ fn spread_of(
             ((rn / g).powi(2) + c / g + (sn * c).powi(2)).sqrt() * f.mean_scale
         }
     }
+}
+
+/// The fewest values a sigma-type rule clips: two for the CCD noise model (its spread does not
+/// come from the values, so a pair's cosmic ray goes, as IRAF's crreject does), three otherwise.
+fn min_values(rule: &SigmaRule) -> usize {
+    if matches!(rule.spread, Spread::CcdNoise { .. }) {
+        2
+    } else {
+        3
+    }
+}
+
+/// A spread of zero (all values equal, or pclip's value at the median) rejects nothing.
+fn no_spread(lo: f64, hi: f64, c: f64) -> bool {
+    lo == c && hi == c
 }
 
 /// A sigma-type rule's centre and bounds over sorted (value, frame) pairs: `(centre, centre - low x
@@ -244,7 +265,8 @@ pub fn reject_pixel(
     s: &mut Scratch,
 ) {
     match semantics {
-        Semantics::Iraf => reject_iraf(raw, f, r, reasons, s),
+        Semantics::Skycomb => reject_iraf(raw, f, r, reasons, s),
+        Semantics::Iraf => reject_iraf_exact(raw, f, reasons),
         Semantics::Ccdproc => reject_ccdproc(raw, r, reasons, s),
     }
 }
@@ -272,7 +294,7 @@ fn reject_iraf(raw: &[f32], f: &FrameFactors, r: &Rejection, reasons: &mut [u8],
         classify_inputs(raw, r, reasons);
         return;
     }
-    if r.nlow == 0 && r.nhigh == 0 && r.nkeep == 0 {
+    if r.nlow == 0 && r.nhigh == 0 && r.nkeep == Keep::AtLeast(0) {
         reject_iraf_sigma_only(raw, f, r, reasons, s);
         return;
     }
@@ -285,9 +307,11 @@ fn reject_iraf(raw: &[f32], f: &FrameFactors, r: &Rejection, reasons: &mut [u8],
     }
     sort_pairs(&mut s.pairs);
     let (mut a, mut b) = (0, s.pairs.len());
-    let drop_low = r.nlow.min(b - a);
+    // nlow and nhigh are fractions of N where values are missing or thresholded (IRAF)
+    let fraction = |k: usize| (k as f64 * b as f64 / raw.len() as f64 + 0.001) as usize;
+    let drop_low = fraction(r.nlow).min(b - a);
     a += drop_low;
-    let drop_high = r.nhigh.min(b - a);
+    let drop_high = fraction(r.nhigh).min(b - a);
     b -= drop_high;
     for p in s.pairs[..a].iter().chain(&s.pairs[b..]) {
         reasons[p.1 as usize] = Reason::Extrema as u8;
@@ -296,10 +320,13 @@ fn reject_iraf(raw: &[f32], f: &FrameFactors, r: &Rejection, reasons: &mut [u8],
         return;
     };
     let mut iterations = 0;
-    while rule.max_iterations.is_none_or(|m| iterations < m) && b - a >= 3 {
+    while rule.max_iterations.is_none_or(|m| iterations < m) && b - a >= min_values(rule) {
         iterations += 1;
         let window = &s.pairs[a..b];
         let (c, lo, hi) = sigma_bounds(window, rule, f, &mut s.tmp);
+        if no_spread(lo, hi, c) && matches!(rule.spread, Spread::Percentile(_)) {
+            break;
+        }
         let mut na = a + window.partition_point(|p| p.0 < lo);
         let mut nb = a + window.partition_point(|p| p.0 <= hi);
         if nb < na {
@@ -308,12 +335,25 @@ fn reject_iraf(raw: &[f32], f: &FrameFactors, r: &Rejection, reasons: &mut [u8],
         if na == a && nb == b {
             break;
         }
-        // nkeep: bring back the rejected values nearest the centre
-        let keep = r.nkeep.min(b - a);
+        // nkeep: bring back the rejected values nearest the centre; values as near as the last
+        // one brought back (within 0.001 of the spread, as IRAF) come back with it
+        let keep = r.nkeep.min_kept(b - a);
         let restored = nb - na < keep;
-        while nb - na < keep {
+        let tie = 1e-3 * ((hi - c) / rule.high).abs();
+        let mut last = f64::NEG_INFINITY;
+        loop {
             let below = (na > a).then(|| c - s.pairs[na - 1].0);
             let above = (nb < b).then(|| s.pairs[nb].0 - c);
+            let nearest = match (below, above) {
+                (Some(d), Some(u)) => d.min(u),
+                (Some(d), None) => d,
+                (None, Some(u)) => u,
+                (None, None) => break,
+            };
+            if nb - na >= keep && nearest > last + tie {
+                break;
+            }
+            last = nearest;
             match (below, above) {
                 (Some(d), Some(u)) if d <= u => na -= 1,
                 (Some(_), None) => na -= 1,
@@ -351,7 +391,7 @@ fn reject_iraf_sigma_only(
     sort_values(kept, s);
     let (mut a, mut b) = (0, s.sorted.len());
     let mut iterations = 0;
-    while rule.max_iterations.is_none_or(|m| iterations < m) && b - a >= 3 {
+    while rule.max_iterations.is_none_or(|m| iterations < m) && b - a >= min_values(rule) {
         iterations += 1;
         let window = &s.sorted[a..b];
         let c = match rule.centre {
@@ -369,6 +409,9 @@ fn reject_iraf_sigma_only(
             }
         };
         let (lo, hi) = (c - rule.low * sp, c + rule.high * sp);
+        if sp == 0.0 && matches!(rule.spread, Spread::Percentile(_)) {
+            break;
+        }
         let na = a + window.partition_point(|&v| v < lo);
         let nb = (a + window.partition_point(|&v| v <= hi)).max(na);
         if na == a && nb == b {
@@ -393,6 +436,17 @@ fn reject_iraf_sigma_only(
             }
         }
     }
+}
+
+/// IRAF semantics at one pixel (the inspector's recomputation): the pixel as a row of one.
+fn reject_iraf_exact(raw: &[f32], f: &FrameFactors, reasons: &mut [u8]) {
+    let Some(rules) = &f.iraf else {
+        reasons.fill(Reason::Kept as u8);
+        return;
+    };
+    let rows: Vec<[f32; 1]> = raw.iter().map(|&v| [v]).collect();
+    let refs: Vec<&[f32]> = rows.iter().map(|v| v.as_slice()).collect();
+    reasons.copy_from_slice(&super::iraf::combine_row(&refs, rules, false).reasons);
 }
 
 /// ccdproc.combine: clip_extrema (argsort of raw values, NaN highest, masked values counted), then
@@ -499,10 +553,10 @@ pub fn combine_pixel(
 ) -> Combined {
     let (method, semantics, blank, want_sigma) = (p.method, p.semantics, p.blank, p.sigma_map);
     if method == Method::Average && f.weight.is_none() && !want_sigma {
-        return plain_average(raw, f, semantics == Semantics::Iraf, reasons, blank);
+        return plain_average(raw, f, semantics == Semantics::Skycomb, reasons, blank);
     }
     s.pairs.clear();
-    let zero_used = semantics == Semantics::Iraf;
+    let zero_used = semantics == Semantics::Skycomb;
     for (i, &x) in raw.iter().enumerate() {
         if reasons[i] == Reason::Kept as u8 {
             let z = if zero_used { f.zero[i] } else { 0.0 };
@@ -528,7 +582,9 @@ pub fn combine_pixel(
             Some(w) => {
                 let num: f64 = s.pairs.iter().map(|p| p.0 * w[p.1 as usize]).sum();
                 let den: f64 = match semantics {
-                    Semantics::Iraf => s.pairs.iter().map(|p| w[p.1 as usize]).sum(),
+                    Semantics::Skycomb | Semantics::Iraf => {
+                        s.pairs.iter().map(|p| w[p.1 as usize]).sum()
+                    }
                     Semantics::Ccdproc => w.iter().sum(), // ccdproc issue 893: rejected frames' weights stay
                 };
                 num / den

@@ -116,6 +116,7 @@ pub fn eligible(p: &CombineParams, f: &FrameFactors) -> bool {
         .sigma
         .is_none_or(|s| matches!(s.spread, Spread::Std | Spread::MadStd));
     !p.scalar_only
+        && p.semantics != Semantics::Iraf
         && !p.sigma_map
         && f.weight.is_none()
         && p.method != Method::Median
@@ -139,7 +140,7 @@ fn finish_lanes(
     p: &CombineParams,
     counts: &mut [[u64; N_REASONS]],
 ) -> [Option<LanePixel>; LANES] {
-    let iraf = p.semantics == Semantics::Iraf;
+    let iraf = p.semantics == Semantics::Skycomb;
     for (i, c) in counts.iter_mut().enumerate() {
         let (mut kept, mut finished) = (0.0, 0.0);
         for l in 0..LANES {
@@ -229,7 +230,7 @@ mod avx {
             .sigma
             .as_ref()
             .expect("eligible() demands a sigma rule");
-        let iraf = p.semantics == Semantics::Iraf;
+        let iraf = p.semantics == Semantics::Skycomb;
         // SAFETY: every pointer below stays inside `rows[i][x..x + 8]` or the scratch lanes.
         unsafe {
             let mut bad = _mm256_setzero_ps();
@@ -414,7 +415,7 @@ fn combine_lanes_impl(
         .sigma
         .as_ref()
         .expect("eligible() demands a sigma rule");
-    let iraf = p.semantics == Semantics::Iraf;
+    let iraf = p.semantics == Semantics::Skycomb;
     let mut fallback = [false; LANES];
     for i in 0..n {
         let row = &rows[i][x..x + LANES];

@@ -4,6 +4,9 @@
 
 pub mod input;
 pub mod inspect;
+pub mod iraf;
+pub mod iraf_params;
+mod iraf_scale;
 pub mod kernel;
 mod lanes;
 pub mod params;
@@ -12,14 +15,15 @@ mod scaling;
 pub use input::{FileInput, MemoryInput, StackInput};
 pub use kernel::{FrameFactors, N_REASONS, Reason};
 pub use params::{
-    CombineParams, Method, Rejection, Scale, Semantics, SigmaRule, Spread, Weights, Zero,
+    CombineParams, Keep, Method, NoiseKeywords, Rejection, Scale, Semantics, SigmaRule, Spread,
+    Statistic, Weights, Zero,
 };
 pub use scaling::frame_factors;
 
 use crate::error::{Error, Result};
 use crate::fits::{Card, Header, StreamingWriter, Value, WriteOptions};
 use crate::progress::Progress;
-use kernel::{Scratch, combine_pixel, reject_pixel};
+use kernel::{Combined, Scratch, combine_pixel, reject_pixel};
 use ndarray::{Array2, Array3, ArrayView2, Axis};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -242,6 +246,19 @@ fn grown_reasons(stack: &[ArrayView2<f32>], f: &FrameFactors, p: &CombineParams)
             || pixel_buffers(n),
             |(s, vals, reasons), y| {
                 let mut out = vec![0u8; n * nx];
+                if let Some(rules) = &f.iraf {
+                    let rows: Vec<&[f32]> = stack
+                        .iter()
+                        .map(|a| a.row(y).to_slice().expect("bands are contiguous"))
+                        .collect();
+                    let row = iraf::combine_row(&rows, rules, false);
+                    for x in 0..nx {
+                        for i in 0..n {
+                            out[i * nx + x] = row.reasons[x * n + i];
+                        }
+                    }
+                    return out;
+                }
                 for x in 0..nx {
                     for i in 0..n {
                         vals[i] = stack[i][[y, x]];
@@ -293,6 +310,11 @@ impl RowContext<'_> {
             ),
         }
         let c = combine_pixel(vals, self.f, self.p, reasons, s);
+        self.record(out, x, &c, reasons);
+    }
+
+    /// Store pixel `x`'s result, npix, rejected count and sigma, and count its reasons.
+    fn record(&self, out: &mut RowOut, x: usize, c: &Combined, reasons: &[u8]) {
         out.image[x] = c.value;
         out.npix[x] = if self.p.npix_coverage {
             reasons
@@ -313,6 +335,32 @@ impl RowContext<'_> {
         }
     }
 
+    /// IRAF semantics: the whole row through the port of IRAF's line-by-line algorithms.
+    fn iraf_row(&self, rules: &iraf::IrafRules, out: &mut RowOut) {
+        let n = self.rows_in.len();
+        let row = match self.grown {
+            Some(all) => {
+                let nx = out.image.len();
+                let mut reasons = vec![0u8; nx * n];
+                for x in 0..nx {
+                    for i in 0..n {
+                        reasons[x * n + i] = all[[i, self.y, x]];
+                    }
+                }
+                iraf::combine_row_from_reasons(&self.rows_in, rules, &reasons, self.p.sigma_map)
+            }
+            None => iraf::combine_row(&self.rows_in, rules, self.p.sigma_map),
+        };
+        for (x, reasons) in row.reasons.chunks(n).enumerate() {
+            let c = Combined {
+                value: row.value[x],
+                n_used: row.n_used[x],
+                sigma: row.sigma.get(x).copied().unwrap_or(f32::NAN),
+            };
+            self.record(out, x, &c, reasons);
+        }
+    }
+
     /// Eight pixels at a time where the lane path applies, the scalar kernel for the rest.
     fn combine_row(
         &self,
@@ -320,6 +368,9 @@ impl RowContext<'_> {
         b: &mut PixelBuffers,
         lane: &mut Option<lanes::LaneScratch>,
     ) {
+        if let Some(rules) = &self.f.iraf {
+            return self.iraf_row(rules, out);
+        }
         let nx = out.image.len();
         let mut x = 0;
         if let Some(ls) = lane.as_mut() {
@@ -646,6 +697,7 @@ pub fn output_header(inputs: &[&dyn StackInput], params: &CombineParams) -> Head
         "SEMANTIC",
         Value::Str(
             match params.semantics {
+                Semantics::Skycomb => "skycomb",
                 Semantics::Iraf => "iraf",
                 Semantics::Ccdproc => "ccdproc",
             }

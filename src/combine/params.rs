@@ -24,7 +24,11 @@ pub enum Spread {
     /// IRAF pclip: the distance from the median to the value `p` of the way (-1..1) from the median
     /// towards the lowest (p < 0) or highest (p > 0) value.
     Percentile(f64),
-    /// IRAF ccdclip: the CCD noise model at the centre value, sqrt((rn/g)^2 + c/g + (s*c)^2) in ADU.
+    /// IRAF avsigclip: a Poisson noise model sigma = s sqrt(level), with s estimated from all the
+    /// pixels of an image row (IRAF semantics only).
+    PoissonScaled,
+    /// IRAF ccdclip: the CCD noise model at the centre value, sqrt((rn/g)^2 + c/g + (s*c)^2) in ADU
+    /// (with [`NoiseKeywords`], each frame's own values from its header under IRAF semantics).
     CcdNoise {
         gain_e_per_adu: f64,
         read_noise_e: f64,
@@ -43,8 +47,58 @@ pub struct SigmaRule {
     pub max_iterations: Option<usize>,
 }
 
-/// Rejection rules, applied in IRAF/ccdproc order: thresholds, extrema, the sigma-type rule, grow.
+/// How many values a sigma-type rule must leave (IRAF's nkeep: positive, or negative for a maximum
+/// number rejected).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    AtLeast(usize),
+    RejectAtMost(usize),
+}
+
+impl Default for Keep {
+    fn default() -> Self {
+        Keep::AtLeast(0)
+    }
+}
+
+impl Keep {
+    /// IRAF's signed nkeep.
+    pub fn from_nkeep(nkeep: i64) -> Keep {
+        if nkeep < 0 {
+            Keep::RejectAtMost(nkeep.unsigned_abs() as usize)
+        } else {
+            Keep::AtLeast(nkeep as usize)
+        }
+    }
+
+    /// IRAF's signed nkeep.
+    pub fn nkeep(self) -> i64 {
+        match self {
+            Keep::AtLeast(k) => k as i64,
+            Keep::RejectAtMost(k) => -(k as i64),
+        }
+    }
+
+    /// The least number of the `n` values to keep.
+    pub fn min_kept(self, n: usize) -> usize {
+        match self {
+            Keep::AtLeast(k) => k.min(n),
+            Keep::RejectAtMost(k) => n.saturating_sub(k),
+        }
+    }
+}
+
+/// Header keywords the CCD noise model reads per frame instead of one number for all (IRAF's
+/// `gain=!GAIN` and the like; IRAF semantics).
 #[derive(Debug, Clone, PartialEq, Default)]
+pub struct NoiseKeywords {
+    pub gain: Option<String>,
+    pub read_noise: Option<String>,
+    pub snoise: Option<String>,
+}
+
+/// Rejection rules, applied in IRAF/ccdproc order: thresholds, extrema, the sigma-type rule, grow.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Rejection {
     /// Raw values below this are rejected (before scaling).
     pub min_clip: Option<f64>,
@@ -59,7 +113,27 @@ pub struct Rejection {
     pub grow_radius_px: f64,
     /// The sigma-type rule never leaves fewer values than this (IRAF nkeep); rejected values nearest
     /// the centre come back first.
-    pub nkeep: usize,
+    pub nkeep: Keep,
+    /// IRAF sigscale: the clipping rules correct for the scaling only when a scale factor differs
+    /// from 1 by more than this (IRAF semantics; IRAF's default is 0.1).
+    pub sigscale: f64,
+    pub noise_keywords: NoiseKeywords,
+}
+
+impl Default for Rejection {
+    fn default() -> Self {
+        Rejection {
+            min_clip: None,
+            max_clip: None,
+            nlow: 0,
+            nhigh: 0,
+            sigma: None,
+            grow_radius_px: 0.0,
+            nkeep: Keep::default(),
+            sigscale: 0.1,
+            noise_keywords: NoiseKeywords::default(),
+        }
+    }
 }
 
 impl Rejection {
@@ -95,6 +169,7 @@ impl Rejection {
                 Spread::Std => "std".to_string(),
                 Spread::MadStd => "mad_std".to_string(),
                 Spread::Percentile(p) => format!("pclip {p}"),
+                Spread::PoissonScaled => "avsigclip".to_string(),
                 Spread::CcdNoise {
                     gain_e_per_adu,
                     read_noise_e,
@@ -115,8 +190,8 @@ impl Rejection {
         if self.grow_radius_px > 0.0 {
             parts.push(format!("grow({})", self.grow_radius_px));
         }
-        if self.nkeep > 0 {
-            parts.push(format!("nkeep({})", self.nkeep));
+        if self.nkeep != Keep::AtLeast(0) {
+            parts.push(format!("nkeep({})", self.nkeep.nkeep()));
         }
         if parts.is_empty() {
             "none".into()
@@ -135,6 +210,10 @@ pub enum Scale {
     InvMedian,
     /// 1 / mean of the frame.
     InvMean,
+    /// 1 / mode of the frame (IRAF's mode estimator).
+    InvMode,
+    /// A factor per frame from this header keyword (IRAF `scale=!KEYWORD`).
+    Keyword(String),
     /// mean(EXPTIME) / EXPTIME of the frame, from this header keyword.
     Exptime(String),
     /// One factor per frame.
@@ -150,6 +229,8 @@ pub enum Zero {
     Median,
     /// The same with means.
     Mean,
+    /// The same with modes.
+    Mode,
     /// One offset per frame.
     Given(Vec<f64>),
 }
@@ -163,14 +244,29 @@ pub enum Weights {
     Keyword(String),
     /// One weight per frame.
     Given(Vec<f64>),
+    /// Proportional to a statistic of the frame (IRAF `weight=mode|median|mean`).
+    Statistic(Statistic),
+    /// Proportional to the exposure time in this keyword (IRAF `weight=exposure`).
+    Exptime(String),
+}
+
+/// A frame statistic for scaling, offsets or weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Statistic {
+    Mode,
+    Median,
+    Mean,
 }
 
 /// Whose rules the combination follows where the two disagree (see the README).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Semantics {
-    /// IRAF imcombine: rejection on scaled values, each rule among the values earlier rules kept,
-    /// weights renormalised over survivors, sigma rule iterated.
+    /// skycomb's own: IRAF's order (rejection on scaled values, each rule among the values earlier
+    /// rules kept, weights renormalised over survivors, sigma rule iterated) with any combination
+    /// of rules, NaN as missing values and double precision.
     #[default]
+    Skycomb,
+    /// IRAF 2.17 imcombine exactly (single precision, its algorithms and quirks; see the README).
     Iraf,
     /// ccdproc.combine exactly: every rule on all unscaled values, masks OR'ed, one sigma pass,
     /// extrema counting masked and NaN values (NaN highest), weight denominator over all frames.
@@ -190,6 +286,8 @@ pub struct CombineParams {
     pub semantics: Semantics,
     /// Value of pixels where nothing survives (default NaN; ccdproc compat: NaN, or 0 for sum).
     pub blank: f32,
+    /// IRAF's `lmedian`: the median of two values is one of them, not their mean (IRAF semantics).
+    pub median_low: bool,
     /// Bytes the row bands may use (inputs of a band plus work and output rows).
     pub memory_limit_bytes: usize,
     /// Also compute the sigma map (standard error of each combined value).
@@ -214,8 +312,9 @@ impl Default for CombineParams {
             zero: Zero::None,
             weights: Weights::None,
             stat_section: None,
-            semantics: Semantics::Iraf,
+            semantics: Semantics::Skycomb,
             blank: f32::NAN,
+            median_low: false,
             memory_limit_bytes: 350_000_000,
             sigma_map: false,
             npix_coverage: false,
@@ -226,6 +325,55 @@ impl Default for CombineParams {
 }
 
 impl CombineParams {
+    /// What only IRAF semantics has, and what IRAF imcombine cannot do.
+    fn validate_semantics(&self, n: usize) -> Result<()> {
+        let r = &self.rejection;
+        let keywords = r.noise_keywords != NoiseKeywords::default();
+        if self.semantics != Semantics::Iraf {
+            if r.sigma.is_some_and(|s| s.spread == Spread::PoissonScaled) {
+                return Err(Error::Invalid(
+                    "avsigclip estimates its scale over image rows as IRAF does: use IRAF semantics (--compat iraf or skycomb imcombine)".into(),
+                ));
+            }
+            if keywords {
+                return Err(Error::Invalid(
+                    "gain, read noise or snoise from each frame's header: use IRAF semantics (--compat iraf or skycomb imcombine)".into(),
+                ));
+            }
+            return Ok(());
+        }
+        if let Some(s) = &r.sigma {
+            if r.nlow > 0 || r.nhigh > 0 {
+                return Err(Error::Invalid(
+                    "IRAF imcombine rejects by one algorithm: minmax (nlow/nhigh) or a clip, not both".into(),
+                ));
+            }
+            if matches!(s.spread, Spread::MadStd) {
+                return Err(Error::Invalid(
+                    "IRAF imcombine has no MAD spread: sigclip uses the standard deviation".into(),
+                ));
+            }
+            if s.max_iterations.is_some() {
+                return Err(Error::Invalid(
+                    "IRAF imcombine iterates its clips until nothing changes: no iteration limit"
+                        .into(),
+                ));
+            }
+        }
+        if r.sigma.is_none() && r.nlow + r.nhigh > 0 && r.nlow + r.nhigh >= n {
+            return Err(Error::Invalid(format!(
+                "minmax: nlow {} + nhigh {} must be fewer than the {n} images (IRAF: bad minmax rejection parameters)",
+                r.nlow, r.nhigh
+            )));
+        }
+        if r.nlow + r.nhigh > 0 && r.sigma.is_none() && keywords {
+            return Err(Error::Invalid(
+                "gain, read noise and snoise belong to ccdclip and crreject".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Check the parameters make sense for `n` frames.
     pub fn validate(&self, n: usize) -> Result<()> {
         if n == 0 {
@@ -280,12 +428,16 @@ impl CombineParams {
         if self.rejection.grow_radius_px < 0.0 {
             return Err(Error::Invalid("grow radius must be >= 0".into()));
         }
+        self.validate_semantics(n)?;
         if self.semantics == Semantics::Ccdproc {
             let r = &self.rejection;
             if r.grow_radius_px > 0.0
-                || r.nkeep > 0
+                || r.nkeep != Keep::AtLeast(0)
                 || r.sigma.is_some_and(|s| {
-                    matches!(s.spread, Spread::Percentile(_) | Spread::CcdNoise { .. })
+                    matches!(
+                        s.spread,
+                        Spread::Percentile(_) | Spread::CcdNoise { .. } | Spread::PoissonScaled
+                    )
                 })
             {
                 return Err(Error::Invalid(

@@ -2,13 +2,18 @@
 
 use super::input::StackInput;
 use super::kernel::FrameFactors;
-use super::params::{CombineParams, Scale, Weights, Zero};
+use super::params::{CombineParams, Scale, Semantics, Statistic, Weights, Zero};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::stats::{mean, median_mut};
 
-/// Median and mean of one frame's finite values over the statistics section.
-fn frame_stats(input: &dyn StackInput, params: &CombineParams) -> Result<(f64, f64)> {
+/// Median, mean and (when asked, IRAF's estimator) mode of one frame's finite values over the
+/// statistics section.
+fn frame_stats(
+    input: &dyn StackInput,
+    params: &CombineParams,
+    with_mode: bool,
+) -> Result<FrameStats> {
     let (ny, nx) = input.shape();
     let b = match &params.stat_section {
         Some(s) => s
@@ -25,12 +30,55 @@ fn frame_stats(input: &dyn StackInput, params: &CombineParams) -> Result<(f64, f
         .collect();
     let m = mean(&v);
     let med = median_mut(&mut v);
+    let mode = if with_mode && !v.is_empty() {
+        v.sort_by(f32::total_cmp);
+        super::iraf_scale::iraf_mode(&v) as f64
+    } else {
+        f64::NAN
+    };
     match (med, m) {
-        (Some(med), Some(m)) => Ok((med, m)),
+        (Some(median), Some(mean)) => Ok(FrameStats { median, mean, mode }),
         _ => Err(Error::Invalid(format!(
             "{}: no finite pixel in the statistics section",
             input.name()
         ))),
+    }
+}
+
+/// A frame's statistics for scaling, offsets and weights.
+#[derive(Debug, Clone, Copy)]
+struct FrameStats {
+    median: f64,
+    mean: f64,
+    mode: f64,
+}
+
+impl FrameStats {
+    fn get(&self, s: Statistic) -> f64 {
+        match s {
+            Statistic::Median => self.median,
+            Statistic::Mean => self.mean,
+            Statistic::Mode => self.mode,
+        }
+    }
+}
+
+/// The statistic each choice needs, if any.
+fn statistic_of_scale(s: &Scale) -> Option<Statistic> {
+    match s {
+        Scale::InvMedian => Some(Statistic::Median),
+        Scale::InvMean => Some(Statistic::Mean),
+        Scale::InvMode => Some(Statistic::Mode),
+        _ => None,
+    }
+}
+
+fn statistic_of_zero(z: &Zero) -> Option<Statistic> {
+    match z {
+        Zero::Median => Some(Statistic::Median),
+        Zero::Mean => Some(Statistic::Mean),
+        Zero::Mode => Some(Statistic::Mode),
+        _ => None,
     }
 }
 
@@ -58,16 +106,28 @@ pub fn frame_factors(
     params: &CombineParams,
     progress: &Progress,
 ) -> Result<FrameFactors> {
+    if params.semantics == Semantics::Iraf {
+        return super::iraf_scale::iraf_frame_factors(inputs, params, progress);
+    }
     let n = inputs.len();
-    let needs_stats = matches!(params.scale, Scale::InvMedian | Scale::InvMean)
-        || matches!(params.zero, Zero::Median | Zero::Mean);
-    let stats: Vec<(f64, f64)> = if needs_stats {
+    let weight_stat = match params.weights {
+        Weights::Statistic(s) => Some(s),
+        _ => None,
+    };
+    let wanted = [
+        statistic_of_scale(&params.scale),
+        statistic_of_zero(&params.zero),
+        weight_stat,
+    ];
+    let needs_stats = wanted.iter().any(Option::is_some);
+    let with_mode = wanted.contains(&Some(Statistic::Mode));
+    let stats: Vec<FrameStats> = if needs_stats {
         progress.begin("measuring frame statistics", n as u64);
         inputs
             .iter()
             .map(|inp| {
                 progress.check()?;
-                let s = frame_stats(*inp, params);
+                let s = frame_stats(*inp, params, with_mode);
                 progress.advance(1);
                 s
             })
@@ -77,15 +137,17 @@ pub fn frame_factors(
     };
     let scale: Vec<f64> = match &params.scale {
         Scale::None => vec![1.0; n],
-        Scale::InvMedian => inputs
+        Scale::InvMedian | Scale::InvMean | Scale::InvMode => {
+            let st = statistic_of_scale(&params.scale).expect("a statistic scaling");
+            inputs
+                .iter()
+                .zip(&stats)
+                .map(|(i, s)| inverse(s.get(st), &i.name(), describe_statistic(st)))
+                .collect::<Result<_>>()?
+        }
+        Scale::Keyword(key) => inputs
             .iter()
-            .zip(&stats)
-            .map(|(i, s)| inverse(s.0, &i.name(), "median"))
-            .collect::<Result<_>>()?,
-        Scale::InvMean => inputs
-            .iter()
-            .zip(&stats)
-            .map(|(i, s)| inverse(s.1, &i.name(), "mean"))
+            .map(|i| header_number(*i, key, "scaling"))
             .collect::<Result<_>>()?,
         Scale::Exptime(key) => {
             let t: Vec<f64> = inputs
@@ -107,17 +169,12 @@ pub fn frame_factors(
     let zero: Vec<f64> = match &params.zero {
         Zero::None => vec![0.0; n],
         Zero::Given(v) => v.clone(),
-        Zero::Median | Zero::Mean => {
+        Zero::Median | Zero::Mean | Zero::Mode => {
+            let st = statistic_of_zero(&params.zero).expect("a statistic offset");
             let level: Vec<f64> = stats
                 .iter()
                 .zip(&scale)
-                .map(|(s, k)| {
-                    k * if params.zero == Zero::Median {
-                        s.0
-                    } else {
-                        s.1
-                    }
-                })
+                .map(|(s, k)| k * s.get(st))
                 .collect();
             let mean_level = level.iter().sum::<f64>() / n as f64;
             level.iter().map(|l| mean_level - l).collect()
@@ -126,12 +183,13 @@ pub fn frame_factors(
     let weight = match &params.weights {
         Weights::None => None,
         Weights::Given(v) => Some(v.clone()),
-        Weights::Keyword(key) => Some(
+        Weights::Keyword(key) | Weights::Exptime(key) => Some(
             inputs
                 .iter()
                 .map(|i| header_number(*i, key, "weights"))
                 .collect::<Result<_>>()?,
         ),
+        Weights::Statistic(st) => Some(stats.iter().map(|s| s.get(*st)).collect()),
     };
     if let Some(w) = &weight
         && let Some(k) = w.iter().position(|w| !w.is_finite() || *w < 0.0)
@@ -151,6 +209,8 @@ pub fn describe_scale(s: &Scale) -> String {
         Scale::None => "none".into(),
         Scale::InvMedian => "inv-median".into(),
         Scale::InvMean => "inv-mean".into(),
+        Scale::InvMode => "inv-mode".into(),
+        Scale::Keyword(k) => format!("keyword {k}"),
         Scale::Exptime(k) => format!("exptime ({k})"),
         Scale::Given(_) => "given per frame".into(),
     }
@@ -162,6 +222,15 @@ pub fn describe_zero(z: &Zero) -> String {
         Zero::None => "none".into(),
         Zero::Median => "median".into(),
         Zero::Mean => "mean".into(),
+        Zero::Mode => "mode".into(),
         Zero::Given(_) => "given per frame".into(),
+    }
+}
+
+fn describe_statistic(s: Statistic) -> &'static str {
+    match s {
+        Statistic::Median => "median",
+        Statistic::Mean => "mean",
+        Statistic::Mode => "mode",
     }
 }

@@ -757,7 +757,11 @@ fn combine_rows(ui: &mut egui::Ui, o: &mut CombineOptions) {
     )
     .labelled_by(l.id);
     ui.end_row();
-    count_row(ui, "nkeep", &mut o.nkeep);
+    let l = ui.label("nkeep");
+    ui.add(egui::DragValue::new(&mut o.nkeep).range(-1000..=1000))
+        .on_hover_text("keep at least N values (negative: reject at most -N)")
+        .labelled_by(l.id);
+    ui.end_row();
     text_row(ui, "scale", &mut o.scale);
     text_row(ui, "zero", &mut o.zero);
     text_row(ui, "weights", &mut o.weights);

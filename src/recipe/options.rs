@@ -65,7 +65,21 @@ pub enum DevArg {
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CompatArg {
+    /// ccdproc.combine exactly.
     Ccdproc,
+    /// IRAF 2.17 imcombine exactly (as `skycomb imcombine`).
+    Iraf,
+}
+
+impl CompatArg {
+    /// The engine's semantics for an optional `--compat`.
+    pub fn semantics(c: Option<CompatArg>) -> Semantics {
+        match c {
+            None => Semantics::Skycomb,
+            Some(CompatArg::Ccdproc) => Semantics::Ccdproc,
+            Some(CompatArg::Iraf) => Semantics::Iraf,
+        }
+    }
 }
 
 /// The combination options of `combine` and `stack` (a recipe's step holds the same keys, with `_`
@@ -108,6 +122,16 @@ pub struct CombineOptions {
     /// CCD noise-model clipping (IRAF ccdclip), with the sigma thresholds (default 3).
     #[arg(long)]
     pub ccdclip: bool,
+    /// IRAF crreject: the CCD noise model, high values only (cosmic rays), even on two frames.
+    #[arg(long)]
+    pub crreject: bool,
+    /// IRAF avsigclip: sigma = s sqrt(level) with s fitted over each image row (--compat iraf).
+    #[arg(long)]
+    pub avsigclip: bool,
+    /// IRAF sigscale: correct the clipping for the scaling only when a scale factor differs from 1
+    /// by more than this (--compat iraf).
+    #[arg(long, default_value_t = 0.1)]
+    pub sigscale: f64,
     /// Gain in e-/ADU for --ccdclip [default: GAIN of the first frame].
     #[arg(long)]
     pub gain: Option<f64>,
@@ -120,17 +144,18 @@ pub struct CombineOptions {
     /// Also reject pixels within this radius (px) of a rejected pixel of the same frame.
     #[arg(long, default_value_t = 0.0)]
     pub grow: f64,
-    /// Never let sigma-type rejection leave fewer than N values.
-    #[arg(long, default_value_t = 0)]
-    pub nkeep: usize,
-    /// none, inv-median, inv-mean, exptime[:KEYWORD], or a FILE with one factor per frame
-    /// (stack also takes photometric: factors from matched-star photometry).
+    /// Never let sigma-type rejection leave fewer than N values (negative: reject at most -N).
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
+    pub nkeep: i64,
+    /// none, inv-median, inv-mean, inv-mode, exptime[:KEYWORD], keyword:KEYWORD, or a FILE with one
+    /// factor per frame (stack also takes photometric: factors from matched-star photometry).
     #[arg(long, default_value = "none")]
     pub scale: String,
-    /// none, median, mean, or a FILE with one offset per frame.
+    /// none, median, mean, mode, or a FILE with one offset per frame.
     #[arg(long, default_value = "none")]
     pub zero: String,
-    /// none, a header KEYWORD, or a FILE with one weight per frame.
+    /// none, median, mean, mode, exptime[:KEYWORD], a header KEYWORD, or a FILE with one weight
+    /// per frame.
     #[arg(long, default_value = "none")]
     pub weights: String,
     /// Section for the scaling statistics, e.g. [100:900,100:900].
@@ -224,11 +249,7 @@ fn per_frame_file(path: &Path, names: &[String]) -> Result<Vec<f64>> {
 impl CombineOptions {
     /// The engine's parameters for these inputs (names and first header for files and defaults).
     pub fn params(&self, names: &[String], first: &crate::fits::Header) -> Result<CombineParams> {
-        let semantics = if self.compat.is_some() {
-            Semantics::Ccdproc
-        } else {
-            Semantics::Iraf
-        };
+        let semantics = CompatArg::semantics(self.compat);
         let ccd = semantics == Semantics::Ccdproc;
         if ccd && self.max_iters.is_some_and(|m| m != 1) {
             bail!(
@@ -249,9 +270,36 @@ impl CombineOptions {
             CentreArg::Mean => Centre::Mean,
             CentreArg::Median => Centre::Median,
         };
-        let spread = match (self.pclip, self.ccdclip) {
-            (Some(_), true) => bail!("choose one of --pclip and --ccdclip"),
-            (Some(p), false) => Some(Spread::Percentile(p)),
+        let chosen = [
+            self.pclip.is_some(),
+            self.ccdclip,
+            self.crreject,
+            self.avsigclip,
+        ];
+        if chosen.iter().filter(|c| **c).count() > 1 {
+            bail!("choose one of --pclip, --ccdclip, --crreject and --avsigclip");
+        }
+        let ccd_model = self.ccdclip || self.crreject;
+        let mut noise_keywords = NoiseKeywords::default();
+        let spread = match (self.pclip, ccd_model) {
+            _ if self.avsigclip => Some(Spread::PoissonScaled),
+            (Some(p), _) => Some(Spread::Percentile(p)),
+            (None, true) if semantics == Semantics::Iraf => {
+                // IRAF reads each frame's own values; numbers given apply to all
+                let key = |given: Option<f64>, k: &str| {
+                    (given.is_none() && first.get_f64(k).is_some()).then(|| k.to_string())
+                };
+                noise_keywords = NoiseKeywords {
+                    gain: key(self.gain, "GAIN"),
+                    read_noise: key(self.read_noise, "RDNOISE"),
+                    snoise: None,
+                };
+                Some(Spread::CcdNoise {
+                    gain_e_per_adu: self.gain.unwrap_or(1.0),
+                    read_noise_e: self.read_noise.unwrap_or(0.0),
+                    sensitivity_noise: self.snoise,
+                })
+            }
             (None, true) => {
                 let gain = self.gain.or_else(|| first.get_f64("GAIN")).ok_or_else(|| {
                     invalid("--ccdclip needs --gain (or GAIN in the header)".into())
@@ -287,6 +335,7 @@ impl CombineOptions {
             );
         }
         let max_iterations = if ccd { Some(1) } else { self.max_iters };
+        let low = if self.crreject { f64::INFINITY } else { low };
         let sigma = spread.map(|spread| SigmaRule {
             low,
             high,
@@ -300,6 +349,8 @@ impl CombineOptions {
             "none" => Scale::None,
             "inv-median" => Scale::InvMedian,
             "inv-mean" => Scale::InvMean,
+            "inv-mode" => Scale::InvMode,
+            s if s.starts_with("keyword:") => Scale::Keyword(s[8..].to_string()),
             "exptime" => Scale::Exptime("EXPTIME".into()),
             s if s.starts_with("exptime:") => Scale::Exptime(s[8..].to_string()),
             s => match file_or(s) {
@@ -313,6 +364,7 @@ impl CombineOptions {
             "none" => Zero::None,
             "median" => Zero::Median,
             "mean" => Zero::Mean,
+            "mode" => Zero::Mode,
             s => match file_or(s) {
                 Some(p) => Zero::Given(per_frame_file(&p, names)?),
                 None => bail!("--zero {s:?}: expected none, median, mean or an existing file"),
@@ -320,6 +372,11 @@ impl CombineOptions {
         };
         let weights = match self.weights.as_str() {
             "none" => Weights::None,
+            "median" => Weights::Statistic(Statistic::Median),
+            "mean" => Weights::Statistic(Statistic::Mean),
+            "mode" => Weights::Statistic(Statistic::Mode),
+            "exptime" => Weights::Exptime("EXPTIME".into()),
+            s if s.starts_with("exptime:") => Weights::Exptime(s[8..].to_string()),
             s => match file_or(s) {
                 Some(p) => Weights::Given(per_frame_file(&p, names)?),
                 None => Weights::Keyword(s.to_string()),
@@ -338,7 +395,9 @@ impl CombineOptions {
                 nhigh: self.nhigh,
                 sigma,
                 grow_radius_px: self.grow,
-                nkeep: self.nkeep,
+                nkeep: Keep::from_nkeep(self.nkeep),
+                sigscale: self.sigscale,
+                noise_keywords,
             },
             scale,
             zero,
@@ -425,7 +484,7 @@ impl CalibrateOptions {
         let semantics = if self.compat.is_some() {
             Semantics::Ccdproc
         } else {
-            Semantics::Iraf
+            Semantics::Skycomb
         };
         let mut p = CalibrateParams::guide(semantics, parse_size(&self.memory_limit)?);
         p.overscan.region = match (self.overscan.as_str(), region(&self.overscan, "overscan")?) {

@@ -59,7 +59,7 @@ pub fn calibrated_night(
         &plan_night(&c, DarkMatch::Nearest),
         &raw,
         &out,
-        &CalibrateParams::guide(skycomb::combine::Semantics::Iraf, 350_000_000),
+        &CalibrateParams::guide(skycomb::combine::Semantics::Skycomb, 350_000_000),
         &skycomb::progress::Progress::new(),
     )
     .unwrap();
