@@ -137,13 +137,99 @@ fn gather(rows: &[&[f32]], x: usize, r: &IrafRules, px: &mut Pixel, reasons: &mu
     }
 }
 
+/// ic_2sort: IRAF's own sort of the values with their images. Equal values from images with
+/// different noise models clip differently, so the order of ties must be IRAF's.
 fn sort_with_ids(d: &mut [f32], id: &mut [u32]) {
-    let mut pairs: Vec<(f32, u32)> = d.iter().copied().zip(id.iter().copied()).collect();
-    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
-    for (k, (v, i)) in pairs.into_iter().enumerate() {
-        d[k] = v;
-        id[k] = i;
+    let npix = d.len();
+    if npix <= 1 {
+        return;
     }
+    if npix <= 3 {
+        return sort_three(d, id);
+    }
+    // 1-based, as the original
+    let (mut b, mut ids) = (vec![0f32; npix + 1], vec![0u32; npix + 1]);
+    b[1..].copy_from_slice(d);
+    ids[1..].copy_from_slice(id);
+    let (mut lv, mut uv) = (vec![0usize; 66], vec![0usize; 66]);
+    let mut p = 1;
+    lv[1] = 1;
+    uv[1] = npix;
+    while p > 0 {
+        if lv[p] >= uv[p] {
+            p -= 1;
+            continue;
+        }
+        let mut i = lv[p] - 1;
+        let mut j = uv[p];
+        let k = (lv[p] + uv[p]) / 2;
+        b.swap(j, k);
+        ids.swap(j, k);
+        let pivot = b[j];
+        while i < j {
+            i += 1;
+            while b[i] < pivot {
+                i += 1;
+            }
+            j -= 1;
+            while j > i && b[j] > pivot {
+                j -= 1;
+            }
+            if i < j {
+                b.swap(i, j);
+                ids.swap(i, j);
+            }
+        }
+        let j = uv[p];
+        b.swap(i, j);
+        ids.swap(i, j);
+        if i - lv[p] < uv[p] - i {
+            lv[p + 1] = lv[p];
+            uv[p + 1] = i - 1;
+            lv[p] = i + 1;
+        } else {
+            lv[p + 1] = i + 1;
+            uv[p + 1] = uv[p];
+            uv[p] = i - 1;
+        }
+        p += 1;
+    }
+    d.copy_from_slice(&b[1..]);
+    id.copy_from_slice(&ids[1..]);
+}
+
+/// ic_2sort's special case for two and three values.
+fn sort_three(d: &mut [f32], id: &mut [u32]) {
+    let (pivot, temp) = (d[0], d[1]);
+    if d.len() == 2 {
+        if temp < pivot {
+            d.swap(0, 1);
+            id.swap(0, 1);
+        }
+        return;
+    }
+    let temp3 = d[2];
+    let (order, ids): ([f32; 3], [u32; 3]) = if temp < pivot {
+        if temp < temp3 {
+            if pivot < temp3 {
+                ([temp, pivot, temp3], [id[1], id[0], id[2]])
+            } else {
+                ([temp, temp3, pivot], [id[1], id[2], id[0]])
+            }
+        } else {
+            ([temp3, temp, pivot], [id[2], id[1], id[0]])
+        }
+    } else if temp3 < temp {
+        if pivot < temp3 {
+            ([pivot, temp3, temp], [id[0], id[2], id[1]])
+        } else {
+            ([temp3, pivot, temp], [id[2], id[0], id[1]])
+        }
+    } else {
+        return;
+    };
+    d.copy_from_slice(&order);
+    id.copy_from_slice(&ids);
 }
 
 /// Combine a row: rejection by IRAF's algorithm, then IRAF's combination of what is left.
@@ -169,8 +255,14 @@ pub fn combine_row(rows: &[&[f32]], r: &IrafRules, want_sigma: bool) -> IrafRow 
         sigma: Vec::new(),
         reasons,
     };
+    // IRAF leaves a median's values where they are (its sigma then runs over the first n of them)
+    let compact = r.combine != Method::Median || r.grow;
     for (x, px) in pixels.iter_mut().enumerate() {
-        mark_rejected(px, &mut out.reasons[x * nimages..(x + 1) * nimages]);
+        mark_rejected(
+            px,
+            &mut out.reasons[x * nimages..(x + 1) * nimages],
+            compact,
+        );
         out.n_used[x] = px.n as u16;
     }
     // IRAF's D_ALL: every pixel of the line kept every image (weights then sum to one unchecked)
@@ -235,8 +327,8 @@ pub fn combine_row_from_reasons(
     out
 }
 
-/// Turn the algorithm's layout into reasons, and compact the kept values to the front.
-fn mark_rejected(px: &mut Pixel, reasons: &mut [u8]) {
+/// Turn the algorithm's layout into reasons, and (if `compact`) move the kept values to the front.
+fn mark_rejected(px: &mut Pixel, reasons: &mut [u8], compact: bool) {
     let why = if px.by_extrema {
         Reason::Extrema
     } else {
@@ -246,8 +338,10 @@ fn mark_rejected(px: &mut Pixel, reasons: &mut [u8]) {
         for k in (0..nl).chain(nh..px.n_in) {
             reasons[px.id[k] as usize] = why;
         }
-        px.d.copy_within(nl..nh, 0);
-        px.id.copy_within(nl..nh, 0);
+        if compact {
+            px.d.copy_within(nl..nh, 0);
+            px.id.copy_within(nl..nh, 0);
+        }
         px.n = nh - nl;
     } else {
         for k in px.n..px.n_in {

@@ -48,13 +48,7 @@ pub fn iraf_mode(a: &[f32]) -> f32 {
 /// ic_stat: mode, median and mean of a subsample (every j-th pixel in each axis, j the first step
 /// that leaves fewer than 100000) of the statistics section, thresholds applied.
 fn iraf_stats(input: &dyn StackInput, params: &CombineParams) -> Result<(f32, f32, f32)> {
-    let (ny, nx) = input.shape();
-    let b = match &params.stat_section {
-        Some(s) => s
-            .resolve(nx, ny)
-            .map_err(|e| Error::Invalid(format!("{}: statistics section: {e}", input.name())))?,
-        None => crate::fits::PixelBox { x: 0..nx, y: 0..ny },
-    };
+    let b = super::scaling::stat_box(input, params)?;
     let (mut step, mut count) = (1, 0);
     for j in 1..=10 {
         step = j;
@@ -442,7 +436,7 @@ pub fn iraf_frame_factors(
         weights: weights.clone(),
     };
     let scale: Vec<f64> = scales.iter().map(|s| 1.0 / *s as f64).collect();
-    let zero: Vec<f64> = zeros.iter().map(|z| -(*z as f64)).collect();
+    let zero: Vec<f64> = zeros.iter().map(|z| 0.0 - *z as f64).collect();
     let weight = (!matches!(params.weights, Weights::None))
         .then(|| weights.iter().map(|w| *w as f64).collect());
     let mut f = FrameFactors::new(scale, zero, weight);

@@ -406,11 +406,12 @@ impl CombineParams {
             if !(s.low > 0.0 && s.high > 0.0) {
                 return Err(Error::Invalid("sigma thresholds must be positive".into()));
             }
+            let iraf = self.semantics == Semantics::Iraf;
             if let Spread::Percentile(p) = s.spread
-                && !(p > -1.0 && p < 1.0 && p != 0.0)
+                && !(p.is_finite() && p != 0.0 && (iraf || (p > -1.0 && p < 1.0)))
             {
                 return Err(Error::Invalid(format!(
-                    "pclip {p}: must lie in -1..1 and not be 0"
+                    "pclip {p}: must lie in -1..1 and not be 0 (IRAF semantics: or a number of values)"
                 )));
             }
             if let Spread::CcdNoise {

@@ -14,13 +14,7 @@ fn frame_stats(
     params: &CombineParams,
     with_mode: bool,
 ) -> Result<FrameStats> {
-    let (ny, nx) = input.shape();
-    let b = match &params.stat_section {
-        Some(s) => s
-            .resolve(nx, ny)
-            .map_err(|e| Error::Invalid(format!("{}: statistics section: {e}", input.name())))?,
-        None => crate::fits::PixelBox { x: 0..nx, y: 0..ny },
-    };
+    let b = stat_box(input, params)?;
     let rows = input.read_rows(b.y.clone())?;
     let mut v: Vec<f32> = rows
         .slice(ndarray::s![.., b.x.clone()])
@@ -42,6 +36,20 @@ fn frame_stats(
             "{}: no finite pixel in the statistics section",
             input.name()
         ))),
+    }
+}
+
+/// The statistics section of a frame (the whole frame by default).
+pub(super) fn stat_box(
+    input: &dyn StackInput,
+    params: &CombineParams,
+) -> Result<crate::fits::PixelBox> {
+    let (ny, nx) = input.shape();
+    match &params.stat_section {
+        Some(s) => s
+            .resolve(nx, ny)
+            .map_err(|e| Error::Invalid(format!("{}: statistics section: {e}", input.name()))),
+        None => Ok(crate::fits::PixelBox { x: 0..nx, y: 0..ny }),
     }
 }
 
