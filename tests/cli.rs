@@ -494,3 +494,44 @@ fn sample_night_is_deterministic_and_true_to_its_truth() {
         }
     }
 }
+
+/// `skycomb imcombine` run as an IRAF user would, in the folder of an @list: IRAF's answer, and a
+/// misspelt parameter refused by name.
+#[test]
+fn imcombine_takes_iraf_words_and_gives_irafs_result() {
+    let dir = data("iraf");
+    let out = tempfile::tempdir().unwrap();
+    let result = out.path().join("med.fits");
+    let run = |words: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_skycomb"))
+            .current_dir(&dir)
+            .arg("imcombine")
+            .args(words)
+            .output()
+            .unwrap()
+    };
+    let o = run(&[
+        "@inputs/f7.lis",
+        result.to_str().unwrap(),
+        "comb=median",
+        "reject=ccdclip",
+        "gain=GAIN",
+        "rdnoise=RDNOISE",
+        "logfile=",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let ours = skycomb::Frame::open(&result).unwrap().data;
+    let iraf = skycomb::Frame::open(&dir.join("out/f7_median_ccdclip.fits"))
+        .unwrap()
+        .data;
+    let worst = ours
+        .iter()
+        .zip(iraf.iter())
+        .map(|(a, b)| ((a - b) / b.abs().max(1.0)).abs())
+        .fold(0f32, f32::max);
+    assert!(worst <= 1e-6, "{worst}");
+    let o = run(&["@inputs/f7.lis", "x.fits", "sigclip=3"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("no parameter \"sigclip\""), "{err}");
+}

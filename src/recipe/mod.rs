@@ -21,7 +21,10 @@
 
 pub mod options;
 
-pub use options::{CalibrateOptions, CombineOptions, StackOptions, parse_size};
+pub use options::{
+    CalibrateOptions, CentreArg, CombineOptions, CompatArg, DevArg, MethodArg, StackOptions,
+    parse_size,
+};
 
 use crate::calibrate::{CalibrationReport, plan_night, run_calibration};
 use crate::collection::{ScanOptions, scan};

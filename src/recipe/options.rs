@@ -164,7 +164,8 @@ pub struct CombineOptions {
     /// Memory for the row bands, e.g. 350MB, 2GB.
     #[arg(long, default_value = "350MB")]
     pub memory_limit: String,
-    /// Value of pixels where every input was rejected or NaN [default: NaN].
+    /// Value of pixels where every input was rejected or NaN [default: NaN; IRAF's 0 with
+    /// --compat iraf].
     #[arg(long, allow_hyphen_values = true)]
     pub blank: Option<f32>,
     /// Follow ccdproc.combine exactly (see the README for every difference).
@@ -409,7 +410,11 @@ impl CombineOptions {
                 .transpose()?,
             semantics,
             memory_limit_bytes: parse_size(&self.memory_limit)?,
-            blank: self.blank.unwrap_or(f32::NAN),
+            blank: self.blank.unwrap_or(if semantics == Semantics::Iraf {
+                0.0
+            } else {
+                f32::NAN
+            }),
             ..Default::default()
         };
         params.validate(names.len())?;
