@@ -752,3 +752,84 @@ fn extrema_after_thresholds_leave_the_pair_when_fractions_round_down() {
     let (v, n, _) = run(&[1000., 1010., 3000.], &p);
     assert_eq!((v, n), (1005.0, 2.0));
 }
+
+#[test]
+fn siril_rules_reject_the_obvious_outliers_on_tiny_stacks() {
+    let values = [10.0, 10.1, 9.9, 10.05, 9.95, 10.02, 9.98, 10.03, 9.97, 50.0];
+    let clean_mean = values[..9].iter().sum::<f64>() / 9.0;
+    for spread in [Spread::Winsorized, Spread::LinearFit] {
+        let (v, n, _) = run(&values, &with_rule(spread, 3.0, 3.0, Keep::AtLeast(0)));
+        assert_eq!(n, 9.0, "{spread:?}");
+        assert!((v - clean_mean).abs() < 1e-5, "{spread:?}: {v}");
+    }
+    let gesd = Spread::Gesd {
+        max_outliers: 0.3,
+        alpha: 0.05,
+    };
+    let mut two = values;
+    two[0] = -30.0;
+    let (v, n, _) = run(&two, &with_rule(gesd, 1.0, 1.0, Keep::AtLeast(0)));
+    assert_eq!(n, 8.0);
+    assert!(
+        (v - two[1..9].iter().sum::<f64>() / 8.0).abs() < 1e-5,
+        "{v}"
+    );
+    // a clean stack keeps everything
+    let (_, n, _) = run(&values[..9], &with_rule(gesd, 1.0, 1.0, Keep::AtLeast(0)));
+    assert_eq!(n, 9.0);
+}
+
+/// Two frames, one twice the other plus 5 with twice its noise: normalisations and noise weights.
+#[test]
+fn normalisations_bring_frames_to_the_first_and_noise_weights_follow_the_noise() {
+    let mut rng = 7u64;
+    let mut noise = || {
+        // a small deterministic generator: uniform steps summed to something Gaussian-like
+        (0..12)
+            .map(|_| {
+                rng = rng
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (rng >> 11) as f64 / (1u64 << 53) as f64
+            })
+            .sum::<f64>()
+            - 6.0
+    };
+    let a: Vec<f32> = (0..4096).map(|_| (100.0 + noise()) as f32).collect();
+    let b: Vec<f32> = a.iter().map(|x| 2.0 * x + 5.0).collect();
+    let frames = [a, b]
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| MemoryInput {
+            name: format!("f{i}"),
+            data: Array2::from_shape_vec((64, 64), v).unwrap(),
+            header: Header::default(),
+        })
+        .collect::<Vec<_>>();
+    let refs: Vec<&dyn StackInput> = frames.iter().map(|m| m as &dyn StackInput).collect();
+    let p = CombineParams {
+        scale: Scale::Normalise(Normalisation::AddScale),
+        weights: Weights::InverseNoise,
+        ..Default::default()
+    };
+    let r = combine_in_memory(&refs, &p, None).unwrap();
+    let s = &r.summary;
+    assert!((s.scale[1] - 0.5).abs() < 1e-6, "{:?}", s.scale);
+    let w = s.weights.as_ref().unwrap();
+    // after scaling both have the same noise: equal weights
+    assert!((w[0] - w[1]).abs() < 1e-6, "{w:?}");
+    for (x, y) in r.image.iter().zip(frames[0].data.iter()) {
+        assert!((x - y).abs() < 1e-3, "{x} {y}");
+    }
+    // without scaling the second frame is twice as noisy: a quarter of the weight
+    let p = CombineParams {
+        weights: Weights::InverseNoise,
+        ..Default::default()
+    };
+    let w = combine_in_memory(&refs, &p, None)
+        .unwrap()
+        .summary
+        .weights
+        .unwrap();
+    assert!((w[1] / w[0] - 0.25).abs() < 1e-6, "{w:?}");
+}

@@ -176,6 +176,8 @@ fn scale_choice(s: &Scale) -> Choice<'_> {
         Scale::Exptime(k) => Choice::Exposure(k),
         Scale::Given(v) => Choice::Given(v),
         Scale::Keyword(k) => Choice::Keyword(k),
+        // validate refuses Siril's normalisation and noise weights under IRAF semantics
+        Scale::Normalise(_) => Choice::None,
     }
 }
 
@@ -196,6 +198,7 @@ fn weight_choice(w: &Weights) -> Choice<'_> {
         Weights::Exptime(k) => Choice::Exposure(k),
         Weights::Given(v) => Choice::Given(v),
         Weights::Keyword(k) => Choice::Keyword(k),
+        Weights::InverseNoise => Choice::None,
     }
 }
 
@@ -229,16 +232,9 @@ fn iraf_scaling(
         weight_choice(&params.weights),
     );
     let stats: Vec<(f32, f32, f32)> = if needs_stats(sc) || needs_stats(zc) || needs_stats(wc) {
-        progress.begin("measuring frame statistics", n as u64);
-        inputs
-            .iter()
-            .map(|inp| {
-                progress.check()?;
-                let s = iraf_stats(*inp, params);
-                progress.advance(1);
-                s
-            })
-            .collect::<Result<_>>()?
+        super::scaling::per_frame(inputs, progress, "measuring frame statistics", |i| {
+            iraf_stats(i, params)
+        })?
     } else {
         Vec::new()
     };
@@ -368,7 +364,12 @@ fn iraf_reject(params: &CombineParams, n: usize) -> (IrafReject, bool) {
         Some(s) => {
             let mclip = s.centre == crate::stats::Centre::Median;
             let reject = match s.spread {
-                Spread::Std | Spread::MadStd => IrafReject::SigClip,
+                // validate refuses the rules IRAF lacks
+                Spread::Std
+                | Spread::MadStd
+                | Spread::Winsorized
+                | Spread::LinearFit
+                | Spread::Gesd { .. } => IrafReject::SigClip,
                 Spread::PoissonScaled => IrafReject::AvSigClip,
                 Spread::CcdNoise { .. } if s.low.is_infinite() => IrafReject::CrReject,
                 Spread::CcdNoise { .. } => IrafReject::CcdClip,

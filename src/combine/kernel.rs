@@ -1,6 +1,7 @@
 //! The per-pixel kernel: which of a pixel's N values are rejected and why, and the combined value,
 //! under IRAF imcombine semantics or ccdproc.combine's exact behaviour.
 
+use super::clip_rules;
 use super::params::{CombineParams, Keep, Method, Rejection, Semantics, SigmaRule, Spread};
 use crate::stats::{Centre, MAD_TO_SIGMA};
 
@@ -203,8 +204,13 @@ fn spread_of(
     match rule.spread {
         Spread::Std => std_of(v),
         Spread::MadStd => mad_std_sorted(v, tmp),
-        // IRAF semantics only (validate refuses it elsewhere): nothing is rejected
-        Spread::PoissonScaled => f64::INFINITY,
+        Spread::Winsorized => {
+            let values: Vec<f64> = v.iter().map(|p| p.0).collect();
+            clip_rules::winsorized_sigma(&values, centre)
+        }
+        // IRAF semantics only (validate refuses it elsewhere), and the rules that cut a window
+        // by their own test (cut_window): no bounds about a centre
+        Spread::PoissonScaled | Spread::LinearFit | Spread::Gesd { .. } => f64::INFINITY,
         Spread::Percentile(p) => {
             let n = v.len();
             let med = median_sorted(v);
@@ -265,7 +271,7 @@ pub fn reject_pixel(
     s: &mut Scratch,
 ) {
     match semantics {
-        Semantics::Skycomb => reject_iraf(raw, f, r, reasons, s),
+        Semantics::Skycomb => reject_skycomb(raw, f, r, reasons, s),
         Semantics::Iraf => reject_iraf_exact(raw, f, reasons),
         Semantics::Ccdproc => reject_ccdproc(raw, r, reasons, s),
     }
@@ -288,14 +294,23 @@ fn classify_inputs(raw: &[f32], r: &Rejection, reasons: &mut [u8]) {
 
 /// IRAF: thresholds on raw values, then on scaled values extrema among survivors and an iterated
 /// sigma rule. Survivors stay a contiguous window [a, b) of the sorted values throughout.
-fn reject_iraf(raw: &[f32], f: &FrameFactors, r: &Rejection, reasons: &mut [u8], s: &mut Scratch) {
+fn reject_skycomb(
+    raw: &[f32],
+    f: &FrameFactors,
+    r: &Rejection,
+    reasons: &mut [u8],
+    s: &mut Scratch,
+) {
     if r.nlow == 0 && r.nhigh == 0 && r.sigma.is_none() {
         // no rule needs the values in order
         classify_inputs(raw, r, reasons);
         return;
     }
-    if r.nlow == 0 && r.nhigh == 0 && r.nkeep == Keep::AtLeast(0) {
-        reject_iraf_sigma_only(raw, f, r, reasons, s);
+    let bounded = r
+        .sigma
+        .is_none_or(|s| !matches!(s.spread, Spread::LinearFit | Spread::Gesd { .. }));
+    if r.nlow == 0 && r.nhigh == 0 && r.nkeep == Keep::AtLeast(0) && bounded {
+        reject_skycomb_sigma_only(raw, f, r, reasons, s);
         return;
     }
     classify_inputs(raw, r, reasons);
@@ -323,15 +338,11 @@ fn reject_iraf(raw: &[f32], f: &FrameFactors, r: &Rejection, reasons: &mut [u8],
     while rule.max_iterations.is_none_or(|m| iterations < m) && b - a >= min_values(rule) {
         iterations += 1;
         let window = &s.pairs[a..b];
-        let (c, lo, hi) = sigma_bounds(window, rule, f, &mut s.tmp);
-        if no_spread(lo, hi, c) && matches!(rule.spread, Spread::Percentile(_)) {
+        let Some(cut) = cut_window(window, rule, f, raw.len(), &mut s.tmp) else {
             break;
-        }
-        let mut na = a + window.partition_point(|p| p.0 < lo);
-        let mut nb = a + window.partition_point(|p| p.0 <= hi);
-        if nb < na {
-            nb = na;
-        }
+        };
+        let (c, spread) = (cut.centre, cut.spread);
+        let (mut na, mut nb) = (a + cut.first, a + cut.end.max(cut.first));
         if na == a && nb == b {
             break;
         }
@@ -339,7 +350,7 @@ fn reject_iraf(raw: &[f32], f: &FrameFactors, r: &Rejection, reasons: &mut [u8],
         // one brought back (within 0.001 of the spread, as IRAF) come back with it
         let keep = r.nkeep.min_kept(b - a);
         let restored = nb - na < keep;
-        let tie = 1e-3 * ((hi - c) / rule.high).abs();
+        let tie = 1e-3 * spread;
         let mut last = f64::NEG_INFINITY;
         loop {
             let below = (na > a).then(|| c - s.pairs[na - 1].0);
@@ -365,15 +376,78 @@ fn reject_iraf(raw: &[f32], f: &FrameFactors, r: &Rejection, reasons: &mut [u8],
         }
         a = na;
         b = nb;
-        if restored {
+        if restored || cut.once {
             break;
+        }
+    }
+}
+
+/// One pass of a sigma-type rule over a sorted window: the centre, the spread, the kept part
+/// `[first, end)` of the window, and whether the rule makes only this pass.
+struct Cut {
+    centre: f64,
+    spread: f64,
+    first: usize,
+    end: usize,
+    once: bool,
+}
+
+/// A pass of the rule, or `None` when it cannot reject (pclip's zero spread).
+fn cut_window(
+    window: &[(f64, u32)],
+    rule: &SigmaRule,
+    f: &FrameFactors,
+    n_frames: usize,
+    tmp: &mut Vec<f64>,
+) -> Option<Cut> {
+    let values = || window.iter().map(|p| p.0).collect::<Vec<f64>>();
+    match rule.spread {
+        Spread::LinearFit => {
+            let (first, end, spread) =
+                clip_rules::linear_fit_window(&values(), rule.low, rule.high);
+            let centre = median_sorted(window);
+            Some(Cut {
+                centre,
+                spread,
+                first,
+                end,
+                once: false,
+            })
+        }
+        Spread::Gesd {
+            max_outliers,
+            alpha,
+        } => {
+            let most = (max_outliers * n_frames as f64) as usize;
+            let (first, end) = clip_rules::gesd_window(&values(), most, alpha);
+            let centre = median_sorted(window);
+            Some(Cut {
+                centre,
+                spread: std_of(window),
+                first,
+                end,
+                once: true,
+            })
+        }
+        _ => {
+            let (c, lo, hi) = sigma_bounds(window, rule, f, tmp);
+            if no_spread(lo, hi, c) && matches!(rule.spread, Spread::Percentile(_)) {
+                return None;
+            }
+            Some(Cut {
+                centre: c,
+                spread: ((hi - c) / rule.high).abs(),
+                first: window.partition_point(|p| p.0 < lo),
+                end: window.partition_point(|p| p.0 <= hi),
+                once: false,
+            })
         }
     }
 }
 
 /// IRAF with only thresholds and a sigma rule: the survivors are the values between two bounds, so
 /// the rule runs on sorted plain values and marks frames by value at the end.
-fn reject_iraf_sigma_only(
+fn reject_skycomb_sigma_only(
     raw: &[f32],
     f: &FrameFactors,
     r: &Rejection,
@@ -401,6 +475,7 @@ fn reject_iraf_sigma_only(
         let sp = match rule.spread {
             Spread::Std => std_plain(window),
             Spread::MadStd => mad_std_plain(window, &mut s.keys),
+            Spread::Winsorized => clip_rules::winsorized_sigma(window, c),
             _ => {
                 // percentile and noise-model spreads work on the (value, frame) form
                 s.pairs.clear();

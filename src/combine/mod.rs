@@ -2,6 +2,7 @@
 //! (IRAF imcombine or exact ccdproc semantics), scaling, zero offsets, weights, and the npix,
 //! rejected-count and sigma maps. The result does not depend on band size or thread count.
 
+mod clip_rules;
 pub mod input;
 pub mod inspect;
 pub mod iraf;
@@ -9,14 +10,15 @@ pub mod iraf_params;
 mod iraf_scale;
 pub mod kernel;
 mod lanes;
+mod normalise;
 pub mod params;
 mod scaling;
 
 pub use input::{FileInput, MemoryInput, StackInput};
 pub use kernel::{FrameFactors, N_REASONS, Reason};
 pub use params::{
-    CombineParams, Keep, Method, NoiseKeywords, Rejection, Scale, Semantics, SigmaRule, Spread,
-    Statistic, Weights, Zero,
+    CombineParams, Keep, Method, NoiseKeywords, Normalisation, Rejection, Scale, Semantics,
+    SigmaRule, Spread, Statistic, Weights, Zero,
 };
 pub use scaling::frame_factors;
 

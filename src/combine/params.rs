@@ -24,6 +24,15 @@ pub enum Spread {
     /// IRAF pclip: the distance from the median to the value `p` of the way (-1..1) from the median
     /// towards the lowest (p < 0) or highest (p > 0) value.
     Percentile(f64),
+    /// Siril's winsorized sigma: values pulled in to the median +- 1.5 sigma, sigma re-estimated
+    /// as 1.134 x their standard deviation until it settles.
+    Winsorized,
+    /// Siril's linear-fit clipping: a line through the sorted values against rank, the spread
+    /// their mean absolute deviation from it; the ends beyond low/high spreads from the line go.
+    LinearFit,
+    /// The generalized extreme Studentized deviate test: at most `max_outliers` x N values, at
+    /// significance `alpha` (one pass; the sigma thresholds are not used).
+    Gesd { max_outliers: f64, alpha: f64 },
     /// IRAF avsigclip: a Poisson noise model sigma = s sqrt(level), with s estimated from all the
     /// pixels of an image row (IRAF semantics only).
     PoissonScaled,
@@ -170,6 +179,12 @@ impl Rejection {
                 Spread::MadStd => "mad_std".to_string(),
                 Spread::Percentile(p) => format!("pclip {p}"),
                 Spread::PoissonScaled => "avsigclip".to_string(),
+                Spread::Winsorized => "winsorized".to_string(),
+                Spread::LinearFit => "linear fit".to_string(),
+                Spread::Gesd {
+                    max_outliers,
+                    alpha,
+                } => format!("gesd {max_outliers} alpha {alpha}"),
                 Spread::CcdNoise {
                     gain_e_per_adu,
                     read_noise_e,
@@ -214,6 +229,9 @@ pub enum Scale {
     InvMode,
     /// A factor per frame from this header keyword (IRAF `scale=!KEYWORD`).
     Keyword(String),
+    /// Siril's normalisation to the first frame from robust location and scale estimators; sets
+    /// the zero offsets too.
+    Normalise(Normalisation),
     /// mean(EXPTIME) / EXPTIME of the frame, from this header keyword.
     Exptime(String),
     /// One factor per frame.
@@ -248,6 +266,22 @@ pub enum Weights {
     Statistic(Statistic),
     /// Proportional to the exposure time in this keyword (IRAF `weight=exposure`).
     Exptime(String),
+    /// 1 / (scale factor x background noise)^2, normalised to a mean of 1 (Siril's noise weights).
+    InverseNoise,
+}
+
+/// Siril's normalisations: each frame's location L (the median of the pixels within 6 MAD of the
+/// median) and scale S (0.991 sqrt of the biweight midvariance), to frame 1's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Normalisation {
+    /// x - (L_i - L_1).
+    Add,
+    /// x L_1 / L_i.
+    Mul,
+    /// (x - L_i) S_1 / S_i + L_1.
+    AddScale,
+    /// x (L_1 / L_i) (S_1 / S_i).
+    MulScale,
 }
 
 /// A frame statistic for scaling, offsets or weights.
@@ -329,6 +363,18 @@ impl CombineParams {
     fn validate_semantics(&self, n: usize) -> Result<()> {
         let r = &self.rejection;
         let keywords = r.noise_keywords != NoiseKeywords::default();
+        if matches!(self.scale, Scale::Normalise(_)) && self.zero != Zero::None {
+            return Err(Error::Invalid(
+                "a normalisation sets the zero offsets itself: leave zero offsets none".into(),
+            ));
+        }
+        if self.semantics == Semantics::Iraf
+            && (matches!(self.scale, Scale::Normalise(_)) || self.weights == Weights::InverseNoise)
+        {
+            return Err(Error::Invalid(
+                "IRAF imcombine has no normalisation or noise weights (Siril's)".into(),
+            ));
+        }
         if self.semantics != Semantics::Iraf {
             if r.sigma.is_some_and(|s| s.spread == Spread::PoissonScaled) {
                 return Err(Error::Invalid(
@@ -348,10 +394,18 @@ impl CombineParams {
                     "IRAF imcombine rejects by one algorithm: minmax (nlow/nhigh) or a clip, not both".into(),
                 ));
             }
-            if matches!(s.spread, Spread::MadStd) {
-                return Err(Error::Invalid(
-                    "IRAF imcombine has no MAD spread: sigclip uses the standard deviation".into(),
-                ));
+            if matches!(
+                s.spread,
+                Spread::MadStd | Spread::Winsorized | Spread::LinearFit | Spread::Gesd { .. }
+            ) {
+                return Err(Error::Invalid(format!(
+                    "IRAF imcombine has no {} rule: its clips are sigclip, avsigclip, ccdclip, crreject and pclip",
+                    Rejection {
+                        sigma: Some(*s),
+                        ..Default::default()
+                    }
+                    .describe()
+                )));
             }
             if s.max_iterations.is_some() {
                 return Err(Error::Invalid(
@@ -434,20 +488,21 @@ impl CombineParams {
             let r = &self.rejection;
             if r.grow_radius_px > 0.0
                 || r.nkeep != Keep::AtLeast(0)
-                || r.sigma.is_some_and(|s| {
-                    matches!(
-                        s.spread,
-                        Spread::Percentile(_) | Spread::CcdNoise { .. } | Spread::PoissonScaled
-                    )
-                })
+                || r.sigma
+                    .is_some_and(|s| !matches!(s.spread, Spread::Std | Spread::MadStd))
             {
                 return Err(Error::Invalid(
-                    "--compat ccdproc has no grow, nkeep, pclip or ccdclip".into(),
+                    "--compat ccdproc has no grow, nkeep, and no clip but sigma clipping (std or mad_std)".into(),
                 ));
             }
             if !matches!(self.zero, Zero::None) {
                 return Err(Error::Invalid(
                     "--compat ccdproc has no zero offsets".into(),
+                ));
+            }
+            if matches!(self.scale, Scale::Normalise(_)) || self.weights == Weights::InverseNoise {
+                return Err(Error::Invalid(
+                    "--compat ccdproc has no normalisation or noise weights".into(),
                 ));
             }
         }

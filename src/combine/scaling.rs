@@ -2,6 +2,7 @@
 
 use super::input::StackInput;
 use super::kernel::FrameFactors;
+use super::normalise;
 use super::params::{CombineParams, Scale, Semantics, Statistic, Weights, Zero};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -108,6 +109,25 @@ fn inverse(stat: f64, name: &str, what: &str) -> Result<f64> {
     Ok(1.0 / stat)
 }
 
+/// A measurement of every frame, with progress and cancel.
+pub(super) fn per_frame<T>(
+    inputs: &[&dyn StackInput],
+    progress: &Progress,
+    what: &str,
+    f: impl Fn(&dyn StackInput) -> Result<T>,
+) -> Result<Vec<T>> {
+    progress.begin(what, inputs.len() as u64);
+    inputs
+        .iter()
+        .map(|inp| {
+            progress.check()?;
+            let v = f(*inp);
+            progress.advance(1);
+            v
+        })
+        .collect()
+}
+
 /// Scale factors, zero offsets and weights for every input.
 pub fn frame_factors(
     inputs: &[&dyn StackInput],
@@ -130,21 +150,23 @@ pub fn frame_factors(
     let needs_stats = wanted.iter().any(Option::is_some);
     let with_mode = wanted.contains(&Some(Statistic::Mode));
     let stats: Vec<FrameStats> = if needs_stats {
-        progress.begin("measuring frame statistics", n as u64);
-        inputs
-            .iter()
-            .map(|inp| {
-                progress.check()?;
-                let s = frame_stats(*inp, params, with_mode);
-                progress.advance(1);
-                s
-            })
-            .collect::<Result<_>>()?
+        per_frame(inputs, progress, "measuring frame statistics", |i| {
+            frame_stats(i, params, with_mode)
+        })?
     } else {
         Vec::new()
     };
+    let mut normalised_zero = None;
     let scale: Vec<f64> = match &params.scale {
         Scale::None => vec![1.0; n],
+        Scale::Normalise(kind) => {
+            let ls = per_frame(inputs, progress, "measuring locations and scales", |i| {
+                normalise::location_scale(i, params)
+            })?;
+            let (k, z) = normalise::normalisation(*kind, &ls);
+            normalised_zero = Some(z);
+            k
+        }
         Scale::InvMedian | Scale::InvMean | Scale::InvMode => {
             let st = statistic_of_scale(&params.scale).expect("a statistic scaling");
             inputs
@@ -175,7 +197,7 @@ pub fn frame_factors(
         Scale::Given(v) => v.clone(),
     };
     let zero: Vec<f64> = match &params.zero {
-        Zero::None => vec![0.0; n],
+        Zero::None => normalised_zero.unwrap_or_else(|| vec![0.0; n]),
         Zero::Given(v) => v.clone(),
         Zero::Median | Zero::Mean | Zero::Mode => {
             let st = statistic_of_zero(&params.zero).expect("a statistic offset");
@@ -198,6 +220,12 @@ pub fn frame_factors(
                 .collect::<Result<_>>()?,
         ),
         Weights::Statistic(st) => Some(stats.iter().map(|s| s.get(*st)).collect()),
+        Weights::InverseNoise => {
+            let noise = per_frame(inputs, progress, "measuring background noise", |i| {
+                normalise::background_noise(i, params)
+            })?;
+            Some(normalise::noise_weights(&scale, &noise))
+        }
     };
     if let Some(w) = &weight
         && let Some(k) = w.iter().position(|w| !w.is_finite() || *w < 0.0)
@@ -219,6 +247,7 @@ pub fn describe_scale(s: &Scale) -> String {
         Scale::InvMean => "inv-mean".into(),
         Scale::InvMode => "inv-mode".into(),
         Scale::Keyword(k) => format!("keyword {k}"),
+        Scale::Normalise(n) => format!("{n:?} normalisation").to_lowercase(),
         Scale::Exptime(k) => format!("exptime ({k})"),
         Scale::Given(_) => "given per frame".into(),
     }

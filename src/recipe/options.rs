@@ -60,6 +60,21 @@ pub enum DevArg {
     Std,
     #[value(name = "mad_std", alias = "mad-std")]
     MadStd,
+    /// Siril's winsorized sigma.
+    Winsorized,
+    /// Siril's linear-fit clipping (the mean absolute deviation from a line through the sorted
+    /// values).
+    #[value(name = "linear_fit", alias = "linear-fit")]
+    LinearFit,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NormArg {
+    Add,
+    Mul,
+    Addscale,
+    Mulscale,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,7 +125,8 @@ pub struct CombineOptions {
     /// Centre of the sigma clip [default: median; mean with --compat ccdproc].
     #[arg(long, value_enum)]
     pub center: Option<CentreArg>,
-    /// Spread of the sigma clip [default: mad_std; std with --compat ccdproc].
+    /// Spread of the sigma clip: std, mad_std, winsorized or linear_fit [default: mad_std; std with
+    /// --compat ccdproc].
     #[arg(long, value_enum)]
     pub dev: Option<DevArg>,
     /// Sigma-clip iterations [default: until nothing changes; ccdproc makes exactly one].
@@ -128,6 +144,17 @@ pub struct CombineOptions {
     /// IRAF avsigclip: sigma = s sqrt(level) with s fitted over each image row (--compat iraf).
     #[arg(long)]
     pub avsigclip: bool,
+    /// GESD test: at most this fraction of the values are outliers (e.g. 0.3), tested at
+    /// --gesd-alpha.
+    #[arg(long)]
+    pub gesd: Option<f64>,
+    /// Significance of the GESD test.
+    #[arg(long, default_value_t = 0.05)]
+    pub gesd_alpha: f64,
+    /// Siril's normalisation to the first frame (instead of --scale/--zero): add, mul, addscale,
+    /// mulscale.
+    #[arg(long, value_enum)]
+    pub norm: Option<NormArg>,
     /// IRAF sigscale: correct the clipping for the scaling only when a scale factor differs from 1
     /// by more than this (--compat iraf).
     #[arg(long, default_value_t = 0.1)]
@@ -154,8 +181,8 @@ pub struct CombineOptions {
     /// none, median, mean, mode, or a FILE with one offset per frame.
     #[arg(long, default_value = "none")]
     pub zero: String,
-    /// none, median, mean, mode, exptime[:KEYWORD], a header KEYWORD, or a FILE with one weight
-    /// per frame.
+    /// none, noise (1/noise^2, Siril's), median, mean, mode, exptime[:KEYWORD], a header KEYWORD,
+    /// or a FILE with one weight per frame.
     #[arg(long, default_value = "none")]
     pub weights: String,
     /// Section for the scaling statistics, e.g. [100:900,100:900].
@@ -276,14 +303,19 @@ impl CombineOptions {
             self.ccdclip,
             self.crreject,
             self.avsigclip,
+            self.gesd.is_some(),
         ];
         if chosen.iter().filter(|c| **c).count() > 1 {
-            bail!("choose one of --pclip, --ccdclip, --crreject and --avsigclip");
+            bail!("choose one of --pclip, --ccdclip, --crreject, --avsigclip and --gesd");
         }
         let ccd_model = self.ccdclip || self.crreject;
         let mut noise_keywords = NoiseKeywords::default();
         let spread = match (self.pclip, ccd_model) {
             _ if self.avsigclip => Some(Spread::PoissonScaled),
+            _ if self.gesd.is_some() => Some(Spread::Gesd {
+                max_outliers: self.gesd.unwrap_or(0.3),
+                alpha: self.gesd_alpha,
+            }),
             (Some(p), _) => Some(Spread::Percentile(p)),
             (None, true) if semantics == Semantics::Iraf => {
                 // IRAF reads each frame's own values; numbers given apply to all
@@ -324,6 +356,8 @@ impl CombineOptions {
                 {
                     DevArg::Std => Spread::Std,
                     DevArg::MadStd => Spread::MadStd,
+                    DevArg::Winsorized => Spread::Winsorized,
+                    DevArg::LinearFit => Spread::LinearFit,
                 },
             ),
             (None, false) => None,
@@ -347,6 +381,17 @@ impl CombineOptions {
         let file_or =
             |s: &str| -> Option<PathBuf> { Path::new(s).is_file().then(|| PathBuf::from(s)) };
         let scale = match self.scale.as_str() {
+            _ if self.norm.is_some() => {
+                if self.scale != "none" || self.zero != "none" {
+                    bail!("--norm sets the scale and zero offsets: leave --scale and --zero none");
+                }
+                Scale::Normalise(match self.norm.expect("checked") {
+                    NormArg::Add => Normalisation::Add,
+                    NormArg::Mul => Normalisation::Mul,
+                    NormArg::Addscale => Normalisation::AddScale,
+                    NormArg::Mulscale => Normalisation::MulScale,
+                })
+            }
             "none" => Scale::None,
             "inv-median" => Scale::InvMedian,
             "inv-mean" => Scale::InvMean,
@@ -373,6 +418,7 @@ impl CombineOptions {
         };
         let weights = match self.weights.as_str() {
             "none" => Weights::None,
+            "noise" => Weights::InverseNoise,
             "median" => Weights::Statistic(Statistic::Median),
             "mean" => Weights::Statistic(Statistic::Mean),
             "mode" => Weights::Statistic(Statistic::Mode),
