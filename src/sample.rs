@@ -87,13 +87,14 @@ impl Geometry {
 }
 
 /// xoshiro256** seeded through splitmix64: small, fast, and fixed forever (unlike a crate's default RNG).
-struct Rng {
+pub struct Rng {
     s: [u64; 4],
     spare_normal: Option<f64>,
 }
 
 impl Rng {
-    fn new(seed: u64) -> Rng {
+    /// A generator fixed by its seed.
+    pub fn new(seed: u64) -> Rng {
         let mut x = seed;
         let mut next = || {
             x = x.wrapping_add(0x9E3779B97F4A7C15);
@@ -121,20 +122,22 @@ impl Rng {
     }
 
     /// Uniform in [0, 1).
-    fn unit(&mut self) -> f64 {
+    pub fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
+    /// Uniform in [lo, hi).
+    pub fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
         lo + (hi - lo) * self.unit()
     }
 
     /// Integer in lo..hi.
-    fn int(&mut self, lo: usize, hi: usize) -> usize {
+    pub fn int(&mut self, lo: usize, hi: usize) -> usize {
         lo + (self.unit() * (hi - lo) as f64) as usize
     }
 
-    fn normal(&mut self, mean: f64, sigma: f64) -> f64 {
+    /// A Gaussian deviate (Box-Muller).
+    pub fn normal(&mut self, mean: f64, sigma: f64) -> f64 {
         if let Some(z) = self.spare_normal.take() {
             return mean + sigma * z;
         }
@@ -146,7 +149,7 @@ impl Rng {
     }
 
     /// Poisson deviate: exact (Knuth) below 30, a rounded Gaussian above (indistinguishable there).
-    fn poisson(&mut self, lambda: f64) -> f64 {
+    pub fn poisson(&mut self, lambda: f64) -> f64 {
         if lambda <= 0.0 {
             return 0.0;
         }

@@ -470,8 +470,10 @@ fn the_direct_reader_agrees_with_cfitsio_bit_for_bit() {
                     .all(|(x, y)| x.to_bits() == y.to_bits()),
                 "{f:?} plane {plane}"
             );
-            let band = img.read_rows(plane, 3..7).unwrap();
-            let want = a.slice(ndarray::s![3..7, ..]);
+            // a band inside the image (the IRAF references include one-row images)
+            let rows = 3.min(a.nrows() - 1)..7.min(a.nrows());
+            let band = img.read_rows(plane, rows.clone()).unwrap();
+            let want = a.slice(ndarray::s![rows, ..]);
             assert!(
                 band.iter()
                     .zip(want.iter())

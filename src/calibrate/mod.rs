@@ -44,36 +44,59 @@ pub struct CalibrateParams {
 }
 
 impl CalibrateParams {
-    /// The ccdproc reduction guide's recipe: every master an average with a 5/5 sigma clip (median
-    /// centre, mad_std), flats scaled by the inverse of their medians.
+    /// Masters as each semantics has them, flats scaled by the inverse of their medians (IRAF: by
+    /// their modes): skycomb's default clip (README, benches/clip_rules.rs); ccdproc's reduction
+    /// guide (an average with a 5/5 sigma clip, median centre, mad_std, one pass); IRAF ccdred's
+    /// zerocombine/darkcombine (minmax, the highest value) and flatcombine (avsigclip).
     pub fn guide(semantics: Semantics, memory_limit_bytes: usize) -> CalibrateParams {
-        let sigma = SigmaRule {
-            low: 5.0,
-            high: 5.0,
-            centre: Centre::Median,
-            spread: Spread::MadStd,
-            max_iterations: if semantics == Semantics::Ccdproc {
-                Some(1)
-            } else {
-                None
-            },
-        };
-        let base = CombineParams {
-            rejection: crate::combine::Rejection {
-                sigma: Some(sigma),
-                ..Default::default()
-            },
+        let with = |rejection: crate::combine::Rejection| CombineParams {
+            rejection,
             semantics,
             memory_limit_bytes,
             ..Default::default()
         };
+        let clip = |sigma: SigmaRule| crate::combine::Rejection {
+            sigma: Some(sigma),
+            ..Default::default()
+        };
+        let (base, flat) = match semantics {
+            Semantics::Skycomb => {
+                let b = with(clip(SigmaRule::default_clip()));
+                (b.clone(), b)
+            }
+            Semantics::Ccdproc => {
+                let b = with(clip(SigmaRule {
+                    low: 5.0,
+                    high: 5.0,
+                    centre: Centre::Median,
+                    spread: Spread::MadStd,
+                    max_iterations: Some(1),
+                }));
+                (b.clone(), b)
+            }
+            Semantics::Iraf => (
+                with(crate::combine::Rejection {
+                    nhigh: 1,
+                    ..Default::default()
+                }),
+                with(clip(SigmaRule {
+                    spread: Spread::PoissonScaled,
+                    ..SigmaRule::default_clip()
+                })),
+            ),
+        };
+        let flat_scale = if semantics == Semantics::Iraf {
+            Scale::InvMode
+        } else {
+            Scale::InvMedian
+        };
         CalibrateParams {
             overscan: OverscanParams::default(),
             bias: base.clone(),
-            dark: base.clone(),
+            dark: base,
             flat: CombineParams {
-                scale: Scale::InvMedian,
-                ..base
+                scale: flat_scale,
+                ..flat
             },
             dark_match: DarkMatch::Nearest,
             allow_missing: false,

@@ -15,7 +15,11 @@ fn sd(v: &[f64]) -> f64 {
 /// The winsorized sigma about `median`: values are pulled in to median +- 1.5 sigma and sigma is
 /// re-estimated as 1.134 x their standard deviation until it changes by less than 0.05%.
 pub fn winsorized_sigma(v: &[f64], median: f64) -> f64 {
-    let mut sigma = sd(v);
+    winsorized_from(v, median, sd(v))
+}
+
+fn winsorized_from(v: &[f64], median: f64, start: f64) -> f64 {
+    let mut sigma = start;
     let mut w = vec![0.0; v.len()];
     for _ in 0..100 {
         let (lo, hi) = (median - 1.5 * sigma, median + 1.5 * sigma);

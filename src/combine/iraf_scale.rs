@@ -368,6 +368,7 @@ fn iraf_reject(params: &CombineParams, n: usize) -> (IrafReject, bool) {
                 Spread::Std
                 | Spread::MadStd
                 | Spread::Winsorized
+                | Spread::MadStdFloor
                 | Spread::LinearFit
                 | Spread::Gesd { .. } => IrafReject::SigClip,
                 Spread::PoissonScaled => IrafReject::AvSigClip,

@@ -36,6 +36,8 @@ pub struct FrameFactors {
     pub mean_zero: f64,
     /// IRAF semantics: IRAF's own factors and rules, in its precision.
     pub iraf: Option<Box<super::iraf::IrafRules>>,
+    /// The least spread a clip may use: one value's background noise (0: none).
+    pub noise_floor: f64,
 }
 
 impl FrameFactors {
@@ -55,6 +57,7 @@ impl FrameFactors {
             mean_scale,
             mean_zero,
             iraf: None,
+            noise_floor: 0.0,
         }
     }
 }
@@ -204,6 +207,7 @@ fn spread_of(
     match rule.spread {
         Spread::Std => std_of(v),
         Spread::MadStd => mad_std_sorted(v, tmp),
+        Spread::MadStdFloor => mad_std_sorted(v, tmp).max(f.noise_floor),
         Spread::Winsorized => {
             let values: Vec<f64> = v.iter().map(|p| p.0).collect();
             clip_rules::winsorized_sigma(&values, centre)
@@ -475,6 +479,7 @@ fn reject_skycomb_sigma_only(
         let sp = match rule.spread {
             Spread::Std => std_plain(window),
             Spread::MadStd => mad_std_plain(window, &mut s.keys),
+            Spread::MadStdFloor => mad_std_plain(window, &mut s.keys).max(f.noise_floor),
             Spread::Winsorized => clip_rules::winsorized_sigma(window, c),
             _ => {
                 // percentile and noise-model spreads work on the (value, frame) form

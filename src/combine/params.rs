@@ -27,6 +27,10 @@ pub enum Spread {
     /// Siril's winsorized sigma: values pulled in to the median +- 1.5 sigma, sigma re-estimated
     /// as 1.134 x their standard deviation until it settles.
     Winsorized,
+    /// 1.4826 MAD of the values, never below the frames' measured background noise (scaled
+    /// first-difference noise): robust where the values are few, and never smaller than the sky's
+    /// true noise where five values happen to agree too well. skycomb's default clip (README).
+    MadStdFloor,
     /// Siril's linear-fit clipping: a line through the sorted values against rank, the spread
     /// their mean absolute deviation from it; the ends beyond low/high spreads from the line go.
     LinearFit,
@@ -129,6 +133,20 @@ pub struct Rejection {
     pub noise_keywords: NoiseKeywords,
 }
 
+impl SigmaRule {
+    /// skycomb's default clip for masters and stacks, chosen by benches/clip_rules.rs (README):
+    /// 3 sigma about the median, the spread 1.4826 MAD floored at the background noise, iterated.
+    pub fn default_clip() -> SigmaRule {
+        SigmaRule {
+            low: 3.0,
+            high: 3.0,
+            centre: Centre::Median,
+            spread: Spread::MadStdFloor,
+            max_iterations: None,
+        }
+    }
+}
+
 impl Default for Rejection {
     fn default() -> Self {
         Rejection {
@@ -180,6 +198,7 @@ impl Rejection {
                 Spread::Percentile(p) => format!("pclip {p}"),
                 Spread::PoissonScaled => "avsigclip".to_string(),
                 Spread::Winsorized => "winsorized".to_string(),
+                Spread::MadStdFloor => "mad_std, at least the background noise".to_string(),
                 Spread::LinearFit => "linear fit".to_string(),
                 Spread::Gesd {
                     max_outliers,
@@ -396,7 +415,11 @@ impl CombineParams {
             }
             if matches!(
                 s.spread,
-                Spread::MadStd | Spread::Winsorized | Spread::LinearFit | Spread::Gesd { .. }
+                Spread::MadStd
+                    | Spread::Winsorized
+                    | Spread::MadStdFloor
+                    | Spread::LinearFit
+                    | Spread::Gesd { .. }
             ) {
                 return Err(Error::Invalid(format!(
                     "IRAF imcombine has no {} rule: its clips are sigclip, avsigclip, ccdclip, crreject and pclip",

@@ -3,7 +3,7 @@
 use super::input::StackInput;
 use super::kernel::FrameFactors;
 use super::normalise;
-use super::params::{CombineParams, Scale, Semantics, Statistic, Weights, Zero};
+use super::params::{CombineParams, Scale, Semantics, Spread, Statistic, Weights, Zero};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::stats::{mean, median_mut};
@@ -236,7 +236,24 @@ pub fn frame_factors(
             w[k]
         )));
     }
-    Ok(FrameFactors::new(scale, zero, weight))
+    let mut factors = FrameFactors::new(scale, zero, weight);
+    if params
+        .rejection
+        .sigma
+        .is_some_and(|s| s.spread == Spread::MadStdFloor)
+    {
+        let noise = per_frame(inputs, progress, "measuring background noise", |i| {
+            normalise::background_noise(i, params)
+        })?;
+        let mean_square = noise
+            .iter()
+            .zip(&factors.scale)
+            .map(|(s, k)| (s * k).powi(2))
+            .sum::<f64>()
+            / n as f64;
+        factors.noise_floor = mean_square.sqrt();
+    }
+    Ok(factors)
 }
 
 /// The scaling as written in output headers.

@@ -73,27 +73,27 @@ pub struct Reduce {
     pub difference: Option<(PathBuf, crate::display::Interval)>,
 }
 
-/// The combination a person expects for a kind of frame: biases and darks an average with a 5/5
-/// sigma clip (median centre, mad_std; the ccdproc guide), flats the same scaled by the inverse
-/// median, science frames a 3/3 clip and a dithered stack.
+/// The combination a person expects for a kind of frame: skycomb's default clip (3/3 about the
+/// median, mad_std floored at the background noise; README) for every kind, flats scaled by the
+/// inverse median, science frames a dithered stack.
 pub fn defaults_for(kind: FrameKind) -> (CombineOptions, bool) {
-    let clip = |sigma: f64| CombineOptions {
-        sigma_low: Some(sigma),
-        sigma_high: Some(sigma),
+    let clip = CombineOptions {
+        sigma_low: Some(3.0),
+        sigma_high: Some(3.0),
         center: Some(CentreArg::Median),
-        dev: Some(DevArg::MadStd),
+        dev: Some(DevArg::MadStdFloor),
         ..CombineOptions::default()
     };
     match kind {
-        FrameKind::Bias | FrameKind::Dark => (clip(5.0), false),
+        FrameKind::Bias | FrameKind::Dark => (clip, false),
         FrameKind::Flat => (
             CombineOptions {
                 scale: "inv-median".into(),
-                ..clip(5.0)
+                ..clip
             },
             false,
         ),
-        _ => (clip(3.0), true),
+        _ => (clip, true),
     }
 }
 
@@ -734,8 +734,14 @@ fn combine_rows(ui: &mut egui::Ui, o: &mut CombineOptions) {
     ui.label("deviation");
     ui.horizontal(|ui| {
         ui.selectable_value(&mut o.dev, None, "default");
+        ui.selectable_value(&mut o.dev, Some(DevArg::MadStdFloor), "mad_std, floored")
+            .on_hover_text(
+                "1.4826 MAD, never below the frames' background noise (the default clip)",
+            );
         ui.selectable_value(&mut o.dev, Some(DevArg::MadStd), "mad_std");
         ui.selectable_value(&mut o.dev, Some(DevArg::Std), "std");
+        ui.selectable_value(&mut o.dev, Some(DevArg::Winsorized), "winsorized");
+        ui.selectable_value(&mut o.dev, Some(DevArg::LinearFit), "linear fit");
     });
     ui.end_row();
     let mut iterations = o.max_iters.map(|n| n as f64);

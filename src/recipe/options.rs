@@ -60,6 +60,9 @@ pub enum DevArg {
     Std,
     #[value(name = "mad_std", alias = "mad-std")]
     MadStd,
+    /// 1.4826 MAD, never below the frames' background noise (skycomb's default clip).
+    #[value(name = "mad_std_floor", alias = "mad-std-floor")]
+    MadStdFloor,
     /// Siril's winsorized sigma.
     Winsorized,
     /// Siril's linear-fit clipping (the mean absolute deviation from a line through the sorted
@@ -275,6 +278,21 @@ fn per_frame_file(path: &Path, names: &[String]) -> Result<Vec<f64>> {
 }
 
 impl CombineOptions {
+    /// Whether any rejection rule was asked for (a stack without one gets the default clip).
+    pub fn has_rejection(&self) -> bool {
+        self.min_clip.is_some()
+            || self.max_clip.is_some()
+            || self.nlow > 0
+            || self.nhigh > 0
+            || self.sigma_low.is_some()
+            || self.sigma_high.is_some()
+            || self.pclip.is_some()
+            || self.ccdclip
+            || self.crreject
+            || self.avsigclip
+            || self.gesd.is_some()
+    }
+
     /// The engine's parameters for these inputs (names and first header for files and defaults).
     pub fn params(&self, names: &[String], first: &crate::fits::Header) -> Result<CombineParams> {
         let semantics = CompatArg::semantics(self.compat);
@@ -356,6 +374,7 @@ impl CombineOptions {
                 {
                     DevArg::Std => Spread::Std,
                     DevArg::MadStd => Spread::MadStd,
+                    DevArg::MadStdFloor => Spread::MadStdFloor,
                     DevArg::Winsorized => Spread::Winsorized,
                     DevArg::LinearFit => Spread::LinearFit,
                 },
@@ -578,6 +597,9 @@ pub struct StackOptions {
     /// Refine the offsets by cross-correlating sub-images around the reference's bright stars.
     #[arg(long)]
     pub refine: bool,
+    /// Combine without the default clip when no rejection is asked for (README: the default clip).
+    #[arg(long)]
+    pub no_rejection: bool,
     /// integer, bilinear or lanczos3.
     #[arg(long, default_value = "bilinear")]
     pub shift: String,
@@ -677,6 +699,13 @@ impl StackOptions {
             },
             ..combine.clone()
         };
+        let mut combine_params = combine.params(names, first)?;
+        if !self.no_rejection
+            && !combine.has_rejection()
+            && combine_params.semantics == Semantics::Skycomb
+        {
+            combine_params.rejection.sigma = Some(SigmaRule::default_clip());
+        }
         Ok(StackParams {
             offsets: self.offsets()?,
             transform: self.transform.parse()?,
@@ -689,7 +718,7 @@ impl StackOptions {
             } else {
                 StackScale::None
             },
-            combine: combine.params(names, first)?,
+            combine: combine_params,
         })
     }
 }
