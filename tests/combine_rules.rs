@@ -1,6 +1,8 @@
 //! Every rejection rule, scaling and weighting on tiny stacks with obvious answers, ccdproc's quirks
 //! (../shared/oracle/quirks.json) in --compat ccdproc, and results independent of bands and threads.
 
+mod common;
+
 use ndarray::Array2;
 use skycomb::combine::*;
 use skycomb::fits::Header;
@@ -424,11 +426,7 @@ fn noisy_stack(n: usize, ny: usize, nx: usize) -> Vec<MemoryInput> {
             let mut data = Array2::from_shape_fn((ny, nx), |_| 1000.0 + next());
             data[[(i * 7) % ny, (i * 13) % nx]] = 60000.0; // cosmic rays
             data[[(i * 3) % ny, (i * 5) % nx]] = f32::NAN;
-            MemoryInput {
-                name: format!("f{i}"),
-                data,
-                header: Header::default(),
-            }
+            common::memory_frame(i, data)
         })
         .collect()
 }
@@ -682,22 +680,11 @@ fn weights_from_a_keyword_and_statistics_over_a_section() {
     assert!(e.contains("f3") && e.contains("WEIGHT"), "{e}");
 }
 
-/// A sigma-type rule alone, skycomb's semantics.
+/// A sigma-type rule alone, skycomb's semantics, with nkeep.
 fn with_rule(spread: Spread, low: f64, high: f64, nkeep: Keep) -> CombineParams {
-    CombineParams {
-        rejection: Rejection {
-            sigma: Some(SigmaRule {
-                low,
-                high,
-                centre: Centre::Median,
-                spread,
-                max_iterations: None,
-            }),
-            nkeep,
-            ..Default::default()
-        },
-        ..Default::default()
-    }
+    let mut p = common::median_clip(spread, low, high);
+    p.rejection.nkeep = nkeep;
+    p
 }
 
 fn ccd(gain: f64, read_noise: f64) -> Spread {
@@ -832,4 +819,72 @@ fn normalisations_bring_frames_to_the_first_and_noise_weights_follow_the_noise()
         .weights
         .unwrap();
     assert!((w[1] / w[0] - 0.25).abs() < 1e-6, "{w:?}");
+}
+
+/// Five 48x48 frames of Gaussian noise (sigma 10 about 1000); pixel (20, 20) gets `values`.
+fn noisy_frames(values: [f64; 5]) -> Vec<MemoryInput> {
+    let mut rng = skycomb::sample::Rng::new(5);
+    (0..5)
+        .map(|i| {
+            let mut data = Array2::from_shape_fn((48, 48), |_| rng.normal(1000.0, 10.0) as f32);
+            data[[20, 20]] = values[i] as f32;
+            common::memory_frame(i, data)
+        })
+        .collect()
+}
+
+#[test]
+fn the_default_clip_never_uses_a_spread_below_the_background_noise() {
+    let p = CombineParams {
+        rejection: Rejection {
+            sigma: Some(SigmaRule::default_clip()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let at = |values: [f64; 5]| {
+        let frames = noisy_frames(values);
+        let refs: Vec<&dyn StackInput> = frames.iter().map(|m| m as &dyn StackInput).collect();
+        let r = combine_in_memory(&refs, &p, None).unwrap();
+        (r.image[[20, 20]], r.npix[[20, 20]])
+    };
+    // four values agree within 1.5 ADU: their MAD (0.7 ADU) would reject 1028; the floor (the
+    // frames' noise, 10 ADU) keeps it at 2.7 sigma
+    let (v, n) = at([1000.0, 1000.5, 1001.0, 1001.5, 1028.0]);
+    assert_eq!(n, 5.0);
+    assert!((v - 1006.2).abs() < 1e-3, "{v}");
+    // and a cosmic ray of 5 sigma goes
+    let (v, n) = at([1000.0, 1000.5, 1001.0, 1001.5, 1050.0]);
+    assert_eq!((v, n), (1000.75, 4.0));
+}
+
+#[test]
+fn a_stack_without_rejection_flags_gets_the_default_clip_and_combine_gets_none() {
+    use skycomb::recipe::{CombineOptions, StackOptions};
+    let names = vec!["a".to_string(), "b".to_string()];
+    let header = Header::default();
+    let plain = CombineOptions::default();
+    assert_eq!(
+        plain.params(&names, &header).unwrap().rejection,
+        Rejection::default()
+    );
+    let stack = |o: &StackOptions, c: &CombineOptions| {
+        o.params(c, &names, &header)
+            .unwrap()
+            .combine
+            .rejection
+            .sigma
+    };
+    let default = StackOptions::default();
+    assert_eq!(stack(&default, &plain), Some(SigmaRule::default_clip()));
+    let none = StackOptions {
+        no_rejection: true,
+        ..Default::default()
+    };
+    assert_eq!(stack(&none, &plain), None);
+    let asked = CombineOptions {
+        sigma_low: Some(5.0),
+        ..Default::default()
+    };
+    assert_eq!(stack(&default, &asked).unwrap().low, 5.0);
 }

@@ -2,9 +2,10 @@
 //! with siril-cli): where Siril has the same rule, the stacks agree pixel for pixel except where
 //! Siril's own documented quirks decide (its minimum-kept count, tests/data/siril/README.md).
 
+mod common;
+
 use serde_json::Value as Json;
 use skycomb::combine::*;
-use skycomb::stats::Centre;
 use std::path::{Path, PathBuf};
 
 fn base() -> PathBuf {
@@ -48,19 +49,7 @@ fn differing(ours: &ndarray::Array2<f32>, siril: &ndarray::Array2<f32>) -> usize
 }
 
 fn clip(spread: Spread, low: f64, high: f64) -> CombineParams {
-    CombineParams {
-        rejection: Rejection {
-            sigma: Some(SigmaRule {
-                low,
-                high,
-                centre: Centre::Median,
-                spread,
-                max_iterations: None,
-            }),
-            ..Default::default()
-        },
-        ..Default::default()
-    }
+    common::median_clip(spread, low, high)
 }
 
 #[test]

@@ -67,3 +67,34 @@ pub fn calibrated_night(
         serde_json::from_str(&std::fs::read_to_string(raw.join("truth.json")).unwrap()).unwrap();
     (out, truth)
 }
+
+/// A sigma-type rule alone about the median, iterated, skycomb's semantics.
+pub fn median_clip(
+    spread: skycomb::combine::Spread,
+    low: f64,
+    high: f64,
+) -> skycomb::combine::CombineParams {
+    use skycomb::combine::{CombineParams, Rejection, SigmaRule};
+    CombineParams {
+        rejection: Rejection {
+            sigma: Some(SigmaRule {
+                low,
+                high,
+                centre: skycomb::stats::Centre::Median,
+                spread,
+                max_iterations: None,
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+/// Frame `i` of a stack in memory, with an empty header.
+pub fn memory_frame(i: usize, data: ndarray::Array2<f32>) -> skycomb::combine::MemoryInput {
+    skycomb::combine::MemoryInput {
+        name: format!("f{i}"),
+        data,
+        header: skycomb::fits::Header::default(),
+    }
+}
