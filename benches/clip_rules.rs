@@ -212,7 +212,7 @@ fn rules() -> Vec<(&'static str, CombineParams)> {
             sigma_rule(Spread::Winsorized, 5.0, Centre::Median),
         ),
         (
-            "mad_std+floor 3 (default)",
+            "default: mad_std+floor 3.5/3",
             CombineParams {
                 rejection: Rejection {
                     sigma: Some(SigmaRule::default_clip()),
@@ -220,6 +220,10 @@ fn rules() -> Vec<(&'static str, CombineParams)> {
                 },
                 ..Default::default()
             },
+        ),
+        (
+            "mad_std+floor 3/3",
+            sigma_rule(Spread::MadStdFloor, 3.0, Centre::Median),
         ),
         (
             "mad_std+floor 4",

@@ -36,7 +36,7 @@ pub struct FrameFactors {
     pub mean_zero: f64,
     /// IRAF semantics: IRAF's own factors and rules, in its precision.
     pub iraf: Option<Box<super::iraf::IrafRules>>,
-    /// The least spread a clip may use: one value's background noise (0: none).
+    /// The least spread a clip may use: one value's noise from frame to frame (0: none).
     pub noise_floor: f64,
 }
 

@@ -92,6 +92,54 @@ pub fn background_noise(input: &dyn StackInput, params: &CombineParams) -> Resul
     Ok(noise)
 }
 
+/// The noise of one scaled value from frame to frame: 1.4826 MAD of the difference of
+/// neighbouring frames (scaled and offset as they will be combined) over up to 256 rows spread over
+/// the frame, / sqrt 2, the rms over the pairs. What stays the same from frame to frame (a flat's
+/// pixel-to-pixel response, the sky's structure, most of the stars) cancels; what a clip across
+/// frames sees is left.
+pub fn frame_to_frame_noise(
+    inputs: &[&dyn StackInput],
+    f: &super::kernel::FrameFactors,
+    progress: &crate::progress::Progress,
+) -> Result<f64> {
+    if inputs.len() < 2 {
+        return Ok(0.0);
+    }
+    let (ny, _) = inputs[0].shape();
+    let step = ny.div_ceil(256).max(1);
+    progress.begin(
+        "measuring the noise from frame to frame",
+        inputs.len() as u64 - 1,
+    );
+    let mut squares = Vec::new();
+    for i in 0..inputs.len() - 1 {
+        progress.check()?;
+        let mut d: Vec<f64> = Vec::new();
+        for y in (0..ny).step_by(step) {
+            let (a, b) = (
+                inputs[i].read_rows(y..y + 1)?,
+                inputs[i + 1].read_rows(y..y + 1)?,
+            );
+            d.extend(a.iter().zip(b.iter()).filter_map(|(&p, &q)| {
+                let v = (p as f64 * f.scale[i] + f.zero[i])
+                    - (q as f64 * f.scale[i + 1] + f.zero[i + 1]);
+                v.is_finite().then_some(v)
+            }));
+        }
+        progress.advance(1);
+        if d.len() < 16 {
+            continue;
+        }
+        let m = median_of(&d);
+        let mad = median_of(&d.iter().map(|x| (x - m).abs()).collect::<Vec<_>>());
+        squares.push((MAD_TO_SIGMA * mad / std::f64::consts::SQRT_2).powi(2));
+    }
+    if squares.is_empty() {
+        return Ok(0.0);
+    }
+    Ok((squares.iter().sum::<f64>() / squares.len() as f64).sqrt())
+}
+
 /// Scale factors and zero offsets (`raw * scale + zero`) normalising every frame to the first.
 pub fn normalisation(kind: Normalisation, ls: &[(f64, f64)]) -> (Vec<f64>, Vec<f64>) {
     let (l0, s0) = ls[0];

@@ -27,9 +27,9 @@ pub enum Spread {
     /// Siril's winsorized sigma: values pulled in to the median +- 1.5 sigma, sigma re-estimated
     /// as 1.134 x their standard deviation until it settles.
     Winsorized,
-    /// 1.4826 MAD of the values, never below the frames' measured background noise (scaled
-    /// first-difference noise): robust where the values are few, and never smaller than the sky's
-    /// true noise where five values happen to agree too well. skycomb's default clip (README).
+    /// 1.4826 MAD of the values, never below the frames' noise from frame to frame (the MAD of
+    /// neighbouring frames' differences): robust where the values are few, and never smaller than
+    /// the sky's true noise where five values happen to agree too well. The default clip (README).
     MadStdFloor,
     /// Siril's linear-fit clipping: a line through the sorted values against rank, the spread
     /// their mean absolute deviation from it; the ends beyond low/high spreads from the line go.
@@ -135,10 +135,11 @@ pub struct Rejection {
 
 impl SigmaRule {
     /// skycomb's default clip for masters and stacks, chosen by benches/clip_rules.rs (README):
-    /// 3 sigma about the median, the spread 1.4826 MAD floored at the background noise, iterated.
+    /// 3.5 sigma below and 3 above the median (cosmic rays and trails are bright), the spread
+    /// 1.4826 MAD floored at the frames' noise from frame to frame, iterated.
     pub fn default_clip() -> SigmaRule {
         SigmaRule {
-            low: 3.0,
+            low: 3.5,
             high: 3.0,
             centre: Centre::Median,
             spread: Spread::MadStdFloor,

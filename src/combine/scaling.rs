@@ -242,16 +242,7 @@ pub fn frame_factors(
         .sigma
         .is_some_and(|s| s.spread == Spread::MadStdFloor)
     {
-        let noise = per_frame(inputs, progress, "measuring background noise", |i| {
-            normalise::background_noise(i, params)
-        })?;
-        let mean_square = noise
-            .iter()
-            .zip(&factors.scale)
-            .map(|(s, k)| (s * k).powi(2))
-            .sum::<f64>()
-            / n as f64;
-        factors.noise_floor = mean_square.sqrt();
+        factors.noise_floor = normalise::frame_to_frame_noise(inputs, &factors, progress)?;
     }
     Ok(factors)
 }

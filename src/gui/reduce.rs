@@ -73,12 +73,12 @@ pub struct Reduce {
     pub difference: Option<(PathBuf, crate::display::Interval)>,
 }
 
-/// The combination a person expects for a kind of frame: skycomb's default clip (3/3 about the
-/// median, mad_std floored at the background noise; README) for every kind, flats scaled by the
+/// The combination a person expects for a kind of frame: skycomb's default clip (3.5/3 about the
+/// median, mad_std floored at the frames' noise; README) for every kind, flats scaled by the
 /// inverse median, science frames a dithered stack.
 pub fn defaults_for(kind: FrameKind) -> (CombineOptions, bool) {
     let clip = CombineOptions {
-        sigma_low: Some(3.0),
+        sigma_low: Some(3.5),
         sigma_high: Some(3.0),
         center: Some(CentreArg::Median),
         dev: Some(DevArg::MadStdFloor),
