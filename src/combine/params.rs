@@ -199,7 +199,7 @@ impl Rejection {
                 Spread::Percentile(p) => format!("pclip {p}"),
                 Spread::PoissonScaled => "avsigclip".to_string(),
                 Spread::Winsorized => "winsorized".to_string(),
-                Spread::MadStdFloor => "mad_std, at least the background noise".to_string(),
+                Spread::MadStdFloor => "mad_std_floor".to_string(),
                 Spread::LinearFit => "linear fit".to_string(),
                 Spread::Gesd {
                     max_outliers,

@@ -685,7 +685,10 @@ fn choice_row(ui: &mut egui::Ui, label: &str, value: &mut String, choices: &[&st
 fn compat_row(ui: &mut egui::Ui, compat: &mut Option<CompatArg>) {
     ui.label("rules");
     ui.horizontal(|ui| {
-        ui.selectable_value(compat, None, "IRAF");
+        ui.selectable_value(compat, None, "skycomb")
+            .on_hover_text("skycomb's rules and its default clip (README)");
+        ui.selectable_value(compat, Some(CompatArg::Iraf), "IRAF exactly")
+            .on_hover_text("IRAF 2.17 imcombine's rules, quirks included");
         ui.selectable_value(compat, Some(CompatArg::Ccdproc), "ccdproc exactly");
     });
     ui.end_row();
