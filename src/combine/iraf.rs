@@ -50,6 +50,8 @@ pub struct IrafRules {
     pub weights: Vec<f32>,
     /// Per image: (read noise / gain)^2 (at least 1e4/MAX_REAL), gain, sensitivity noise.
     pub noise: Vec<[f32; 3]>,
+    /// combine=nmodel's noise model per image, the gain times the image's scale (IRAF's nmod).
+    pub nmodel: Vec<[f32; 3]>,
     pub doscale: bool,
     /// Sigma clipping corrects for the scaling (a scale differs from 1 by more than sigscale).
     pub doscale1: bool,
@@ -338,11 +340,18 @@ fn mark_rejected(px: &mut Pixel, reasons: &mut [u8], compact: bool) {
         for k in (0..nl).chain(nh..px.n_in) {
             reasons[px.id[k] as usize] = why;
         }
-        if compact {
-            px.d.copy_within(nl..nh, 0);
-            px.id.copy_within(nl..nh, 0);
+        let n1 = nh - nl;
+        if compact && n1 > 0 && nl > 0 {
+            // IRAF fills the first nl slots from the end of the window, not by shifting: the
+            // order matters to nmodel (by position) and to float sums
+            let mut j = nl.max(n1);
+            for l in 0..n1.min(nl) {
+                px.d[l] = px.d[j];
+                px.id[l] = px.id[j];
+                j += 1;
+            }
         }
-        px.n = nh - nl;
+        px.n = n1;
     } else {
         for k in px.n..px.n_in {
             reasons[px.id[k] as usize] = why;
@@ -957,7 +966,48 @@ fn combine_kept(p: &Pixel, r: &IrafRules, all: bool) -> f32 {
             sum
         }
         Method::Median => median_of(d, r),
+        Method::Quadrature => quadrature(d, id, r, all, |v, _| v * v),
+        Method::NoiseModel => quadrature(d, id, r, all, |v, position| {
+            // IRAF takes the model of the value's position in the list, not of its image
+            let nm = r.nmodel[position.min(r.nmodel.len() - 1)];
+            let v = v.max(0.0);
+            nm[0] + v / nm[1] + (v * nm[2]).powi(2)
+        }),
     }
+}
+
+/// ic_quad and ic_nmodel: the square root of the summed variances (`variance(value, position)`),
+/// weighted by the squared weights when weights are used, divided by n (or the summed weights).
+fn quadrature(
+    d: &[f32],
+    id: &[u32],
+    r: &IrafRules,
+    all: bool,
+    variance: impl Fn(f32, usize) -> f32,
+) -> f32 {
+    let n1 = d.len();
+    if r.dowts {
+        let (mut sum, mut sumwt) = (0f32, 0f32);
+        for (k, (v, i)) in d.iter().zip(id).enumerate() {
+            let wt = r.weights[*i as usize];
+            sum += match r.combine {
+                Method::Quadrature => (v * wt).powi(2),
+                _ => variance(*v, k) * wt * wt,
+            };
+            sumwt += wt;
+        }
+        if all {
+            return sum.sqrt();
+        }
+        if sumwt > 0.0 {
+            return sum.sqrt() / sumwt;
+        }
+    }
+    let mut sum = 0f32;
+    for (k, v) in d.iter().enumerate() {
+        sum += variance(*v, k);
+    }
+    sum.sqrt() / n1 as f32
 }
 
 /// ic_median: sorted values (mclip) take the middle; lmedian of two takes the upper one there
@@ -981,8 +1031,7 @@ fn sigma_of(d: &[f32], id: &[u32], a: f32, r: &IrafRules, all: bool) -> f32 {
     if n1 == 0 {
         return r.blank;
     }
-    let dowts = r.dowts && r.combine != Method::Median;
-    if dowts {
+    if r.dowts {
         let sigcor = if n1 > 1 {
             n1 as f32 / (n1 - 1) as f32
         } else {
@@ -1030,6 +1079,7 @@ mod tests {
             zeros: vec![0.0; n],
             weights: vec![1.0 / n as f32; n],
             noise: vec![[1e-30, 1.0, 0.0]; n],
+            nmodel: vec![[1e-30, 1.0, 0.0]; n],
             doscale: false,
             doscale1: false,
             dowts: false,

@@ -3,8 +3,8 @@
 //! prefixes of the parameter names, turned into the engine's parameters under IRAF semantics.
 
 use super::params::{
-    CombineParams, Keep, Method, NoiseKeywords, Rejection, Scale, Semantics, SigmaRule, Spread,
-    Statistic, Weights, Zero,
+    CombineParams, Keep, Method, NoiseKeywords, NoiseModel, Rejection, Scale, Semantics, SigmaRule,
+    Spread, Statistic, Weights, Zero,
 };
 use crate::error::{Error, Result};
 use crate::fits::Section;
@@ -438,12 +438,8 @@ pub fn parse_imcombine(words: &[String]) -> Result<ImcombineCall> {
         "median" => (Method::Median, false),
         "lmedian" => (Method::Median, true),
         "sum" => (Method::Sum, false),
-        "quadrature" | "nmodel" => {
-            return Err(invalid(format!(
-                "combine={}: not supported by skycomb imcombine yet",
-                w.combine
-            )));
-        }
+        "quadrature" => (Method::Quadrature, false),
+        "nmodel" => (Method::NoiseModel, false),
         other => {
             return Err(invalid(format!(
                 "combine={other}: expected average, median, lmedian or sum"
@@ -484,10 +480,29 @@ pub fn parse_imcombine(words: &[String]) -> Result<ImcombineCall> {
         s => Some(Section::parse(s.trim_start_matches("input").trim())?),
     };
     let path = |s: &str| (!s.is_empty()).then(|| PathBuf::from(s));
+    let mut rejection = rejection(&w)?;
+    let noise_model = (method == Method::NoiseModel).then(|| {
+        let ((rd, rdk), (g, gk), (sn, snk)) = (
+            noise_param(&w.rdnoise),
+            noise_param(&w.gain),
+            noise_param(&w.snoise),
+        );
+        rejection.noise_keywords = NoiseKeywords {
+            gain: gk,
+            read_noise: rdk,
+            snoise: snk,
+        };
+        NoiseModel {
+            gain_e_per_adu: g.unwrap_or(1.0),
+            read_noise_e: rd.unwrap_or(0.0),
+            sensitivity_noise: sn.unwrap_or(0.0),
+        }
+    });
     let params = CombineParams {
         method,
         median_low,
-        rejection: rejection(&w)?,
+        rejection,
+        noise_model,
         scale,
         zero,
         weights,
@@ -561,7 +576,7 @@ mod tests {
     fn options_beyond_skycomb_are_refused_by_name() {
         let e = parse_imcombine(&words("a.fits b.fits out.fits offsets=wcs")).unwrap_err();
         assert!(e.to_string().contains("offsets=wcs"), "{e}");
-        let e = parse_imcombine(&words("a.fits b.fits out.fits combine=nmodel")).unwrap_err();
-        assert!(e.to_string().contains("nmodel"), "{e}");
+        let e = parse_imcombine(&words("a.fits b.fits out.fits project=yes")).unwrap_err();
+        assert!(e.to_string().contains("project=yes"), "{e}");
     }
 }

@@ -349,6 +349,33 @@ fn iraf_noise(inputs: &[&dyn StackInput], params: &CombineParams) -> Result<Vec<
         .collect()
 }
 
+/// combine=nmodel's model per image (icomb.gx's nmod): [(rn / (g s))^2 floored, g s, snoise],
+/// s the image's scale.
+fn iraf_nmodel(
+    inputs: &[&dyn StackInput],
+    params: &CombineParams,
+    scales: &[f32],
+) -> Result<Vec<[f32; 3]>> {
+    let Some(m) = params.noise_model else {
+        return Ok(vec![[0.0, 1.0, 0.0]; inputs.len()]);
+    };
+    let k = &params.rejection.noise_keywords;
+    let get = |inp: &dyn StackInput, key: &Option<String>, value: f64, what: &str| match key {
+        Some(key) => header_f32(inp, key, what),
+        None => Ok(value as f32),
+    };
+    inputs
+        .iter()
+        .zip(scales)
+        .map(|(inp, s)| {
+            let rn = get(*inp, &k.read_noise, m.read_noise_e, "read noise")?;
+            let g = get(*inp, &k.gain, m.gain_e_per_adu, "gain")? * s;
+            let sn = get(*inp, &k.snoise, m.sensitivity_noise, "sensitivity noise")?;
+            Ok([(rn / g).powi(2).max(1e4 / f32::MAX), g, sn])
+        })
+        .collect()
+}
+
 /// IRAF's reject algorithm for these rules (validate has refused what IRAF cannot do).
 fn iraf_reject(params: &CombineParams, n: usize) -> (IrafReject, bool) {
     let r = &params.rejection;
@@ -416,7 +443,8 @@ pub fn iraf_frame_factors(
         .sigma
         .map(|s| (s.low as f32, s.high as f32))
         .unwrap_or((3.0, 3.0));
-    let dowts = dowts && params.method == Method::Average;
+    // ic_combine: a median uses no weights; sum ignores them in its value but not in its sigma
+    let dowts = dowts && params.method != Method::Median;
     let rules = IrafRules {
         reject,
         mclip,
@@ -427,6 +455,7 @@ pub fn iraf_frame_factors(
         median_low: params.median_low,
         blank: params.blank,
         noise: iraf_noise(inputs, params)?,
+        nmodel: iraf_nmodel(inputs, params, &scales)?,
         doscale,
         doscale1,
         dowts,

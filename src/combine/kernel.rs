@@ -675,6 +675,8 @@ pub fn combine_pixel(
             median_sorted(&s.pairs)
         }
         Method::Sum => s.pairs.iter().map(|p| p.0).sum(),
+        // IRAF semantics only (validate), combined by the IRAF port
+        Method::Quadrature | Method::NoiseModel => f64::NAN,
     };
     let sigma = if want_sigma {
         let nf = n as f64;
@@ -682,6 +684,7 @@ pub fn combine_pixel(
             Method::Average => std_of(&s.pairs) / nf.sqrt(),
             Method::Median => mad_std_sorted(&s.pairs, &mut s.tmp) / nf.sqrt(),
             Method::Sum => std_of(&s.pairs) / nf.sqrt() * nf,
+            Method::Quadrature | Method::NoiseModel => f64::NAN,
         }
     } else {
         f64::NAN

@@ -678,6 +678,8 @@ pub fn output_header(inputs: &[&dyn StackInput], params: &CombineParams) -> Head
         Method::Average => "average",
         Method::Median => "median",
         Method::Sum => "sum",
+        Method::Quadrature => "quadrature",
+        Method::NoiseModel => "nmodel",
     };
     h.set("COMBINE", Value::Str(method.into()), "combination method");
     h.set(

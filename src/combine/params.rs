@@ -12,6 +12,20 @@ pub enum Method {
     /// Even count: the mean of the two middle values.
     Median,
     Sum,
+    /// IRAF's quadrature: sqrt(sum of squares) / n, for combining sigma images (IRAF semantics).
+    Quadrature,
+    /// IRAF's nmodel: the CCD noise model's sigma of the average, sqrt(sum of variances) / n
+    /// (IRAF semantics; gain, read noise and snoise from [`CombineParams::noise_model`]).
+    NoiseModel,
+}
+
+/// The CCD noise model's numbers for IRAF's combine=nmodel (each may come from a header keyword
+/// through [`Rejection::noise_keywords`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NoiseModel {
+    pub gain_e_per_adu: f64,
+    pub read_noise_e: f64,
+    pub sensitivity_noise: f64,
 }
 
 /// The spread a sigma-type rejection scales its thresholds by.
@@ -342,6 +356,8 @@ pub struct CombineParams {
     pub blank: f32,
     /// IRAF's `lmedian`: the median of two values is one of them, not their mean (IRAF semantics).
     pub median_low: bool,
+    /// The noise model combine=nmodel reports (IRAF semantics).
+    pub noise_model: Option<NoiseModel>,
     /// Bytes the row bands may use (inputs of a band plus work and output rows).
     pub memory_limit_bytes: usize,
     /// Also compute the sigma map (standard error of each combined value).
@@ -369,6 +385,7 @@ impl Default for CombineParams {
             semantics: Semantics::Skycomb,
             blank: f32::NAN,
             median_low: false,
+            noise_model: None,
             memory_limit_bytes: 350_000_000,
             sigma_map: false,
             npix_coverage: false,
@@ -396,6 +413,12 @@ impl CombineParams {
             ));
         }
         if self.semantics != Semantics::Iraf {
+            if matches!(self.method, Method::Quadrature | Method::NoiseModel) {
+                return Err(Error::Invalid(
+                    "quadrature and nmodel are IRAF's: use IRAF semantics (skycomb imcombine)"
+                        .into(),
+                ));
+            }
             if r.sigma.is_some_and(|s| s.spread == Spread::PoissonScaled) {
                 return Err(Error::Invalid(
                     "avsigclip estimates its scale over image rows as IRAF does: use IRAF semantics (--compat iraf or skycomb imcombine)".into(),
@@ -444,7 +467,12 @@ impl CombineParams {
                 r.nlow, r.nhigh
             )));
         }
-        if r.nlow + r.nhigh > 0 && r.sigma.is_none() && keywords {
+        if self.method == Method::NoiseModel && self.noise_model.is_none() {
+            return Err(Error::Invalid(
+                "combine=nmodel needs the noise model (gain, rdnoise, snoise)".into(),
+            ));
+        }
+        if r.nlow + r.nhigh > 0 && r.sigma.is_none() && keywords && self.noise_model.is_none() {
             return Err(Error::Invalid(
                 "gain, read noise and snoise belong to ccdclip and crreject".into(),
             ));

@@ -389,6 +389,20 @@ add("orion", "orion_avg_szw_mode", "inputs/orion.lis", combine="average", scale=
 add("orion", "orion_avg_pclip_m0p2_s2", "inputs/orion.lis", combine="average",
     reject="pclip", pclip="-0.2", lsigma="2", hsigma="2", **OCCD)
 
+# ---------------------------------------------------------------- quadrature and nmodel
+for cmb in ["quadrature", "nmodel"]:
+    for rej, extra in [("none", {}), ("sigclip", dict(lsigma="2", hsigma="2")), ("ccdclip", {}),
+                       ("crreject", {})]:
+        add("quadnm", "f7_%s_%s" % (cmb, rej), "inputs/f7.lis", sigma=True, nrej=True,
+            combine=cmb, reject=rej, **dict(KEYW, **extra))
+    add("quadnm", "f7_%s_wexp" % cmb, "inputs/f7.lis", combine=cmb, weight="exposure",
+        expname="EXPTIME", **KEYW)
+    add("quadnm", "f7_%s_smedian_ccdclip" % cmb, "inputs/f7.lis", combine=cmb,
+        reject="ccdclip", scale="median", **KEYW)
+    add("quadnm", "f7_%s_numbers" % cmb, "inputs/f7.lis", combine=cmb, gain="2.0",
+        rdnoise="5", snoise="0.01")
+    add("quadnm", "i7_%s_ccdclip" % cmb, "inputs/i7.lis", combine=cmb, reject="ccdclip", **KEYW)
+
 # ======================================================================
 def cl_command(c):
     out = "out/%s.fits" % c["name"]
@@ -520,12 +534,13 @@ def main():
         for c in cs:
             if msgs.get(c["name"]):
                 print("   %s: %s" % (c["name"], " | ".join(msgs[c["name"]])))
-    if only:
-        print("partial run: cases.json not rewritten")
-        return
     version = iraf_version()
     out = []
-    for c in CASES:
+    if only:
+        # a partial run replaces its groups' entries and keeps the others
+        with open(os.path.join(HERE, "cases.json")) as f:
+            out = [e for e in json.load(f) if e["group"] not in only]
+    for c in (c for c in CASES if not only or c["group"] in only):
         outputs = {"image": "out/%s.fits" % c["name"]}
         if c["sigma"]:
             outputs["sigma"] = "out/%s_sigma.fits" % c["name"]
