@@ -344,11 +344,9 @@ fn mark_rejected(px: &mut Pixel, reasons: &mut [u8], compact: bool) {
         if compact && n1 > 0 && nl > 0 {
             // IRAF fills the first nl slots from the end of the window, not by shifting: the
             // order matters to nmodel (by position) and to float sums
-            let mut j = nl.max(n1);
-            for l in 0..n1.min(nl) {
+            for (l, j) in (0..n1.min(nl)).zip(nl.max(n1)..) {
                 px.d[l] = px.d[j];
                 px.id[l] = px.id[j];
-                j += 1;
             }
         }
         px.n = n1;
