@@ -100,6 +100,25 @@ pub fn parameter_name(given: &str) -> Result<&'static str> {
     }
 }
 
+/// An enumerated value from a unique prefix, as IRAF's CL matches them (`quad` is quadrature).
+fn enumerated(name: &str, v: &str, choices: &[&'static str]) -> Result<&'static str> {
+    let v = v.to_ascii_lowercase();
+    if let Some(c) = choices.iter().find(|c| **c == v) {
+        return Ok(c);
+    }
+    let matches: Vec<&&str> = choices
+        .iter()
+        .filter(|c| !v.is_empty() && c.starts_with(&v))
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(one),
+        _ => Err(invalid(format!(
+            "{name}={v}: expected one of {}",
+            choices.join(", ")
+        ))),
+    }
+}
+
 /// A value without IRAF's (or the shell's) quotes.
 fn unquote(v: &str) -> &str {
     let v = v.trim();
@@ -259,8 +278,37 @@ impl Words {
     fn set(&mut self, name: &'static str, v: &str) -> Result<()> {
         let v = unquote(v);
         match name {
-            "combine" => self.combine = v.to_ascii_lowercase(),
-            "reject" => self.reject = v.to_ascii_lowercase(),
+            "combine" => {
+                self.combine = enumerated(
+                    name,
+                    v,
+                    &[
+                        "average",
+                        "median",
+                        "lmedian",
+                        "sum",
+                        "quadrature",
+                        "nmodel",
+                    ],
+                )?
+                .into()
+            }
+            "reject" => {
+                self.reject = enumerated(
+                    name,
+                    v,
+                    &[
+                        "none",
+                        "minmax",
+                        "ccdclip",
+                        "crreject",
+                        "sigclip",
+                        "avsigclip",
+                        "pclip",
+                    ],
+                )?
+                .into()
+            }
             "scale" => self.scale = v.to_string(),
             "zero" => self.zero = v.to_string(),
             "weight" => self.weight = v.to_string(),
@@ -398,11 +446,7 @@ fn rejection(w: &Words) -> Result<Rejection> {
         "sigclip" => r.sigma = Some(rule(Spread::Std, w.lsigma)),
         "avsigclip" => r.sigma = Some(rule(Spread::PoissonScaled, w.lsigma)),
         "pclip" => r.sigma = Some(rule(Spread::Percentile(w.pclip), w.lsigma)),
-        other => {
-            return Err(invalid(format!(
-                "reject={other}: expected none, minmax, ccdclip, crreject, sigclip, avsigclip or pclip"
-            )));
-        }
+        other => return Err(invalid(format!("reject={other}: not an IRAF reject"))),
     }
     Ok(r)
 }
@@ -440,11 +484,7 @@ pub fn parse_imcombine(words: &[String]) -> Result<ImcombineCall> {
         "sum" => (Method::Sum, false),
         "quadrature" => (Method::Quadrature, false),
         "nmodel" => (Method::NoiseModel, false),
-        other => {
-            return Err(invalid(format!(
-                "combine={other}: expected average, median, lmedian or sum"
-            )));
-        }
+        other => return Err(invalid(format!("combine={other}: not an IRAF combine"))),
     };
     let scale = match choice("scale", &w.scale, n, true)? {
         Choice::None => Scale::None,
@@ -551,6 +591,15 @@ mod tests {
 
     #[test]
     fn iraf_words_become_iraf_semantics() {
+        assert_eq!(
+            parse_imcombine(&words("a.fits b.fits o.fits comb=quad"))
+                .unwrap()
+                .params
+                .method,
+            Method::Quadrature
+        );
+        let e = parse_imcombine(&words("a.fits b.fits o.fits reject=c")).unwrap_err();
+        assert!(e.to_string().contains("reject=c: expected one of"), "{e}");
         let c = parse_imcombine(&words(
             "a.fits,b.fits c.fits out.fits comb=median reje=ccdclip mclip=no gain=!GAIN rdnoise=5 \
              lthresh=INDEF hthreshold=60000 nkeep=-2 blank=-1 sigmas=s.fits",
