@@ -1,5 +1,5 @@
 //! The per-pixel kernel: which of a pixel's N values are rejected and why, and the combined value,
-//! under IRAF imcombine semantics or ccdproc.combine's exact behaviour.
+//! under skycomb's own rules or ccdproc.combine's exact behaviour (IRAF's exact rules: iraf.rs).
 
 use super::clip_rules;
 use super::params::{CombineParams, Keep, Method, Rejection, Semantics, SigmaRule, Spread};
