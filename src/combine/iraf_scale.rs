@@ -5,7 +5,9 @@
 use super::input::StackInput;
 use super::iraf::{IrafReject, IrafRules};
 use super::kernel::FrameFactors;
-use super::params::{CombineParams, Method, Scale, Spread, Statistic, Weights, Zero};
+use super::params::{
+    CombineParams, Method, NoiseKeywords, NoiseModel, Scale, Spread, Statistic, Weights, Zero,
+};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 
@@ -322,58 +324,68 @@ fn iraf_scaling(
     })
 }
 
-/// IRAF's noise parameters per image: [(rn/g)^2 floored at 1e4/MAX_REAL, g, snoise].
-fn iraf_noise(inputs: &[&dyn StackInput], params: &CombineParams) -> Result<Vec<[f32; 3]>> {
-    let r = &params.rejection;
-    let Some(Spread::CcdNoise {
-        gain_e_per_adu,
-        read_noise_e,
-        sensitivity_noise,
-    }) = r.sigma.map(|s| s.spread)
-    else {
-        return Ok(vec![[0.0, 1.0, 0.0]; inputs.len()]);
-    };
-    let k = &r.noise_keywords;
+/// IRAF's noise parameters per image: [(rn/g)^2 floored at 1e4/MAX_REAL, g, snoise], each from the
+/// image's header where a keyword is given, the gain times `gain_scales` (nmodel's scales).
+fn noise_per_image(
+    inputs: &[&dyn StackInput],
+    keywords: &NoiseKeywords,
+    m: NoiseModel,
+    gain_scales: Option<&[f32]>,
+) -> Result<Vec<[f32; 3]>> {
     let get = |inp: &dyn StackInput, key: &Option<String>, value: f64, what: &str| match key {
         Some(key) => header_f32(inp, key, what),
         None => Ok(value as f32),
     };
     inputs
         .iter()
-        .map(|inp| {
-            let rn = get(*inp, &k.read_noise, read_noise_e, "read noise")?;
-            let g = get(*inp, &k.gain, gain_e_per_adu, "gain")?;
-            let sn = get(*inp, &k.snoise, sensitivity_noise, "sensitivity noise")?;
+        .enumerate()
+        .map(|(i, inp)| {
+            let rn = get(*inp, &keywords.read_noise, m.read_noise_e, "read noise")?;
+            let g = get(*inp, &keywords.gain, m.gain_e_per_adu, "gain")?
+                * gain_scales.map_or(1.0, |s| s[i]);
+            let sn = get(
+                *inp,
+                &keywords.snoise,
+                m.sensitivity_noise,
+                "sensitivity noise",
+            )?;
             Ok([(rn / g).powi(2).max(1e4 / f32::MAX), g, sn])
         })
         .collect()
 }
 
-/// combine=nmodel's model per image (icomb.gx's nmod): [(rn / (g s))^2 floored, g s, snoise],
-/// s the image's scale.
+/// ccdclip's and crreject's noise model per image (icomb.gx's nm).
+fn iraf_noise(inputs: &[&dyn StackInput], params: &CombineParams) -> Result<Vec<[f32; 3]>> {
+    let r = &params.rejection;
+    match r.sigma.map(|s| s.spread) {
+        Some(Spread::CcdNoise {
+            gain_e_per_adu,
+            read_noise_e,
+            sensitivity_noise,
+        }) => noise_per_image(
+            inputs,
+            &r.noise_keywords,
+            NoiseModel {
+                gain_e_per_adu,
+                read_noise_e,
+                sensitivity_noise,
+            },
+            None,
+        ),
+        _ => Ok(vec![[0.0, 1.0, 0.0]; inputs.len()]),
+    }
+}
+
+/// combine=nmodel's model per image (icomb.gx's nmod): the gain times the image's scale.
 fn iraf_nmodel(
     inputs: &[&dyn StackInput],
     params: &CombineParams,
     scales: &[f32],
 ) -> Result<Vec<[f32; 3]>> {
-    let Some(m) = params.noise_model else {
-        return Ok(vec![[0.0, 1.0, 0.0]; inputs.len()]);
-    };
-    let k = &params.rejection.noise_keywords;
-    let get = |inp: &dyn StackInput, key: &Option<String>, value: f64, what: &str| match key {
-        Some(key) => header_f32(inp, key, what),
-        None => Ok(value as f32),
-    };
-    inputs
-        .iter()
-        .zip(scales)
-        .map(|(inp, s)| {
-            let rn = get(*inp, &k.read_noise, m.read_noise_e, "read noise")?;
-            let g = get(*inp, &k.gain, m.gain_e_per_adu, "gain")? * s;
-            let sn = get(*inp, &k.snoise, m.sensitivity_noise, "sensitivity noise")?;
-            Ok([(rn / g).powi(2).max(1e4 / f32::MAX), g, sn])
-        })
-        .collect()
+    match params.noise_model {
+        Some(m) => noise_per_image(inputs, &params.rejection.noise_keywords, m, Some(scales)),
+        None => Ok(vec![[0.0, 1.0, 0.0]; inputs.len()]),
+    }
 }
 
 /// IRAF's reject algorithm for these rules (validate has refused what IRAF cannot do).
