@@ -530,6 +530,30 @@ fn imcombine_takes_iraf_words_and_gives_irafs_result() {
         .map(|(a, b)| ((a - b) / b.abs().max(1.0)).abs())
         .fold(0f32, f32::max);
     assert!(worst <= 1e-6, "{worst}");
+    // IRAF's masks: a plane per input, and the exposure of the inputs used
+    let (rej, exp) = (out.path().join("rej.fits"), out.path().join("exp.fits"));
+    let o = run(&[
+        "@inputs/f7.lis",
+        out.path().join("m.fits").to_str().unwrap(),
+        "comb=median",
+        "reject=ccdclip",
+        "gain=GAIN",
+        "rdnoise=RDNOISE",
+        "expname=EXPTIME",
+        &format!("rejmasks={}", rej.display()),
+        &format!("expm={}", exp.display()),
+        "logfile=",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let ours = skycomb::Frame::open(&exp).unwrap().data;
+    let iraf = skycomb::Frame::open(&dir.join("out/mask_f7_median_ccdclip_exp.fits"))
+        .unwrap()
+        .data;
+    assert_eq!(ours, iraf);
+    let cube = std::fs::read(&rej).unwrap();
+    let head = String::from_utf8_lossy(&cube[..2880]).into_owned();
+    assert!(head.contains("NAXIS3  =                    7"), "{head}");
+    assert_eq!(cube.len(), 2880 * (1 + (24 * 20 * 7usize).div_ceil(2880)));
     let o = run(&["@inputs/f7.lis", "x.fits", "sigclip=3"]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");

@@ -1,9 +1,11 @@
 //! `skycomb imcombine` against the real IRAF 2.17: every case of tests/data/iraf/cases.json (made by
 //! run_iraf.py with irafcl) parsed from IRAF's own words and compared with IRAF's image, sigma image
-//! and number-rejected mask: 1e-6 relative on float or scaled data, exact on unscaled integer data.
+//! and number-rejected mask: 1e-6 relative on float or scaled data, exact on unscaled integer data;
+//! where IRAF wrote a rejection mask (a plane per input) or an exposure mask, the files
+//! `skycomb imcombine` writes equal them exactly.
 
 use serde_json::Value as Json;
-use skycomb::combine::iraf_params::parse_imcombine;
+use skycomb::combine::iraf_params::{ImcombineCall, parse_imcombine};
 use skycomb::combine::*;
 use std::path::{Path, PathBuf};
 
@@ -74,6 +76,78 @@ fn worst(ours: &ndarray::Array2<f32>, theirs: &ndarray::Array2<f32>) -> (f64, (u
     w
 }
 
+/// The integer values and axis lengths of a FITS primary array with BITPIX 8, 16 or 32.
+fn read_integers(path: &Path) -> (Vec<i64>, Vec<usize>) {
+    let bytes = std::fs::read(path).unwrap();
+    let (mut bitpix, mut axes, mut at) = (0i64, Vec::new(), 0);
+    loop {
+        let card = String::from_utf8_lossy(&bytes[at..at + 80]).into_owned();
+        at += 80;
+        let value = || {
+            card[10..]
+                .split('/')
+                .next()
+                .unwrap()
+                .trim()
+                .parse::<i64>()
+                .unwrap()
+        };
+        match card[..8].trim() {
+            "BITPIX" => bitpix = value(),
+            k if k.starts_with("NAXIS") && k.len() > 5 => axes.push(value() as usize),
+            "END" => break,
+            _ => {}
+        }
+    }
+    let data = &bytes[at.div_ceil(2880) * 2880..];
+    let n: usize = axes.iter().product();
+    let values = (0..n)
+        .map(|i| match bitpix {
+            8 => data[i] as i64,
+            16 => i16::from_be_bytes([data[2 * i], data[2 * i + 1]]) as i64,
+            32 => i32::from_be_bytes(data[4 * i..4 * i + 4].try_into().unwrap()) as i64,
+            b => panic!("{}: BITPIX {b}", path.display()),
+        })
+        .collect();
+    (values, axes)
+}
+
+/// The case's masks written by `combine_to_files` (IRAF's rejmasks= and expmasks=) against IRAF's.
+fn compare_masks(case: &Json, call: &ImcombineCall, inputs: &[&dyn StackInput]) -> Vec<String> {
+    let outs = &case["outputs"];
+    if !outs["rej"].is_string() && !outs["exp"].is_string() {
+        return Vec::new();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let paths = OutputPaths {
+        image: dir.path().join("out.fits"),
+        rejection_masks: Some(dir.path().join("rej.fits")),
+        exposure_mask: Some(dir.path().join("exp.fits")),
+        exposure_keyword: call.expname.clone(),
+        ..Default::default()
+    };
+    let progress = skycomb::progress::Progress::new();
+    combine_to_files(inputs, &call.params, &paths, &progress).unwrap();
+    let mut failures = Vec::new();
+    for (key, ours) in [("rej", "rej.fits"), ("exp", "exp.fits")] {
+        let Some(theirs) = outs[key].as_str() else {
+            continue;
+        };
+        let (a, a_axes) = read_integers(&dir.path().join(ours));
+        let (b, b_axes) = read_integers(&base().join(theirs));
+        if a_axes != b_axes {
+            failures.push(format!("{key} mask: axes {a_axes:?}, IRAF {b_axes:?}"));
+        } else if let Some(i) = (0..a.len()).find(|&i| a[i] != b[i]) {
+            let differ = (0..a.len()).filter(|&i| a[i] != b[i]).count();
+            failures.push(format!(
+                "{key} mask: {differ} values differ, first at {i}: ours {} IRAF {}",
+                a[i], b[i]
+            ));
+        }
+    }
+    failures
+}
+
 #[test]
 fn every_iraf_case_is_reproduced() {
     let mut failures = Vec::new();
@@ -125,6 +199,9 @@ fn every_iraf_case_is_reproduced() {
                     ours[at], sigma[at]
                 ));
             }
+        }
+        for f in compare_masks(case, &call, &refs) {
+            failures.push(format!("{name}: {f}"));
         }
         if let Some(nr) = outs["nrej"].as_str() {
             let (nrej, _) = read(nr);

@@ -24,6 +24,9 @@ pub fn run(a: &ImcombineArgs) -> Result<()> {
         image: call.output.clone(),
         rejected: call.nrejmasks.clone(),
         sigma: call.sigmas.clone(),
+        rejection_masks: call.rejmasks.clone(),
+        exposure_mask: call.expmasks.clone(),
+        exposure_keyword: call.expname.clone(),
         ..Default::default()
     };
     let summary: CombineSummary =

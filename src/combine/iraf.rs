@@ -106,6 +106,10 @@ pub struct IrafRow {
     pub sigma: Vec<f32>,
     /// Reason per frame and pixel: `reasons[x * n_frames + i]`.
     pub reasons: Vec<u8>,
+    /// What IRAF's rejection and exposure masks take as used, where it differs from `reasons`:
+    /// after a median-centred clip of a median IRAF leaves the values in place and its masks take
+    /// the images of the first n sorted places, not the window that was kept.
+    pub mask_reasons: Option<Vec<u8>>,
 }
 
 /// Gather, threshold and scale the values of pixel `x`, as ic_gdata does.
@@ -256,6 +260,7 @@ pub fn combine_row(rows: &[&[f32]], r: &IrafRules, want_sigma: bool) -> IrafRow 
         n_used: vec![0; nx],
         sigma: Vec::new(),
         reasons,
+        mask_reasons: None,
     };
     // IRAF leaves a median's values where they are (its sigma then runs over the first n of them)
     let compact = r.combine != Method::Median || r.grow;
@@ -266,6 +271,9 @@ pub fn combine_row(rows: &[&[f32]], r: &IrafRules, want_sigma: bool) -> IrafRow 
             compact,
         );
         out.n_used[x] = px.n as u16;
+    }
+    if !compact {
+        out.mask_reasons = Some(first_places_used(&pixels, &out.reasons, nimages));
     }
     // IRAF's D_ALL: every pixel of the line kept every image (weights then sum to one unchecked)
     let all = pixels.iter().all(|p| p.n == nimages);
@@ -303,6 +311,7 @@ pub fn combine_row_from_reasons(
             Vec::new()
         },
         reasons: reasons.to_vec(),
+        mask_reasons: None,
     };
     let mut px = Pixel::default();
     let mut scratch = vec![0u8; nimages];
@@ -327,6 +336,23 @@ pub fn combine_row_from_reasons(
         }
     }
     out
+}
+
+/// IRAF's masks' view of uncompacted pixels: the images in the first n places are the ones used.
+fn first_places_used(pixels: &[Pixel], reasons: &[u8], nimages: usize) -> Vec<u8> {
+    let mut mask = reasons.to_vec();
+    for (px, m) in pixels.iter().zip(mask.chunks_mut(nimages)) {
+        for (k, id) in px.id[..px.n_in].iter().enumerate() {
+            m[*id as usize] = if k < px.n {
+                Reason::Kept as u8
+            } else if m[*id as usize] == Reason::Kept as u8 {
+                Reason::Sigma as u8
+            } else {
+                m[*id as usize]
+            };
+        }
+    }
+    mask
 }
 
 /// Turn the algorithm's layout into reasons, and (if `compact`) move the kept values to the front.

@@ -63,6 +63,12 @@ pub struct ImcombineCall {
     pub sigmas: Option<PathBuf>,
     /// `nrejmasks=`: the number of values rejected at each pixel (FITS, not IRAF's .pl).
     pub nrejmasks: Option<PathBuf>,
+    /// `rejmasks=`: a plane per input, 1 where its value was not used (FITS, not IRAF's .pl).
+    pub rejmasks: Option<PathBuf>,
+    /// `expmasks=`: the exposure time of the inputs used, in MASKSCAL units (FITS).
+    pub expmasks: Option<PathBuf>,
+    /// `expname=`: the exposure time keyword (empty: one second per input).
+    pub expname: String,
     pub logfile: Log,
 }
 
@@ -238,6 +244,8 @@ struct Words {
     blank: f64,
     sigmas: String,
     nrejmasks: String,
+    rejmasks: String,
+    expmasks: String,
     logfile: String,
 }
 
@@ -268,6 +276,8 @@ impl Default for Words {
             blank: 0.0,
             sigmas: String::new(),
             nrejmasks: String::new(),
+            rejmasks: String::new(),
+            expmasks: String::new(),
             logfile: "STDOUT".into(),
         }
     }
@@ -331,6 +341,8 @@ impl Words {
             "blank" => self.blank = number(name, v)?,
             "sigmas" => self.sigmas = v.to_string(),
             "nrejmasks" => self.nrejmasks = v.to_string(),
+            "rejmasks" => self.rejmasks = v.to_string(),
+            "expmasks" => self.expmasks = v.to_string(),
             "logfile" => self.logfile = v.to_string(),
             other => return unsupported(other, v),
         }
@@ -342,7 +354,6 @@ impl Words {
 fn unsupported(name: &str, v: &str) -> Result<()> {
     let default_ok = match name {
         "headers" | "bpmasks" | "outlimits" => v.is_empty(),
-        "rejmasks" | "expmasks" => v.is_empty(),
         "imcmb" => v == "$I" || v.is_empty(),
         "project" => !boolean(name, v)?,
         "outtype" => v.is_empty() || v.eq_ignore_ascii_case("real"),
@@ -559,6 +570,9 @@ pub fn parse_imcombine(words: &[String]) -> Result<ImcombineCall> {
         params,
         sigmas: path(&w.sigmas),
         nrejmasks: path(&w.nrejmasks),
+        rejmasks: path(&w.rejmasks),
+        expmasks: path(&w.expmasks),
+        expname: w.expname.clone(),
         logfile: match w.logfile.as_str() {
             "STDOUT" => Log::Stdout,
             "" => Log::Nowhere,

@@ -118,6 +118,7 @@ pub fn eligible(p: &CombineParams, f: &FrameFactors) -> bool {
     !p.scalar_only
         && p.semantics != Semantics::Iraf
         && !p.sigma_map
+        && !p.frame_reasons
         && f.weight.is_none()
         && p.method != Method::Median
         && r.grow_radius_px == 0.0

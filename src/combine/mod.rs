@@ -10,6 +10,7 @@ pub mod iraf_params;
 mod iraf_scale;
 pub mod kernel;
 mod lanes;
+pub mod masks;
 mod normalise;
 pub mod params;
 mod scaling;
@@ -23,13 +24,13 @@ pub use params::{
 pub use scaling::frame_factors;
 
 use crate::error::{Error, Result};
-use crate::fits::{Card, Header, StreamingWriter, Value, WriteOptions};
+use crate::fits::{Card, Header, MaskType, MaskWriter, StreamingWriter, Value, WriteOptions};
 use crate::progress::Progress;
 use kernel::{Combined, Scratch, combine_pixel, reject_pixel};
 use ndarray::{Array2, Array3, ArrayView2, Axis};
 use rayon::prelude::*;
 use serde::Serialize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// One band of results: rows `y0..y0 + image.nrows()` of the outputs (views into buffers the
 /// combination reuses from band to band).
@@ -41,6 +42,9 @@ pub struct BandResult<'a> {
     /// Values rejected per pixel by the rules (NaN inputs not counted).
     pub rejected: ArrayView2<'a, f32>,
     pub sigma: Option<ArrayView2<'a, f32>>,
+    /// Every input's [`Reason`] at every pixel, `[(row * nx + x) * n_inputs + input]` (when the
+    /// parameters ask for `frame_reasons`).
+    pub reasons: Option<&'a [u8]>,
 }
 
 /// The output rows of one band, allocated once per combination.
@@ -49,16 +53,18 @@ struct BandBuffers {
     npix: Array2<f32>,
     rejected: Array2<f32>,
     sigma: Option<Array2<f32>>,
+    reasons: Option<Vec<u8>>,
 }
 
 impl BandBuffers {
-    fn new(rows: usize, nx: usize, sigma: bool) -> BandBuffers {
+    fn new(rows: usize, nx: usize, sigma: bool, reasons_of: Option<usize>) -> BandBuffers {
         let a = || Array2::from_shape_vec((rows, nx), big_buffer(rows * nx)).expect("rows x nx");
         BandBuffers {
             image: a(),
             npix: a(),
             rejected: a(),
             sigma: sigma.then(a),
+            reasons: reasons_of.map(|n| vec![0u8; rows * nx * n]),
         }
     }
 
@@ -72,6 +78,10 @@ impl BandBuffers {
             npix: cut(&self.npix, rows),
             rejected: cut(&self.rejected, rows),
             sigma: self.sigma.as_ref().map(|a| cut(a, rows)),
+            reasons: self.reasons.as_ref().map(|r| {
+                let per_row = r.len() / self.image.nrows().max(1);
+                &r[..rows * per_row]
+            }),
         }
     }
 }
@@ -129,14 +139,15 @@ pub struct RuleCounts {
     pub grow: u64,
 }
 
-/// Bytes one output row of `nx` pixels needs with `n` inputs: input values, reason codes, outputs.
-fn bytes_per_row(n: usize, nx: usize) -> usize {
-    nx * (4 * n + n + 4 * 4)
+/// Bytes one output row of `nx` pixels needs with `n` inputs: input values, reason codes (twice
+/// when the sink takes them), outputs.
+fn bytes_per_row(n: usize, nx: usize, frame_reasons: bool) -> usize {
+    nx * (4 * n + n + 4 * 4 + if frame_reasons { n } else { 0 })
 }
 
 /// Rows per band that fit the memory limit, counting the grow halo above and below.
 pub fn band_rows_for(params: &CombineParams, n: usize, nx: usize, ny: usize) -> Result<usize> {
-    let per_row = bytes_per_row(n, nx);
+    let per_row = bytes_per_row(n, nx, params.frame_reasons);
     let halo = 2 * params.rejection.grow_radius_px.ceil() as usize;
     let rows = params.memory_limit_bytes / per_row.max(1);
     if rows < 1 + halo {
@@ -175,6 +186,10 @@ fn check_shapes(inputs: &[&dyn StackInput]) -> Result<(usize, usize)> {
 
 /// Receives bands in order.
 pub trait BandSink {
+    /// Called once with the inputs' factors before the first band.
+    fn begin(&mut self, _factors: &FrameFactors) -> Result<()> {
+        Ok(())
+    }
     fn accept(&mut self, band: &BandResult) -> Result<()>;
 }
 
@@ -229,6 +244,8 @@ struct RowOut {
     npix: Vec<f32>,
     rejected: Vec<f32>,
     sigma: Vec<f32>,
+    /// Every input's reason per pixel, `[x * n + i]` (when the sink takes them).
+    reasons: Vec<u8>,
     counts: Counts,
 }
 
@@ -312,11 +329,12 @@ impl RowContext<'_> {
             ),
         }
         let c = combine_pixel(vals, self.f, self.p, reasons, s);
-        self.record(out, x, &c, reasons);
+        self.record(out, x, &c, reasons, reasons);
     }
 
-    /// Store pixel `x`'s result, npix, rejected count and sigma, and count its reasons.
-    fn record(&self, out: &mut RowOut, x: usize, c: &Combined, reasons: &[u8]) {
+    /// Store pixel `x`'s result, npix, rejected count and sigma, and count its reasons; the sink
+    /// gets `used` (the reasons, or what IRAF's masks take as used).
+    fn record(&self, out: &mut RowOut, x: usize, c: &Combined, reasons: &[u8], used: &[u8]) {
         out.image[x] = c.value;
         out.npix[x] = if self.p.npix_coverage {
             reasons
@@ -334,6 +352,10 @@ impl RowContext<'_> {
         out.rejected[x] = nrej as f32;
         if self.p.sigma_map {
             out.sigma[x] = c.sigma;
+        }
+        if self.p.frame_reasons {
+            let n = used.len();
+            out.reasons[x * n..(x + 1) * n].copy_from_slice(used);
         }
     }
 
@@ -353,13 +375,14 @@ impl RowContext<'_> {
             }
             None => iraf::combine_row(&self.rows_in, rules, self.p.sigma_map),
         };
-        for (x, reasons) in row.reasons.chunks(n).enumerate() {
+        let used = row.mask_reasons.as_ref().unwrap_or(&row.reasons);
+        for (x, (reasons, used)) in row.reasons.chunks(n).zip(used.chunks(n)).enumerate() {
             let c = Combined {
                 value: row.value[x],
                 n_used: row.n_used[x],
                 sigma: row.sigma.get(x).copied().unwrap_or(f32::NAN),
             };
-            self.record(out, x, &c, reasons);
+            self.record(out, x, &c, reasons, used);
         }
     }
 
@@ -447,6 +470,11 @@ fn combine_band(
                     } else {
                         Vec::new()
                     },
+                    reasons: if p.frame_reasons {
+                        vec![0; nx * n]
+                    } else {
+                        Vec::new()
+                    },
                     counts: vec![[0; N_REASONS]; n],
                 };
                 ctx.combine_row(&mut out, buffers, lane);
@@ -466,6 +494,9 @@ fn combine_band(
         copy(&mut out.rejected, &row.rejected);
         if let Some(sg) = out.sigma.as_mut() {
             copy(sg, &row.sigma);
+        }
+        if let Some(all) = out.reasons.as_mut() {
+            all[r * nx * n..(r + 1) * nx * n].copy_from_slice(&row.reasons);
         }
     }
     rows.into_iter()
@@ -504,7 +535,13 @@ pub fn combine_stream(
     let mut buffers: Vec<Vec<f32>> = (0..n)
         .map(|_| big_buffer((rows + 2 * halo).min(ny) * nx))
         .collect();
-    let mut out = BandBuffers::new(rows.min(ny), nx, params.sigma_map);
+    let mut out = BandBuffers::new(
+        rows.min(ny),
+        nx,
+        params.sigma_map,
+        params.frame_reasons.then_some(n),
+    );
+    sink.begin(&factors)?;
     let mut times = [0.0f64; 3];
     for b in 0..n_bands {
         progress.check()?;
@@ -635,6 +672,12 @@ pub struct OutputPaths {
     pub npix: Option<PathBuf>,
     pub rejected: Option<PathBuf>,
     pub sigma: Option<PathBuf>,
+    /// A cube with a plane per input: 1 where that input's value was not used (IRAF's rejmasks).
+    pub rejection_masks: Option<PathBuf>,
+    /// The summed exposure times of the inputs used, as IRAF's expmasks scales them.
+    pub exposure_mask: Option<PathBuf>,
+    /// The exposure time keyword for `exposure_mask` (empty: one second per input, as IRAF).
+    pub exposure_keyword: String,
     pub overwrite: bool,
 }
 
@@ -643,10 +686,51 @@ struct FileSink {
     npix: Option<StreamingWriter>,
     rejected: Option<StreamingWriter>,
     sigma: Option<StreamingWriter>,
+    rejection_masks: Option<MaskWriter>,
+    exposure: Option<(MaskWriter, masks::ExposureMask)>,
+}
+
+impl FileSink {
+    /// Plane by plane, whether each input was left out of each pixel of the band.
+    fn write_rejection_masks(&mut self, band: &BandResult, reasons: &[u8]) -> Result<()> {
+        let Some(w) = self.rejection_masks.as_mut() else {
+            return Ok(());
+        };
+        let pixels = band.image.len();
+        let n = reasons.len() / pixels.max(1);
+        for i in 0..n {
+            let plane: Vec<i32> = reasons
+                .chunks_exact(n)
+                .map(|r| masks::left_out(r, i))
+                .collect();
+            w.write_rows(i, band.y0, &plane)?;
+        }
+        Ok(())
+    }
+
+    fn write_exposure_mask(&mut self, band: &BandResult, reasons: &[u8]) -> Result<()> {
+        let Some((w, m)) = self.exposure.as_mut() else {
+            return Ok(());
+        };
+        let n = reasons.len() / band.image.len().max(1);
+        let values: Vec<i32> = reasons.chunks_exact(n).map(|r| m.value(r)).collect();
+        w.write_rows(0, band.y0, &values)
+    }
 }
 
 impl BandSink for FileSink {
+    fn begin(&mut self, factors: &FrameFactors) -> Result<()> {
+        if let Some((_, m)) = self.exposure.as_mut() {
+            m.weigh(factors.weight.as_deref());
+        }
+        Ok(())
+    }
+
     fn accept(&mut self, band: &BandResult) -> Result<()> {
+        if let Some(r) = band.reasons {
+            self.write_rejection_masks(band, r)?;
+            self.write_exposure_mask(band, r)?;
+        }
         self.image.write_rows(band.image)?;
         if let Some(w) = self.npix.as_mut() {
             w.write_rows(band.npix)?;
@@ -729,6 +813,42 @@ fn map_header(base: &Header, what: &str) -> Header {
     h
 }
 
+/// The rejection-mask cube: a byte plane per input, its planes named by IMCMBnnn as the inputs.
+fn rejection_masks_writer(
+    path: &Path,
+    inputs: &[&dyn StackInput],
+    header: &Header,
+    opts: WriteOptions,
+) -> Result<MaskWriter> {
+    let (ny, nx) = inputs[0].shape();
+    let mut h = map_header(header, "1 where the plane's input was not used");
+    h.cards.extend(
+        header
+            .cards
+            .iter()
+            .filter(|c| c.keyword.starts_with("IMCMB"))
+            .cloned(),
+    );
+    MaskWriter::create(path, [nx, ny, inputs.len()], true, MaskType::U8, &h, opts)
+}
+
+/// The exposure mask: 32-bit integers, MASKSCAL seconds each.
+fn exposure_mask_writer(
+    path: &Path,
+    inputs: &[&dyn StackInput],
+    header: &Header,
+    keyword: &str,
+    opts: WriteOptions,
+) -> Result<(MaskWriter, masks::ExposureMask)> {
+    let (ny, nx) = inputs[0].shape();
+    let headers: Vec<&Header> = inputs.iter().map(|i| i.header()).collect();
+    let m = masks::ExposureMask::iraf(&headers, keyword);
+    let mut h = map_header(header, "exposure time of the inputs used (s / MASKSCAL)");
+    h.cards.extend(m.cards());
+    let w = MaskWriter::create(path, [nx, ny, 1], false, MaskType::I32, &h, opts)?;
+    Ok((w, m))
+}
+
 /// Combine `inputs` into FITS files, streamed: an error or a cancel leaves no output at all.
 pub fn combine_to_files(
     inputs: &[&dyn StackInput],
@@ -746,6 +866,8 @@ pub fn combine_to_files(
         out.npix.as_ref(),
         out.rejected.as_ref(),
         out.sigma.as_ref(),
+        out.rejection_masks.as_ref(),
+        out.exposure_mask.as_ref(),
     ]
     .into_iter()
     .flatten()
@@ -773,12 +895,27 @@ pub fn combine_to_files(
         npix: open(&out.npix, "values used per pixel (npix)")?,
         rejected: open(&out.rejected, "values rejected per pixel")?,
         sigma: open(&out.sigma, "standard error of the combined value")?,
+        rejection_masks: out
+            .rejection_masks
+            .as_ref()
+            .map(|p| rejection_masks_writer(p, inputs, &header, opts))
+            .transpose()?,
+        exposure: out
+            .exposure_mask
+            .as_ref()
+            .map(|p| exposure_mask_writer(p, inputs, &header, &out.exposure_keyword, opts))
+            .transpose()?,
     };
     let mut params = params.clone();
     params.sigma_map |= out.sigma.is_some();
+    params.frame_reasons |= sink.rejection_masks.is_some() || sink.exposure.is_some();
     let summary = combine_stream(inputs, &params, progress, &mut sink, None)?;
     sink.image.finish()?;
     for w in [sink.npix, sink.rejected, sink.sigma].into_iter().flatten() {
+        w.finish()?;
+    }
+    let masks = sink.exposure.map(|(w, _)| w).into_iter();
+    for w in sink.rejection_masks.into_iter().chain(masks) {
         w.finish()?;
     }
     Ok(summary)

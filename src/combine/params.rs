@@ -362,6 +362,8 @@ pub struct CombineParams {
     pub memory_limit_bytes: usize,
     /// Also compute the sigma map (standard error of each combined value).
     pub sigma_map: bool,
+    /// Hand every input's reason code at every pixel to the sink (for rejection and exposure masks).
+    pub frame_reasons: bool,
     /// The npix map counts the frames covering each pixel (finite values, rejected or not) instead
     /// of the values used; the dithered stack's npix map means this.
     pub npix_coverage: bool,
@@ -388,6 +390,7 @@ impl Default for CombineParams {
             noise_model: None,
             memory_limit_bytes: 350_000_000,
             sigma_map: false,
+            frame_reasons: false,
             npix_coverage: false,
             scalar_only: false,
             portable_lanes: false,

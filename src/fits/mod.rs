@@ -2,11 +2,13 @@
 
 mod cfitsio;
 pub mod header;
+pub mod mask_write;
 pub mod read;
 pub mod section;
 pub mod write;
 
 pub use header::{Card, Header, Value};
+pub use mask_write::{MaskType, MaskWriter};
 pub use read::{
     FitsImage, HduChoice, ImageInfo, ReadOptions, list_hdus, read_frame, read_image_info,
     read_raw_header,

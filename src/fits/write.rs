@@ -51,7 +51,7 @@ pub fn output_header(source: &Header, nx: usize, ny: usize) -> Header {
 }
 
 /// Header cards, END, and blank padding to a whole block.
-fn encode_header(full: &Header, bytes: &mut Vec<u8>) -> Result<()> {
+pub(super) fn encode_header(full: &Header, bytes: &mut Vec<u8>) -> Result<()> {
     for image in full.to_card_images()? {
         bytes.extend_from_slice(image.as_bytes());
     }
@@ -99,7 +99,7 @@ pub fn encode_u16(data: ArrayView2<u16>, header: &Header) -> Result<Vec<u8>> {
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// A temporary name beside `path`, unique within this process.
-fn temp_path(path: &Path) -> PathBuf {
+pub(super) fn temp_path(path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -65,7 +65,8 @@ def word(k, v):
     return "%s=%s" % (k, v)
 
 
-def add(group, name, lis, sigma=False, nrej=False, expect=None, note=None, **kw):
+def add(group, name, lis, sigma=False, nrej=False, rej=False, exp=False, expect=None, note=None,
+        **kw):
     assert re.fullmatch(r"[a-z0-9_]+", name), name
     assert all(c["name"] != name for c in CASES), "duplicate case " + name
     p = dict(DEFAULTS)
@@ -75,7 +76,7 @@ def add(group, name, lis, sigma=False, nrej=False, expect=None, note=None, **kw)
     if p["scale"] == "exposure" or p["weight"] == "exposure":
         assert p["expname"], name
     c = dict(group=group, name=name, list=lis, params=[word(k, p[k]) for k in PARAM_ORDER],
-             sigma=sigma, nrej=nrej)
+             sigma=sigma, nrej=nrej, rej=rej, exp=exp)
     if expect is not None:
         c["expect"] = expect
     if note:
@@ -403,6 +404,36 @@ for cmb in ["quadrature", "nmodel"]:
         rdnoise="5", snoise="0.01")
     add("quadnm", "i7_%s_ccdclip" % cmb, "inputs/i7.lis", combine=cmb, reject="ccdclip", **KEYW)
 
+# ---------------------------------------------------------------- rejmasks and expmasks
+# A rejection mask has a plane per input (1 where that image's value was not used); an exposure
+# mask sums the exposure times (expname; 1 when absent) of the images used, scaled to integers.
+MASKS = [
+    ("f7_avg_sigclip_s2", "inputs/f7.lis", dict(combine="average", reject="sigclip", lsigma="2",
+                                                hsigma="2", expname="EXPTIME")),
+    ("f7_median_ccdclip", "inputs/f7.lis", dict(combine="median", reject="ccdclip",
+                                                expname="EXPTIME")),
+    ("f7_avg_crreject_noexp", "inputs/f7.lis", dict(combine="average", reject="crreject")),
+    ("f7_avg_minmax_gainexp", "inputs/f7.lis", dict(combine="average", reject="minmax",
+                                                    expname="GAIN")),
+    ("f7_avg_pclip_nk3_s1", "inputs/f7.lis", dict(combine="average", reject="pclip", nkeep="3",
+                                                  lsigma="1", hsigma="1", expname="EXPTIME")),
+    ("f7_avg_thresh_wfile", "inputs/f7.lis", dict(combine="average", hthreshold="1100",
+                                                  lthreshold="950", weight="@inputs/weights.txt",
+                                                  expname="RDNOISE")),
+    ("f7_avg_sigclip_grow1", "inputs/f7.lis", dict(combine="average", reject="sigclip",
+                                                   lsigma="2", hsigma="2", grow="1",
+                                                   expname="EXPTIME")),
+    ("i7_avg_ccdclip", "inputs/i7.lis", dict(combine="average", reject="ccdclip",
+                                             expname="EXPTIME")),
+    ("t3_avg_thresh", "inputs/t3.lis", dict(combine="average", hthreshold="150",
+                                            expname="EXPTIME")),
+]
+for name, lis, kw in MASKS:
+    gk = {} if "orion" in lis else KEYW
+    add("masks", "mask_" + name, lis, nrej=True, rej=True, exp=True, **dict(gk, **kw))
+add("masks", "mask_orion_avg_ccdclip", "inputs/orion.lis", nrej=True, rej=True, exp=True,
+    combine="average", reject="ccdclip", expname="EXPTIME", **OCCD)
+
 # ======================================================================
 def cl_command(c):
     out = "out/%s.fits" % c["name"]
@@ -415,16 +446,21 @@ def cl_command(c):
         words.append('nrejmasks="%s/pl/%s_nrej.pl"' % (WORK, c["name"]))
     else:
         words.append('nrejmasks=""')
+    for flag, key, suf in (("rej", "rejmasks", "rej"), ("exp", "expmasks", "exp")):
+        if c.get(flag):
+            words.append('%s="%s/pl/%s_%s.pl"' % (key, WORK, c["name"], suf))
     words.append('logfile="%s/logs/%s.log"' % (WORK, c["name"]))
     return "imcombine " + " ".join(words)
 
 
 def clean_outputs(c):
-    for suf in ["", "_sigma", "_nrej"]:
+    for suf in ["", "_sigma", "_nrej", "_rej", "_exp"]:
         p = os.path.join(OUT, "%s%s.fits" % (c["name"], suf))
         if os.path.exists(p):
             os.remove(p)
     for p in [os.path.join(WORK, "pl", c["name"] + "_nrej.pl"),
+              os.path.join(WORK, "pl", c["name"] + "_rej.pl"),
+              os.path.join(WORK, "pl", c["name"] + "_exp.pl"),
               os.path.join(WORK, "logs", c["name"] + ".log")]:
         if os.path.exists(p):
             os.remove(p)
@@ -452,9 +488,10 @@ def run_group(group, cases):
         clean_outputs(c)
         lines.append('print("@@CASE %s")' % c["name"])
         lines.append(wrap(cl_command(c)))
-        if c["nrej"]:
-            lines.append('imcopy %s/pl/%s_nrej.pl out/%s_nrej.fits verbose-'
-                         % (WORK, c["name"], c["name"]))
+        for suf in [s for s, on in (("nrej", c["nrej"]), ("rej", c.get("rej")),
+                                        ("exp", c.get("exp"))) if on]:
+            lines.append('imcopy %s/pl/%s_%s.pl out/%s_%s.fits verbose-'
+                         % (WORK, c["name"], suf, c["name"], suf))
     lines.append('print("@@CASE __end__")')
     lines.append("logout")
     script = os.path.join(WORK, "run_%s.cl" % group)
@@ -489,7 +526,8 @@ def read_log(name):
     # drop blank lines and the date line ("Nov 30  7:47: IMCOMBINE")
     ls = [ln for ln in ls if ln.strip() and not re.match(r"^\w{3}\s+\d+\s+\d+:\d+: IMCOMBINE", ln)]
     # drop the output-name lines, and the image table when it only lists names
-    ls = [ln for ln in ls if not re.match(r"^\s+(Output image|Number rejected mask|Sigma image) = ", ln)]
+    ls = [ln for ln in ls if not re.match(
+        r"^\s+(Output image|Number rejected mask|Rejection mask|Exposure mask|Sigma image) = ", ln)]
     i = [k for k, ln in enumerate(ls) if ln.strip().startswith("Images")]
     if i and ls[i[0]].strip() == "Images":
         ls = ls[:i[0]] + [ln for ln in ls[i[0] + 1:] if not re.match(r"^\s+\S+\.fits$", ln)]
@@ -546,6 +584,9 @@ def main():
             outputs["sigma"] = "out/%s_sigma.fits" % c["name"]
         if c["nrej"]:
             outputs["nrej"] = "out/%s_nrej.fits" % c["name"]
+        for k in ("rej", "exp"):
+            if c.get(k):
+                outputs[k] = "out/%s_%s.fits" % (c["name"], k)
         if not all(os.path.exists(os.path.join(HERE, p)) for p in outputs.values()):
             print("DROPPING %s: outputs missing" % c["name"])
             continue
