@@ -859,6 +859,32 @@ fn the_default_clip_never_uses_a_spread_below_the_background_noise() {
 }
 
 #[test]
+fn at_sky_level_two_hits_among_five_values_cannot_swell_the_default_clips_spread() {
+    let p = CombineParams {
+        rejection: Rejection {
+            sigma: Some(SigmaRule::default_clip()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let at = |values: [f64; 5]| {
+        let frames = noisy_frames(values);
+        let refs: Vec<&dyn StackInput> = frames.iter().map(|m| m as &dyn StackInput).collect();
+        let r = combine_in_memory(&refs, &p, None).unwrap();
+        (r.image[[20, 20]], r.npix[[20, 20]])
+    };
+    // sky 1000, noise 10: a -2.4 sigma value and two hits (+8 and +13.7 sigma) make a MAD of 3.9
+    // sigma, which would keep both hits; at sky level the spread stops at twice the noise
+    let (v, n) = at([976.0, 1137.0, 1013.0, 1080.0, 1008.0]);
+    assert_eq!(n, 3.0);
+    assert!((v - 999.0).abs() < 1e-3, "{v}");
+    // the same spread far above the sky (a star whose seeing changed) keeps its own MAD
+    let (v, n) = at([5976.0, 6137.0, 6013.0, 6080.0, 6008.0]);
+    assert_eq!(n, 5.0);
+    assert!((v - 6042.8).abs() < 1e-2, "{v}");
+}
+
+#[test]
 fn a_stack_without_rejection_flags_gets_the_default_clip_and_combine_gets_none() {
     use skycomb::recipe::{CombineOptions, StackOptions};
     let names = vec!["a".to_string(), "b".to_string()];

@@ -38,7 +38,14 @@ pub struct FrameFactors {
     pub iraf: Option<Box<super::iraf::IrafRules>>,
     /// The least spread a clip may use: one value's noise from frame to frame (0: none).
     pub noise_floor: f64,
+    /// The scaled frames' typical level (the first frame's median), where `noise_floor` was met.
+    pub background: f64,
 }
+
+/// Centres within this many noise floors of the background are at sky level.
+const SKY_BAND: f64 = 3.0;
+/// At sky level a spread is never above this many noise floors.
+const SKY_SPREAD_CAP: f64 = 1.5;
 
 impl FrameFactors {
     /// No scaling, no offsets, no weights.
@@ -58,6 +65,20 @@ impl FrameFactors {
             mean_zero,
             iraf: None,
             noise_floor: 0.0,
+            background: 0.0,
+        }
+    }
+
+    /// skycomb's default spread from the values' 1.4826 MAD: never below the noise from frame to
+    /// frame, and at sky level never above twice it either: there two hits among five values can
+    /// swell the MAD, while no seeing change can (star pixels keep their own spread).
+    pub fn floored_spread(&self, mad_std: f64, centre: f64) -> f64 {
+        let s = mad_std.max(self.noise_floor);
+        if self.noise_floor > 0.0 && (centre - self.background).abs() < SKY_BAND * self.noise_floor
+        {
+            s.min(SKY_SPREAD_CAP * self.noise_floor)
+        } else {
+            s
         }
     }
 }
@@ -207,7 +228,7 @@ fn spread_of(
     match rule.spread {
         Spread::Std => std_of(v),
         Spread::MadStd => mad_std_sorted(v, tmp),
-        Spread::MadStdFloor => mad_std_sorted(v, tmp).max(f.noise_floor),
+        Spread::MadStdFloor => f.floored_spread(mad_std_sorted(v, tmp), centre),
         Spread::Winsorized => {
             let values: Vec<f64> = v.iter().map(|p| p.0).collect();
             clip_rules::winsorized_sigma(&values, centre)
@@ -479,7 +500,7 @@ fn reject_skycomb_sigma_only(
         let sp = match rule.spread {
             Spread::Std => std_plain(window),
             Spread::MadStd => mad_std_plain(window, &mut s.keys),
-            Spread::MadStdFloor => mad_std_plain(window, &mut s.keys).max(f.noise_floor),
+            Spread::MadStdFloor => f.floored_spread(mad_std_plain(window, &mut s.keys), c),
             Spread::Winsorized => clip_rules::winsorized_sigma(window, c),
             _ => {
                 // percentile and noise-model spreads work on the (value, frame) form

@@ -96,14 +96,14 @@ pub fn background_noise(input: &dyn StackInput, params: &CombineParams) -> Resul
 /// neighbouring frames (scaled and offset as they will be combined) over up to 256 rows spread over
 /// the frame, / sqrt 2, the rms over the pairs. What stays the same from frame to frame (a flat's
 /// pixel-to-pixel response, the sky's structure, most of the stars) cancels; what a clip across
-/// frames sees is left.
+/// frames sees is left. Also returns the first frame's median (scaled): the level that noise is met at.
 pub fn frame_to_frame_noise(
     inputs: &[&dyn StackInput],
     f: &super::kernel::FrameFactors,
     progress: &crate::progress::Progress,
-) -> Result<f64> {
+) -> Result<(f64, f64)> {
     if inputs.len() < 2 {
-        return Ok(0.0);
+        return Ok((0.0, 0.0));
     }
     let (ny, _) = inputs[0].shape();
     let step = ny.div_ceil(256).max(1);
@@ -112,6 +112,7 @@ pub fn frame_to_frame_noise(
         inputs.len() as u64 - 1,
     );
     let mut squares = Vec::new();
+    let mut levels: Vec<f64> = Vec::new();
     for i in 0..inputs.len() - 1 {
         progress.check()?;
         let mut d: Vec<f64> = Vec::new();
@@ -121,8 +122,11 @@ pub fn frame_to_frame_noise(
                 inputs[i + 1].read_rows(y..y + 1)?,
             );
             d.extend(a.iter().zip(b.iter()).filter_map(|(&p, &q)| {
-                let v = (p as f64 * f.scale[i] + f.zero[i])
-                    - (q as f64 * f.scale[i + 1] + f.zero[i + 1]);
+                let level = p as f64 * f.scale[i] + f.zero[i];
+                if i == 0 && level.is_finite() {
+                    levels.push(level);
+                }
+                let v = level - (q as f64 * f.scale[i + 1] + f.zero[i + 1]);
                 v.is_finite().then_some(v)
             }));
         }
@@ -135,9 +139,17 @@ pub fn frame_to_frame_noise(
         squares.push((MAD_TO_SIGMA * mad / std::f64::consts::SQRT_2).powi(2));
     }
     if squares.is_empty() {
-        return Ok(0.0);
+        return Ok((0.0, 0.0));
     }
-    Ok((squares.iter().sum::<f64>() / squares.len() as f64).sqrt())
+    let background = if levels.is_empty() {
+        0.0
+    } else {
+        median_of(&levels)
+    };
+    Ok((
+        (squares.iter().sum::<f64>() / squares.len() as f64).sqrt(),
+        background,
+    ))
 }
 
 /// Scale factors and zero offsets (`raw * scale + zero`) normalising every frame to the first.

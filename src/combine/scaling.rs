@@ -242,7 +242,8 @@ pub fn frame_factors(
         .sigma
         .is_some_and(|s| s.spread == Spread::MadStdFloor)
     {
-        factors.noise_floor = normalise::frame_to_frame_noise(inputs, &factors, progress)?;
+        (factors.noise_floor, factors.background) =
+            normalise::frame_to_frame_noise(inputs, &factors, progress)?;
     }
     Ok(factors)
 }
