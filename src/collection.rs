@@ -187,32 +187,85 @@ pub fn is_fits_name(name: &str) -> bool {
         .any(|e| n.ends_with(e))
 }
 
-/// List candidate files (by name) under `dir`; unreadable sub-folders become problems.
+/// What a non-regular, non-folder entry is, to say why it is skipped.
+fn special_kind(t: &std::fs::FileType) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_fifo() {
+        Some("a named pipe")
+    } else if t.is_socket() {
+        Some("a socket")
+    } else if t.is_block_device() || t.is_char_device() {
+        Some("a device")
+    } else {
+        None
+    }
+}
+
+/// Candidate files (by name) under `dir`. Each real folder is visited once (symbolic links that
+/// loop back are not followed again); named pipes, sockets and devices are never opened, only
+/// reported; unreadable sub-folders become problems.
+struct Walk<'a> {
+    recursive: bool,
+    visited: std::collections::HashSet<(u64, u64)>,
+    files: &'a mut Vec<PathBuf>,
+    problems: &'a mut Vec<Problem>,
+}
+
+impl Walk<'_> {
+    fn problem(&mut self, path: PathBuf, reason: String) {
+        self.problems.push(Problem { path, reason });
+    }
+
+    fn folder(&mut self, dir: &Path) -> Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(dir).map_err(|e| Error::io(dir, "cannot read folder", e))?;
+        if !self.visited.insert((meta.dev(), meta.ino())) {
+            return Ok(()); // reached again through a link: already listed
+        }
+        let entries =
+            std::fs::read_dir(dir).map_err(|e| Error::io(dir, "cannot read folder", e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(dir, "cannot read folder", e))?;
+            let path = entry.path();
+            // follow links to see what they name, without opening anything
+            let Ok(meta) = std::fs::metadata(&path) else {
+                if is_fits_name(&entry.file_name().to_string_lossy()) {
+                    self.problem(path, "a broken link or unreadable entry".into());
+                }
+                continue;
+            };
+            let t = meta.file_type();
+            if t.is_dir() {
+                if self.recursive
+                    && let Err(e) = self.folder(&path)
+                {
+                    self.problem(path, e.to_string());
+                }
+            } else if let Some(kind) = special_kind(&t) {
+                if is_fits_name(&entry.file_name().to_string_lossy()) {
+                    self.problem(path, format!("{kind}, not a file: not opened"));
+                }
+            } else if is_fits_name(&entry.file_name().to_string_lossy()) {
+                self.files.push(path);
+            }
+        }
+        Ok(())
+    }
+}
+
 fn list_candidates(
     dir: &Path,
     recursive: bool,
     files: &mut Vec<PathBuf>,
     problems: &mut Vec<Problem>,
 ) -> Result<()> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, "cannot read folder", e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io(dir, "cannot read folder", e))?;
-        let path = entry.path();
-        let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false) || path.is_dir();
-        if is_dir {
-            if recursive && let Err(e) = list_candidates(&path, true, files, problems) {
-                problems.push(Problem {
-                    path: path.clone(),
-                    reason: e.to_string(),
-                });
-            }
-            continue;
-        }
-        if is_fits_name(&entry.file_name().to_string_lossy()) {
-            files.push(path);
-        }
+    Walk {
+        recursive,
+        visited: Default::default(),
+        files,
+        problems,
     }
-    Ok(())
+    .folder(dir)
 }
 
 /// Read the headers of every FITS file in `dir` in parallel (pixels are not read).

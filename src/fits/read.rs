@@ -171,13 +171,20 @@ enum Storage {
 
 /// Check the file is there, not empty, and starts like FITS (or like a gzip/compress stream).
 fn sniff(path: &Path) -> Result<Storage> {
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, "cannot open", e))?;
-    if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+    // look before opening: opening a named pipe for reading waits for a writer forever
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, "cannot open", e))?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "it is a folder"
+        } else {
+            "it is not a regular file (a named pipe, socket or device)"
+        };
         return Err(Error::NotFits {
             path: path.into(),
-            reason: "it is a folder".into(),
+            reason: what.into(),
         });
     }
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, "cannot open", e))?;
     let mut head = [0u8; 80];
     let n = f
         .read(&mut head)
