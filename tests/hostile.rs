@@ -71,3 +71,48 @@ fn links_that_loop_back_are_walked_once_and_pipes_are_never_opened() {
         "{e}"
     );
 }
+
+/// Replace the value of `key`'s card in a file's bytes.
+fn set_card(bytes: &mut [u8], key: &str, value: &str) {
+    let at = (0..bytes.len() / 80)
+        .map(|i| i * 80)
+        .find(|&at| bytes[at..at + 8] == *format!("{key:<8}").as_bytes())
+        .unwrap_or_else(|| panic!("no {key}"));
+    let field = format!("= {value:>20}{:<50}", "");
+    bytes[at + 8..at + 80].copy_from_slice(&field.as_bytes()[..72]);
+}
+
+#[test]
+fn tile_parameters_and_sizes_that_would_crash_cfitsio_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let rice = std::fs::read(data.join("shared/odd-astropy/m13_rice.fits")).unwrap();
+    let plain = std::fs::read(real_frame()).unwrap();
+    /// A file name, its bytes, the cards changed, and what the error must say.
+    type Case<'a> = (&'a str, &'a [u8], &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case; 5] = [
+        ("ztile.fits", &rice, &[("ZTILE2", "0")], "ZTILE2"),
+        ("zval.fits", &rice, &[("ZVAL1", "0")], "BLOCKSIZE"),
+        ("znaxis.fits", &rice, &[("ZNAXIS2", "50")], "tiles"),
+        (
+            "huge.fits",
+            &plain,
+            &[("NAXIS1", "4294967296"), ("NAXIS2", "4294967296")],
+            "overflow",
+        ),
+        ("bitpix.fits", &plain, &[("BITPIX", "7")], "BITPIX = 7"),
+    ];
+    for (name, base, changes, says) in cases {
+        let mut bytes = base.to_vec();
+        for (k, v) in changes {
+            set_card(&mut bytes, k, v);
+        }
+        let p = dir.path().join(name);
+        std::fs::write(&p, &bytes).unwrap();
+        let e = skycomb::fits::read_frame(&p, &Default::default())
+            .err()
+            .unwrap_or_else(|| panic!("{name} read"))
+            .to_string();
+        assert!(e.contains(name) && e.contains(says), "{name}: {e}");
+    }
+}

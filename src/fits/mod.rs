@@ -3,6 +3,7 @@
 mod cfitsio;
 pub mod header;
 pub mod mask_write;
+mod prescan;
 pub mod read;
 pub mod section;
 pub mod write;

@@ -205,6 +205,7 @@ fn sniff(path: &Path) -> Result<Storage> {
             .metadata()
             .map_err(|e| Error::io(path, "cannot read", e))?
             .len();
+        super::prescan::check_plain(path, len)?;
         return Ok(Storage::Plain { len });
     }
     let shown: String = head
