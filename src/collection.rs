@@ -91,10 +91,24 @@ pub struct FrameSummary {
 
 impl FrameSummary {
     /// Exposure time in seconds (EXPTIME, else EXPOSURE).
+    /// EXPTIME (else EXPOSURE) in seconds; `None` when absent or not a finite number >= 0.
     pub fn exptime_s(&self) -> Option<f64> {
         self.header
             .get_f64("EXPTIME")
             .or_else(|| self.header.get_f64("EXPOSURE"))
+            .filter(|t| t.is_finite() && *t >= 0.0)
+    }
+
+    /// What the header says of the exposure time when [`FrameSummary::exptime_s`] has none.
+    pub fn exptime_problem(&self) -> String {
+        match self
+            .header
+            .get("EXPTIME")
+            .or_else(|| self.header.get("EXPOSURE"))
+        {
+            Some(v) => format!("EXPTIME {} is not an exposure time", v.display()),
+            None => "no EXPTIME or EXPOSURE".into(),
+        }
     }
 
     /// The filter, trimmed: FILTER, else the first of FILTER1, FILTNAM, FILTERS (IRAF's filter-bolt

@@ -116,3 +116,126 @@ fn tile_parameters_and_sizes_that_would_crash_cfitsio_are_refused_by_name() {
         assert!(e.contains(name) && e.contains(says), "{name}: {e}");
     }
 }
+
+/// A small sample night in a fresh folder.
+fn night() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_skycomb"))
+        .args(["sample-night", "--size", "96", "--seed", "3"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    dir
+}
+
+/// Rewrite the night's files whose names start with `prefix` through `change`.
+fn rewrite(dir: &Path, prefix: &str, change: impl Fn(&mut skycomb::Frame)) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.file_name().unwrap().to_string_lossy().starts_with(prefix) {
+            let mut f = skycomb::Frame::open(&p).unwrap();
+            change(&mut f);
+            let opts = skycomb::fits::WriteOptions { overwrite: true };
+            skycomb::fits::write_f32(&p, f.data.view(), &f.header, opts).unwrap();
+        }
+    }
+}
+
+fn calibrate(dir: &Path) -> (bool, String, String) {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_skycomb"))
+        .arg("calibrate")
+        .arg(dir)
+        .arg("--output")
+        .arg(dir.join("cal"))
+        .output()
+        .unwrap();
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn flats_without_light_are_refused_by_name() {
+    // all zero
+    let n = night();
+    rewrite(n.path(), "flat_R", |f| f.data.fill(0.0));
+    let (ok, _, err) = calibrate(n.path());
+    assert!(
+        !ok && err.contains("carry no light") && err.contains("flat_R_001.fits"),
+        "{err}"
+    );
+    assert!(!n.path().join("cal/master_flat_R.fits").exists());
+    // a copy of the biases, labelled flat
+    let n = night();
+    let bias = skycomb::Frame::open(&n.path().join("bias_001.fits"))
+        .unwrap()
+        .data;
+    rewrite(n.path(), "flat_V", |f| f.data.assign(&bias));
+    let (ok, _, err) = calibrate(n.path());
+    assert!(
+        !ok && err.contains("carry no light") && err.contains("flat_V_003.fits"),
+        "{err}"
+    );
+}
+
+#[test]
+fn filters_that_share_a_safe_name_get_their_own_masters_and_darks_need_an_exposure() {
+    let n = night();
+    let set = |key: &'static str, v: &'static str| {
+        move |f: &mut skycomb::Frame| f.header.set(key, skycomb::fits::Value::Str(v.into()), "")
+    };
+    rewrite(n.path(), "flat_R", set("FILTER", "R_V"));
+    rewrite(n.path(), "flat_V", set("FILTER", "R/V"));
+    rewrite(n.path(), "sci_R", set("FILTER", "R_V"));
+    rewrite(n.path(), "dark_60s_002", set("EXPTIME", "NaN"));
+    let (ok, out, err) = calibrate(n.path());
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("master flat R_V    -> master_flat_R_V.fits"),
+        "{out}"
+    );
+    let hashed = out
+        .lines()
+        .find(|l| l.starts_with("master flat R/V"))
+        .unwrap_or_else(|| panic!("{out}"));
+    let name = hashed.split_whitespace().nth(4).unwrap();
+    assert!(
+        name.starts_with("master_flat_R_V-") && name.ends_with(".fits"),
+        "{hashed}"
+    );
+    assert!(n.path().join("cal").join(name).exists());
+    assert!(n.path().join("cal/master_flat_R_V.fits").exists());
+    assert!(
+        out.contains("ignored: dark_60s_002.fits (a dark with EXPTIME"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_gzip_file_whose_header_promises_more_than_it_holds_is_refused_before_allocating() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = std::fs::read(real_frame()).unwrap();
+    set_card(&mut bytes, "NAXIS1", "100000");
+    set_card(&mut bytes, "NAXIS2", "100000");
+    let plain = dir.path().join("liar.fits");
+    std::fs::write(&plain, &bytes).unwrap();
+    let gz = std::process::Command::new("gzip")
+        .arg(&plain)
+        .status()
+        .unwrap();
+    assert!(gz.success());
+    let p = dir.path().join("liar.fits.gz");
+    let e = within(60, move || {
+        skycomb::fits::read_frame(&p, &Default::default())
+            .err()
+            .unwrap()
+            .to_string()
+    });
+    assert!(
+        e.contains("liar.fits.gz") && e.contains("data ends before"),
+        "{e}"
+    );
+}

@@ -4,6 +4,7 @@ use ndarray::Array2;
 use skycomb::fits::{
     Card, Header, ReadOptions, Value, WriteOptions, read_frame, refuse_inputs, write_f32,
 };
+use std::path::{Path, PathBuf};
 
 #[test]
 fn round_trip_keeps_pixels_and_cards() {
@@ -98,4 +99,98 @@ fn a_failed_write_leaves_nothing() {
     let out = d.path().join("y.fits");
     assert!(write_f32(&out, data.view(), &bad, WriteOptions::default()).is_err());
     assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 0);
+}
+
+/// Frames big enough that a combine takes a while: the 10 real Orion frames, tiled 4 x 4.
+fn big_frames(dir: &Path) -> Vec<PathBuf> {
+    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/iraf/inputs");
+    (1..=10)
+        .map(|i| {
+            let f = skycomb::Frame::open(&base.join(format!("orion_{i:02}.fits"))).unwrap();
+            let (ny, nx) = f.data.dim();
+            let big =
+                ndarray::Array2::from_shape_fn((ny * 8, nx * 8), |(y, x)| f.data[[y % ny, x % nx]]);
+            let p = dir.join(format!("big_{i:02}.fits"));
+            skycomb::fits::write_f32(&p, big.view(), &f.header, Default::default()).unwrap();
+            p
+        })
+        .collect()
+}
+
+fn combine_command(frames: &[PathBuf], out: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_skycomb"));
+    c.arg("combine")
+        .args(frames)
+        .arg("--output")
+        .arg(out)
+        .arg("--npix")
+        .arg(out.with_extension("npix.fits"))
+        .arg("--rejected")
+        .arg(out.with_extension("rej.fits"))
+        .args(["--method", "median"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    c
+}
+
+fn parts_in(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".part-"))
+        .collect()
+}
+
+#[test]
+fn two_writers_of_one_output_give_one_output_and_one_refusal() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = big_frames(dir.path());
+    for k in 0..7 {
+        let out = dir.path().join(format!("race{k}.fits"));
+        let (a, b) = (
+            combine_command(&frames, &out).spawn().unwrap(),
+            combine_command(&frames, &out).spawn().unwrap(),
+        );
+        let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+        let ok = [&a, &b].iter().filter(|o| o.status.success()).count();
+        assert_eq!(ok, 1, "try {k}: {a:?} {b:?}");
+        let refused = if a.status.success() { &b } else { &a };
+        let err = String::from_utf8_lossy(&refused.stderr);
+        assert!(err.contains("exists"), "try {k}: {err}");
+        assert!(skycomb::Frame::open(&out).is_ok());
+        assert!(out.with_extension("npix.fits").exists());
+    }
+    assert_eq!(parts_in(dir.path()), Vec::<String>::new());
+}
+
+#[test]
+fn a_killed_writer_leaves_no_image_without_its_maps_and_nothing_the_next_run_keeps() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = big_frames(dir.path());
+    let mut rng = skycomb::sample::Rng::new(7);
+    for k in 0..12 {
+        let out = dir.path().join(format!("killed{k}.fits"));
+        let mut child = combine_command(&frames, &out).spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(rng.int(0, 400) as u64));
+        let _ = child.kill();
+        let _ = child.wait();
+        if out.exists() {
+            assert!(out.with_extension("npix.fits").exists(), "try {k}");
+            assert!(out.with_extension("rej.fits").exists(), "try {k}");
+        }
+        // the next run in the folder writes its own output and sweeps the dead run's leftovers
+        let next = dir.path().join(format!("next{k}.fits"));
+        let o = combine_command(&frames, &next).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(parts_in(dir.path()), Vec::<String>::new(), "try {k}");
+        // and a rerun of the killed one succeeds (its maps without an image do not block it)
+        if !out.exists() {
+            let o = combine_command(&frames, &out).output().unwrap();
+            assert!(
+                o.status.success(),
+                "try {k}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+    }
 }

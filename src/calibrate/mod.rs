@@ -157,13 +157,19 @@ pub fn plan_night(c: &Collection, dark_match: DarkMatch) -> NightPlan {
     for f in &c.frames {
         match f.kind {
             FrameKind::Bias => plan.biases.push(f.path.clone()),
-            FrameKind::Dark => {
-                let t = f.exptime_s().unwrap_or(0.0);
-                match plan.darks.iter_mut().find(|d| d.0 == t) {
+            FrameKind::Dark => match f.exptime_s() {
+                Some(t) => match plan.darks.iter_mut().find(|d| d.0 == t) {
                     Some(d) => d.1.push(f.path.clone()),
                     None => plan.darks.push((t, vec![f.path.clone()])),
-                }
-            }
+                },
+                None => plan.ignored.push((
+                    f.path.clone(),
+                    format!(
+                        "a dark with {}: it cannot be matched or scaled",
+                        f.exptime_problem()
+                    ),
+                )),
+            },
             FrameKind::Flat | FrameKind::Light => {}
             other => plan.ignored.push((
                 f.path.clone(),
@@ -182,6 +188,13 @@ pub fn plan_night(c: &Collection, dark_match: DarkMatch) -> NightPlan {
     }
     for f in c.frames.iter().filter(|f| f.kind == FrameKind::Light) {
         let filter = filter_of(f);
+        if f.exptime_s().is_none() && !plan.darks.is_empty() {
+            plan.missing.push(format!(
+                "{}: {}, so no dark can be scaled to it",
+                f.file,
+                f.exptime_problem()
+            ));
+        }
         let flat = plan
             .flats
             .iter()
@@ -199,7 +212,9 @@ pub fn plan_night(c: &Collection, dark_match: DarkMatch) -> NightPlan {
             path: f.path.clone(),
             filter,
             exptime_s: f.exptime_s(),
-            dark_s: pick_dark(&plan.darks, f.exptime_s(), dark_match),
+            dark_s: f
+                .exptime_s()
+                .and_then(|t| pick_dark(&plan.darks, Some(t), dark_match)),
             flat,
         });
     }
@@ -246,6 +261,19 @@ fn safe(s: &str) -> String {
         .collect()
 }
 
+/// A filter name's safe form with a short hash of the real name (`R/V` -> `R_V-3c1e`).
+fn hashed_label(filter: &str) -> String {
+    let s = safe(filter);
+    // FNV-1a, folded to 16 bits: stable across runs and machines
+    let h = filter.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    });
+    format!(
+        "{s}-{:04x}",
+        (h ^ (h >> 16) ^ (h >> 32) ^ (h >> 48)) & 0xffff
+    )
+}
+
 /// Output names: `master_bias.fits`, `master_dark_300s.fits`, `master_flat_R.fits`.
 pub fn master_name(kind: &str, label: &str) -> String {
     if label.is_empty() {
@@ -256,6 +284,19 @@ pub fn master_name(kind: &str, label: &str) -> String {
 }
 
 impl NightPlan {
+    /// The master flat's file name for `filter`: its safe form (`master_flat_R.fits`), and where
+    /// two of the night's filters share a safe form (`R/V` and `R_V`), the changed one also gets a
+    /// short hash of its real name, so no master replaces another.
+    pub fn flat_master_name(&self, filter: &str) -> String {
+        let s = safe(filter);
+        let shared = self.flats.iter().filter(|g| safe(&g.0) == s).count() > 1;
+        if shared && s != filter {
+            master_name("flat", &hashed_label(filter))
+        } else {
+            master_name("flat", filter)
+        }
+    }
+
     /// The plan as a person reads it before anything runs.
     pub fn describe(&self) -> String {
         let mut s = String::new();
@@ -281,7 +322,8 @@ impl NightPlan {
                 .unwrap_or_default();
             let _ = writeln!(
                 s,
-                "master flat {f:<6} <- {} frame(s), bias{dark}, inverse-median scaled: {}",
+                "master flat {f:<6} -> {} <- {} frame(s), bias{dark}, inverse-median scaled: {}",
+                self.flat_master_name(f),
                 v.len(),
                 names(v)
             );
@@ -383,6 +425,69 @@ fn build_master(
     Master::open(out)
 }
 
+/// A master flat must carry light: every flat's scale factor finite and above 0 (a flat whose median
+/// after bias and dark is 0 or below has none), and the master's median far above its pixel-to-pixel
+/// noise (a "flat" that equals the bias within the noise has none). Otherwise the flat is refused,
+/// naming its files, and its master removed: dividing by it would fill the science with NaN and
+/// nonsense.
+fn check_flat_signal(
+    filter: &str,
+    paths: &[PathBuf],
+    summary: &crate::combine::CombineSummary,
+    master: &Master,
+    out: &Path,
+) -> Result<()> {
+    let refuse = |why: String| {
+        let _ = std::fs::remove_file(out);
+        Err(Error::Invalid(format!(
+            "the flats of filter {filter} carry no light ({why}): {}; not used",
+            paths
+                .iter()
+                .map(|p| file_name(p))
+                .collect::<Vec<_>>()
+                .join(" ")
+        )))
+    };
+    let bad: Vec<String> = paths
+        .iter()
+        .zip(&summary.scale)
+        .filter(|(_, s)| !(s.is_finite() && **s > 0.0))
+        .map(|(p, s)| format!("{} scale {s}", file_name(p)))
+        .collect();
+    if !bad.is_empty() {
+        return refuse(format!(
+            "scale factors that are not finite and above 0: {}",
+            bad.join(", ")
+        ));
+    }
+    let data = master.data.view();
+    let mut values = crate::stats::finite_values(data);
+    let median = crate::stats::median_mut(&mut values).unwrap_or(f64::NAN);
+    // noise from neighbouring pixels' differences: vignetting and gradients do not count
+    let diffs: Vec<f32> = data
+        .rows()
+        .into_iter()
+        .flat_map(|r| {
+            r.windows(2)
+                .into_iter()
+                .map(|w| w[1] - w[0])
+                .collect::<Vec<_>>()
+        })
+        .filter(|d| d.is_finite())
+        .collect();
+    let noise = crate::stats::mad_std(&diffs).unwrap_or(0.0) / std::f64::consts::SQRT_2;
+    if !(median.is_finite() && median > 0.0 && median > FLAT_SIGNAL_TO_NOISE * noise) {
+        return refuse(format!(
+            "the master's median is {median:.4} with a pixel noise of {noise:.4}: a flat needs \
+             its level above {FLAT_SIGNAL_TO_NOISE} times its noise"
+        ));
+    }
+    Ok(())
+}
+
+/// A master flat's level must be this many times its pixel-to-pixel noise.
+const FLAT_SIGNAL_TO_NOISE: f64 = 5.0;
+
 /// Write one calibrated science frame, band by band.
 fn write_calibrated(
     input: &CalibratedInput,
@@ -466,19 +571,22 @@ pub fn run_calibration(
     let dark_for = |t: Option<f64>| t.and_then(|t| darks.iter().find(|d| d.0 == t).map(|d| &d.1));
     let mut flats: Vec<(String, Master)> = Vec::new();
     for (filter, paths, dark_t) in &plan.flats {
-        let path = out_dir.join(master_name("flat", filter));
-        flats.push((
-            filter.clone(),
-            build_master(
-                paths,
-                &p.flat,
-                p,
-                &path,
-                (bias.as_ref(), dark_for(*dark_t)),
-                progress,
-                &mut report,
-            )?,
-        ));
+        let path = out_dir.join(plan.flat_master_name(filter));
+        let master = build_master(
+            paths,
+            &p.flat,
+            p,
+            &path,
+            (bias.as_ref(), dark_for(*dark_t)),
+            progress,
+            &mut report,
+        )?;
+        let summary = report
+            .summaries
+            .last()
+            .expect("build_master adds a summary");
+        check_flat_signal(filter, paths, summary, &master, &path)?;
+        flats.push((filter.clone(), master));
     }
     let band_rows = (p.bias.memory_limit_bytes / 64 / 4096).max(16);
     progress.begin("calibrating science frames", plan.lights.len() as u64);

@@ -801,27 +801,63 @@ pub fn output_header(inputs: &[&dyn StackInput], params: &CombineParams) -> Head
     h
 }
 
-fn map_header(base: &Header, what: &str) -> Header {
+fn map_header(base: &Header, what: &str, image: &Path) -> Header {
     let mut h = Header::default();
-    for key in ["OBJECT", "FILTER", "EXPTIME", "NCOMBINE"] {
+    for key in ["OBJECT", "FILTER", "NCOMBINE"] {
         if let Some(c) = base.card(key) {
             h.cards.push(c.clone());
         }
     }
     h.cards
         .push(Card::new("BUNIT", Value::Str(what.into()), ""));
+    // a map is no frame of the night: a later scan must not take it for a light
+    h.cards.push(Card::new(
+        "IMAGETYP",
+        Value::Str("map".into()),
+        "a combination's map, not a frame",
+    ));
+    h.cards.push(Card::new(
+        MAP_OF,
+        Value::Str(file_name(image)),
+        "the combined image this map belongs to",
+    ));
     h
+}
+
+/// The card naming a map's image.
+const MAP_OF: &str = "MAPOF";
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Remove a map that a killed run placed before its image (which never appeared): it names the
+/// image in MAPOF and the image is not there. Anything else at the map's name is left alone.
+fn remove_orphan_map(map: &Path, image: &Path) {
+    if image.exists() || !map.exists() {
+        return;
+    }
+    let names_image = crate::fits::read_raw_header(map, 0)
+        .ok()
+        .and_then(|h| h.get_str(MAP_OF).map(str::to_string))
+        .is_some_and(|n| n == file_name(image));
+    if names_image {
+        let _ = std::fs::remove_file(map);
+    }
 }
 
 /// The rejection-mask cube: a byte plane per input, its planes named by IMCMBnnn as the inputs.
 fn rejection_masks_writer(
     path: &Path,
+    image: &Path,
     inputs: &[&dyn StackInput],
     header: &Header,
     opts: WriteOptions,
 ) -> Result<MaskWriter> {
     let (ny, nx) = inputs[0].shape();
-    let mut h = map_header(header, "1 where the plane's input was not used");
+    let mut h = map_header(header, "1 where the plane's input was not used", image);
     h.cards.extend(
         header
             .cards
@@ -835,6 +871,7 @@ fn rejection_masks_writer(
 /// The exposure mask: 32-bit integers, MASKSCAL seconds each.
 fn exposure_mask_writer(
     path: &Path,
+    image: &Path,
     inputs: &[&dyn StackInput],
     header: &Header,
     keyword: &str,
@@ -843,7 +880,11 @@ fn exposure_mask_writer(
     let (ny, nx) = inputs[0].shape();
     let headers: Vec<&Header> = inputs.iter().map(|i| i.header()).collect();
     let m = masks::ExposureMask::iraf(&headers, keyword);
-    let mut h = map_header(header, "exposure time of the inputs used (s / MASKSCAL)");
+    let mut h = map_header(
+        header,
+        "exposure time of the inputs used (s / MASKSCAL)",
+        image,
+    );
     h.cards.extend(m.cards());
     let w = MaskWriter::create(path, [nx, ny, 1], false, MaskType::I32, &h, opts)?;
     Ok((w, m))
@@ -885,9 +926,22 @@ pub fn combine_to_files(
     let opts = WriteOptions {
         overwrite: out.overwrite,
     };
+    let maps = [
+        &out.npix,
+        &out.rejected,
+        &out.sigma,
+        &out.rejection_masks,
+        &out.exposure_mask,
+    ];
+    for m in maps.into_iter().flatten() {
+        remove_orphan_map(m, &out.image);
+    }
     let open = |p: &Option<PathBuf>, what: &str| -> Result<Option<StreamingWriter>> {
         p.as_ref()
-            .map(|p| StreamingWriter::create(p, nx, ny, &map_header(&header, what), opts))
+            .map(|p| {
+                let h = map_header(&header, what, &out.image);
+                StreamingWriter::create(p, nx, ny, &h, opts)
+            })
             .transpose()
     };
     let mut sink = FileSink {
@@ -898,25 +952,30 @@ pub fn combine_to_files(
         rejection_masks: out
             .rejection_masks
             .as_ref()
-            .map(|p| rejection_masks_writer(p, inputs, &header, opts))
+            .map(|p| rejection_masks_writer(p, &out.image, inputs, &header, opts))
             .transpose()?,
         exposure: out
             .exposure_mask
             .as_ref()
-            .map(|p| exposure_mask_writer(p, inputs, &header, &out.exposure_keyword, opts))
+            .map(|p| {
+                exposure_mask_writer(p, &out.image, inputs, &header, &out.exposure_keyword, opts)
+            })
             .transpose()?,
     };
     let mut params = params.clone();
     params.sigma_map |= out.sigma.is_some();
     params.frame_reasons |= sink.rejection_masks.is_some() || sink.exposure.is_some();
     let summary = combine_stream(inputs, &params, progress, &mut sink, None)?;
-    sink.image.finish()?;
+    // the maps first and the image last, all or none
+    let mut ready = Vec::new();
     for w in [sink.npix, sink.rejected, sink.sigma].into_iter().flatten() {
-        w.finish()?;
+        ready.push(w.ready()?);
     }
     let masks = sink.exposure.map(|(w, _)| w).into_iter();
     for w in sink.rejection_masks.into_iter().chain(masks) {
-        w.finish()?;
+        ready.push(w.ready()?);
     }
+    ready.push(sink.image.ready()?);
+    crate::fits::place_together(ready)?;
     Ok(summary)
 }

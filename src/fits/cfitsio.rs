@@ -214,8 +214,6 @@ impl RawFits {
         Ok(out)
     }
 
-    /// Read `n` pixels as f32 starting at the 0-based pixel `first` (x, y, plane...), scaled by
-    /// BSCALE/BZERO, with BLANK (and NaN) pixels returned as NaN.
     /// Read `out.len()` pixels as f32 starting at the 0-based pixel `first` (x, y, plane...), scaled
     /// by BSCALE/BZERO, with BLANK (and NaN) pixels returned as NaN.
     pub fn read_f32_into(&mut self, first: &[usize], out: &mut [f32]) -> Result<()> {

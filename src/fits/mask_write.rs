@@ -2,7 +2,7 @@
 //! at their places in a temporary file and renamed into place whole.
 
 use super::header::{Card, Header, Value};
-use super::write::{WriteOptions, encode_header, output_header, temp_path};
+use super::write::{Ready, WriteOptions, encode_header, output_header, temp_path};
 use crate::error::{Error, Result};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -43,6 +43,7 @@ pub struct MaskWriter {
     shape: [usize; 3],
     kind: MaskType,
     data_start: u64,
+    overwrite: bool,
     finished: bool,
 }
 
@@ -84,6 +85,7 @@ impl MaskWriter {
             shape,
             kind,
             data_start: head.len() as u64,
+            overwrite: options.overwrite,
             finished: false,
         };
         w.file
@@ -118,15 +120,18 @@ impl MaskWriter {
             .map_err(|e| Error::io(&self.tmp, "cannot write", e))
     }
 
-    /// Sync and rename into place.
-    pub fn finish(mut self) -> Result<()> {
+    /// Sync and put into place.
+    pub fn finish(self) -> Result<()> {
+        self.ready()?.place()
+    }
+
+    /// Sync: complete under its temporary name, waiting to be placed with its step's outputs.
+    pub fn ready(mut self) -> Result<Ready> {
         self.file
             .sync_all()
             .map_err(|e| Error::io(&self.tmp, "cannot sync", e))?;
-        std::fs::rename(&self.tmp, &self.path)
-            .map_err(|e| Error::io(&self.path, "cannot rename into place", e))?;
         self.finished = true;
-        Ok(())
+        Ok(Ready::new(&self.tmp, &self.path, self.overwrite))
     }
 }
 

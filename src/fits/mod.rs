@@ -15,4 +15,4 @@ pub use read::{
     read_raw_header,
 };
 pub use section::{PixelBox, Section, parse_section};
-pub use write::{StreamingWriter, WriteOptions, refuse_inputs, write_f32};
+pub use write::{Ready, StreamingWriter, WriteOptions, place_together, refuse_inputs, write_f32};

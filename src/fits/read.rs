@@ -403,7 +403,11 @@ impl FitsImage {
         if info.compression.is_none() {
             info.layout = data_start.and_then(|d| RawLayout::of(&info.header, info.bitpix, d));
         }
-        Ok(FitsImage { raw, info })
+        let mut image = FitsImage { raw, info };
+        if storage == Storage::Compressed {
+            image.probe_last_pixel()?;
+        }
+        Ok(image)
     }
 
     /// Read one plane (0-based) of the image as a 2-D array (row = y).
@@ -414,13 +418,50 @@ impl FitsImage {
 
     /// Read rows `rows` (0-based, half-open) of one plane: the building block of row-band streaming.
     pub fn read_rows(&mut self, plane: usize, rows: Range<usize>) -> Result<Array2<f32>> {
-        let mut out = Array2::<f32>::zeros((rows.len(), self.info.nx()));
+        let mut out = self.allocate(rows.len())?;
         self.read_rows_into(
             plane,
             rows,
             out.as_slice_mut().expect("new arrays are contiguous"),
         )?;
         Ok(out)
+    }
+
+    /// A zeroed array of `rows` x NAXIS1, or an error naming the file when memory cannot hold it
+    /// (never an abort).
+    fn allocate(&self, rows: usize) -> Result<Array2<f32>> {
+        let nx = self.info.nx();
+        let too_big = || {
+            Error::Invalid(format!(
+                "{}: {rows} rows of {nx} pixels do not fit in memory",
+                self.info.path.display()
+            ))
+        };
+        let len = rows.checked_mul(nx).ok_or_else(too_big)?;
+        let mut v: Vec<f32> = Vec::new();
+        v.try_reserve_exact(len).map_err(|_| too_big())?;
+        v.resize(len, 0.0);
+        Ok(Array2::from_shape_vec((rows, nx), v).expect("rows x nx values"))
+    }
+
+    /// For a gzip or compress file (whose length says nothing until cfitsio inflates it): read the
+    /// last pixel, so a header that promises more than the file holds fails here, by name, before
+    /// any plane is allocated.
+    fn probe_last_pixel(&mut self) -> Result<()> {
+        let last: Vec<usize> = self.info.naxes.iter().map(|n| n - 1).collect();
+        let mut one = [0f32; 1];
+        self.raw.read_f32_into(&last, &mut one).map_err(|_| Error::BadFits {
+            path: self.info.path.clone(),
+            reason: format!(
+                "the data ends before the {} pixels its header describes (truncated, or a header that lies)",
+                self.info
+                    .naxes
+                    .iter()
+                    .map(|n| n.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" x ")
+            ),
+        })
     }
 
     /// Read rows `rows` of one plane into `out` (`rows.len()` x NAXIS1 values, row by row), so a

@@ -98,14 +98,110 @@ pub fn encode_u16(data: ArrayView2<u16>, header: &Header) -> Result<Vec<u8>> {
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// A temporary name beside `path`, unique within this process.
+/// A temporary name beside `path`, unique within this process: `.NAME.part-PID-N`. The first
+/// in a folder also removes the temporary files that dead processes left there.
 pub(super) fn temp_path(path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    sweep_dead_parts(path.parent().unwrap_or(Path::new(".")));
     let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
     path.with_file_name(format!(".{name}.part-{}-{n}", std::process::id()))
+}
+
+/// The process id in a temporary file's name `.NAME.part-PID-N`.
+fn part_owner(file_name: &str) -> Option<i32> {
+    let rest = file_name.strip_prefix('.')?;
+    let (_, tail) = rest.rsplit_once(".part-")?;
+    let (pid, n) = tail.split_once('-')?;
+    n.parse::<u64>().ok()?;
+    pid.parse().ok()
+}
+
+/// Whether process `pid` is gone (a process we may not signal is alive).
+fn is_dead(pid: i32) -> bool {
+    // SAFETY: signal 0 only asks whether the process exists
+    pid > 0
+        && unsafe { libc::kill(pid, 0) } != 0
+        && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+}
+
+/// Remove `dir`'s temporary files whose writer process has died (killed mid-write); each folder
+/// once per process.
+fn sweep_dead_parts(dir: &Path) {
+    static SWEPT: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    {
+        let mut swept = SWEPT.lock().unwrap_or_else(|e| e.into_inner());
+        if swept.iter().any(|d| d == dir) {
+            return;
+        }
+        swept.push(dir.to_path_buf());
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if part_owner(&name.to_string_lossy()).is_some_and(is_dead) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Put a finished temporary file at its final name. With `overwrite` it replaces what is there;
+/// without, it takes the name only if the name is free at that instant (renameat2's
+/// RENAME_NOREPLACE, or a hard link where the filesystem lacks it), so a writer that got there
+/// first is never replaced.
+pub(super) fn place(tmp: &Path, path: &Path, overwrite: bool) -> Result<()> {
+    let into_place = |e| Error::io(path, "cannot rename into place", e);
+    if overwrite {
+        return std::fs::rename(tmp, path).map_err(into_place);
+    }
+    let exists = || Error::OutputExists { path: path.into() };
+    match rename_noreplace(tmp, path) {
+        Ok(()) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(exists()),
+        Err(e) if !matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) => {
+            return Err(into_place(e));
+        }
+        Err(_) => {} // the filesystem has no RENAME_NOREPLACE: link instead
+    }
+    match std::fs::hard_link(tmp, path) {
+        Ok(()) => {
+            let _ = std::fs::remove_file(tmp);
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(exists()),
+        Err(e) => Err(Error::io(path, "cannot link into place", e)),
+    }
+}
+
+fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c =
+        |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).map_err(std::io::Error::other);
+    let (a, b) = (c(from)?, c(to)?);
+    // SAFETY: two valid NUL-terminated paths, relative to the working folder
+    let r = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 /// Write `bytes` to `path` atomically: to a temporary file in the same folder, synced, then renamed.
@@ -122,7 +218,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], options: WriteOptions) -> Result<
             .map_err(|e| Error::io(&tmp, "cannot write", e))?;
         f.sync_all()
             .map_err(|e| Error::io(&tmp, "cannot sync", e))?;
-        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, "cannot rename into place", e))
+        place(&tmp, path, options.overwrite)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -170,6 +266,7 @@ pub struct StreamingWriter {
     rows_left: usize,
     nx: usize,
     data_bytes: usize,
+    overwrite: bool,
     finished: bool,
 }
 
@@ -219,6 +316,7 @@ impl StreamingWriter {
             rows_left: ny,
             nx,
             data_bytes: 0,
+            overwrite: options.overwrite,
             finished: false,
         };
         let mut head = Vec::new();
@@ -284,8 +382,14 @@ impl StreamingWriter {
         Ok(())
     }
 
-    /// Pad, sync and rename into place; every row must have been written.
-    pub fn finish(mut self) -> Result<()> {
+    /// Pad, sync and put into place; every row must have been written.
+    pub fn finish(self) -> Result<()> {
+        self.ready()?.place()
+    }
+
+    /// Pad and sync: the file, complete under its temporary name, waits to be placed (with the
+    /// other outputs of its step, by [`place_together`]).
+    pub fn ready(mut self) -> Result<Ready> {
         if self.rows_left != 0 {
             return Err(Error::Invalid(format!(
                 "{}: {} rows never written",
@@ -296,11 +400,63 @@ impl StreamingWriter {
         let pad = self.data_bytes.div_ceil(BLOCK) * BLOCK - self.data_bytes;
         self.send(vec![0u8; pad])?;
         self.join()?;
-        std::fs::rename(&self.tmp, &self.path)
-            .map_err(|e| Error::io(&self.path, "cannot rename into place", e))?;
         self.finished = true;
+        Ok(Ready::new(&self.tmp, &self.path, self.overwrite))
+    }
+}
+
+/// A complete, synced output under its temporary name. Dropped unplaced, it removes the file.
+pub struct Ready {
+    tmp: PathBuf,
+    path: PathBuf,
+    overwrite: bool,
+    placed: bool,
+}
+
+impl Ready {
+    pub(super) fn new(tmp: &Path, path: &Path, overwrite: bool) -> Ready {
+        Ready {
+            tmp: tmp.into(),
+            path: path.into(),
+            overwrite,
+            placed: false,
+        }
+    }
+
+    /// Give it its final name (see [`place`]).
+    pub fn place(mut self) -> Result<()> {
+        place(&self.tmp, &self.path, self.overwrite)?;
+        self.placed = true;
         Ok(())
     }
+}
+
+impl Drop for Ready {
+    fn drop(&mut self) {
+        if !self.placed {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Place a step's outputs in order, the main one last, so its image never appears without its
+/// maps; if one cannot take its name, the ones placed before it are removed again and the rest
+/// never appear.
+pub fn place_together(outputs: Vec<Ready>) -> Result<()> {
+    let mut placed: Vec<PathBuf> = Vec::new();
+    for r in outputs {
+        let (path, overwrite) = (r.path.clone(), r.overwrite);
+        if let Err(e) = r.place() {
+            for p in &placed {
+                let _ = std::fs::remove_file(p);
+            }
+            return Err(e);
+        }
+        if !overwrite {
+            placed.push(path);
+        }
+    }
+    Ok(())
 }
 
 impl Drop for StreamingWriter {
