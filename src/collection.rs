@@ -368,14 +368,29 @@ pub enum Condition {
     },
 }
 
+/// A shell glob as a regex over the whole name: `*`, `?`, and classes `[1-3]`, `[!ab]` (or `[^ab]`)
+/// whose ranges stay ranges.
 fn glob_to_regex(glob: &str) -> Result<Regex> {
     let mut re = String::from("(?i)^");
-    for c in glob.chars() {
-        match c {
-            '*' => re.push_str(".*"),
-            '?' => re.push('.'),
-            '[' | ']' => re.push(c),
-            c => re.push_str(&regex::escape(&c.to_string())),
+    let mut in_class = false;
+    let mut chars = glob.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (in_class, c) {
+            (false, '*') => re.push_str(".*"),
+            (false, '?') => re.push('.'),
+            (false, '[') => {
+                in_class = true;
+                re.push('[');
+                if chars.next_if(|n| *n == '!' || *n == '^').is_some() {
+                    re.push('^');
+                }
+            }
+            (true, ']') => {
+                in_class = false;
+                re.push(']');
+            }
+            (true, '-') => re.push('-'),
+            (_, c) => re.push_str(&regex::escape(&c.to_string())),
         }
     }
     re.push('$');
@@ -635,6 +650,20 @@ mod tests {
         let c = parse_conditions("IMAGETYP=flat, FILTER=R").unwrap();
         assert_eq!(c.len(), 2);
         assert!(parse_conditions("=R").is_err());
+    }
+
+    #[test]
+    fn glob_classes_keep_their_ranges_and_negations() {
+        let g = |glob: &str, name: &str| glob_to_regex(glob).unwrap().is_match(name);
+        for n in ["m_0001.fit", "m_0002.fit", "m_0003.fit"] {
+            assert!(g("*_000[1-3].fit", n), "{n}");
+        }
+        assert!(!g("*_000[1-3].fit", "m_0004.fit"));
+        assert!(!g("*_000[1-3].fit", "m_000-.fit"));
+        assert!(g("*_000[!1-3].fit", "m_0004.fit"));
+        assert!(!g("*_000[!1-3].fit", "m_0002.fit"));
+        assert!(g("a-b?.fits", "A-B1.fits"));
+        assert!(!g("a.b", "axb"));
     }
 
     #[test]

@@ -5,13 +5,13 @@ use std::path::PathBuf;
 /// The error type of every fallible function in the core.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The operating system refused or failed an operation on a path.
-    #[error("{path}: {action}: {source}")]
+    /// The operating system refused or failed an operation on a path. The OS's words are part of
+    /// the message (not a separate cause), so a printed chain says them once.
+    #[error("{path}: {action}: {cause}")]
     Io {
         path: PathBuf,
         action: &'static str,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The file exists but is not a FITS file at all.
     #[error("{path}: not a FITS file: {reason}")]
@@ -58,7 +58,7 @@ impl Error {
         Error::Io {
             path: path.into(),
             action,
-            source,
+            cause: source,
         }
     }
 }

@@ -559,3 +559,64 @@ fn imcombine_takes_iraf_words_and_gives_irafs_result() {
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("no parameter \"sigclip\""), "{err}");
 }
+
+fn skycomb_in(args: &[&str], dir: &Path) -> (i32, String, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_skycomb"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// The small refusals: each names what is wrong, once, and where.
+#[test]
+fn bad_arguments_and_files_are_refused_clearly() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let frame = data("iraf/inputs/orion_01.fits");
+    let frame = frame.to_str().unwrap();
+    let (code, _, err) = skycomb_in(&["stats", "missing.fits"], p);
+    assert_eq!(code, 1);
+    assert_eq!(err.matches("os error 2").count(), 1, "{err}");
+    let (code, _, err) = skycomb_in(&["detect", frame, "--threshold", "nan"], p);
+    assert!(code == 1 && err.contains("threshold NaN"), "{err}");
+    let (code, _, err) = skycomb_in(&["centroid", frame, "--at", "30,20", "--box", "0"], p);
+    assert!(code == 1 && err.contains("centroid box 0"), "{err}");
+    std::fs::write(p.join("empty.toml"), "").unwrap();
+    let (code, _, err) = skycomb_in(&["run", "empty.toml"], p);
+    assert!(code == 1 && err.contains("no steps"), "{err}");
+    let recipe = "[[step]]\nrun = \"combine\"\nfiles = [\"a.fits\"]\noutput = \"o.fits\"\n\n\
+                  [[step]]\nrun = \"stack\"\nfiles = [\"a.fits\"]\noutput = \"s.fits\"\nbogus = 3\n";
+    std::fs::write(p.join("r.toml"), recipe).unwrap();
+    let (code, _, err) = skycomb_in(&["run", "r.toml"], p);
+    assert!(
+        code == 1 && err.contains("line 10: step 2: unknown field `bogus`"),
+        "{err}"
+    );
+    // a keyword with a non-ASCII letter: the header is shown, the card named with its file
+    let mut bytes = std::fs::read(data("iraf/inputs/f7_01.fits")).unwrap();
+    let at = bytes.windows(9).position(|w| w == b"GAIN    =").unwrap();
+    bytes[at + 1] = 0xc4;
+    std::fs::write(p.join("odd.fits"), &bytes).unwrap();
+    let (code, out, err) = skycomb_in(&["header", "odd.fits"], p);
+    assert!(
+        code == 0 && out.contains("RDNOISE") && out.ends_with("END\n"),
+        "{out}"
+    );
+    assert!(
+        err.contains("odd.fits") && err.contains("keywords may hold only"),
+        "{err}"
+    );
+    // a section's statistics are the section's
+    let (_, out, _) = skycomb_in(&["stats", frame, "--section", "[10:20,5:9]", "--json"], p);
+    let j: Json = serde_json::from_str(&out).unwrap();
+    let f = skycomb::Frame::open(Path::new(frame)).unwrap().data;
+    let cut = f.slice(ndarray::s![4..9, 9..20]);
+    let max = cut.iter().fold(f32::MIN, |a, b| a.max(*b)) as f64;
+    assert_eq!(j["max"].as_f64().unwrap(), max, "{out}");
+}

@@ -37,8 +37,15 @@ pub fn run(a: &HeaderArgs) -> Result<()> {
         Some(choice) => read_image_info(&a.file, &choice)?.header,
         None => read_image_info(&a.file, &HduChoice::FirstImage)?.header,
     };
-    for image in header.to_card_images()? {
-        println!("{}", image.trim_end());
+    for card in &header.cards {
+        match card.to_images() {
+            Ok(images) => images.iter().for_each(|i| println!("{}", i.trim_end())),
+            Err(e) => {
+                // shown as stored, and said once on stderr with the file's name
+                println!("{:<8}{}", card.keyword, card.value.display());
+                eprintln!("skycomb: warning: {}: {e}", a.file.display());
+            }
+        }
     }
     println!("END");
     Ok(())

@@ -32,14 +32,15 @@ pub fn run(a: &StatsArgs) -> Result<()> {
     };
     anyhow::ensure!(a.plane >= 1, "--plane is 1-based: the first plane is 1");
     let mut img = FitsImage::open(&a.file, &choice)?;
-    let data = img.read_plane(a.plane - 1)?;
-    let (ny, nx) = data.dim();
+    let (nx, ny) = (img.info.nx(), img.info.ny());
+    // a section reads only its rows
     let view = match &a.section {
         Some(s) => {
             let b = parse_section(s, nx, ny).with_context(|| format!("{}", a.file.display()))?;
-            data.slice_move(ndarray::s![b.y.clone(), b.x.clone()])
+            img.read_rows(a.plane - 1, b.y.clone())?
+                .slice_move(ndarray::s![.., b.x.clone()])
         }
-        None => data,
+        None => img.read_plane(a.plane - 1)?,
     };
     let s = summarize(view.view());
     let z = zscale(view.view(), &ZScale::default());

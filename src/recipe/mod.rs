@@ -131,6 +131,38 @@ pub struct Recipe {
     pub steps: Vec<Step>,
 }
 
+/// The 1-based line of step `index`'s error: the line of the key it names (`unknown field `x``,
+/// `... for key `x``), else the step's `[[step]]` line.
+fn step_error_line(text: &str, index: usize, message: &str) -> usize {
+    let starts: Vec<usize> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.trim() == "[[step]]")
+        .map(|(n, _)| n)
+        .collect();
+    let Some(&start) = starts.get(index) else {
+        return 1;
+    };
+    let end = starts.get(index + 1).copied().unwrap_or(usize::MAX);
+    let key = message
+        .split('`')
+        .nth(1)
+        .filter(|_| message.contains("unknown field") || message.contains("for key"));
+    key.and_then(|k| {
+        text.lines()
+            .enumerate()
+            .skip(start)
+            .take(end - start)
+            .find(|(_, l)| {
+                l.trim_start()
+                    .strip_prefix(k)
+                    .is_some_and(|r| r.trim_start().starts_with('='))
+            })
+            .map(|(n, _)| n + 1)
+    })
+    .unwrap_or(start + 1)
+}
+
 /// Make the folder an output goes into.
 fn make_folder_of(output: &Path) -> Result<()> {
     match output.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -261,10 +293,35 @@ impl Recipe {
     /// Read a recipe; relative paths become relative to its folder.
     pub fn load(path: &Path) -> Result<Recipe> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "cannot read", e))?;
-        let recipe: Recipe = toml::from_str(&text)
-            .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+        let recipe =
+            Recipe::parse(&text).map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
         let base = path.parent().unwrap_or(Path::new("."));
         Ok(recipe.rooted_at(base))
+    }
+
+    /// A recipe from TOML text. A step's error names the line it is on (the bad key's, or the
+    /// step's `[[step]]`), which serde's tagged steps cannot; a recipe with no step is refused.
+    pub fn parse(text: &str) -> std::result::Result<Recipe, String> {
+        let mut table: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
+        let steps = match table.remove("step") {
+            None => Vec::new(),
+            Some(toml::Value::Array(a)) => a,
+            Some(_) => return Err("`step` must be an array of tables: [[step]]".into()),
+        };
+        let mut recipe: Recipe = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| e.message().to_string())?;
+        for (i, step) in steps.into_iter().enumerate() {
+            let step: Step = step.try_into().map_err(|e: toml::de::Error| {
+                let line = step_error_line(text, i, e.message());
+                format!("line {line}: step {}: {}", i + 1, e.message())
+            })?;
+            recipe.steps.push(step);
+        }
+        if recipe.steps.is_empty() {
+            return Err("no steps: a recipe needs at least one [[step]] with run = \"calibrate\", \"combine\" or \"stack\"".into());
+        }
+        Ok(recipe)
     }
 
     /// The recipe with every relative path joined to `base`.

@@ -636,6 +636,9 @@ fn box_edge_stats(cut: &Array2<f64>) -> Option<(f64, f64)> {
 
 /// Measure the star nearest (x, y) (0-based): snap to the brightest pixel of the box, then measure
 /// and re-centre until the position moves less than 0.01 px.
+/// The smallest centroid box: a star's core and a ring around it.
+pub const MIN_BOX: usize = 5;
+
 pub fn centroid(
     image: ArrayView2<f32>,
     name: &str,
@@ -643,6 +646,12 @@ pub fn centroid(
     y: f64,
     p: &CentroidParams,
 ) -> Result<Centroid> {
+    if p.box_size < MIN_BOX {
+        return Err(Error::Invalid(format!(
+            "centroid box {} px: give {MIN_BOX} pixels or more",
+            p.box_size
+        )));
+    }
     let (ny, nx) = image.dim();
     let bad = |why: String| {
         Error::Invalid(format!(
@@ -661,7 +670,7 @@ pub fn centroid(
     {
         return Err(bad(format!("outside the {nx}x{ny} image")));
     }
-    let size = (p.box_size.max(5)) | 1;
+    let size = p.box_size | 1;
     // snap: the brightest pixel in the box around the click
     let (bx, by, cut, _) = cut_box(image, x.round() as i64, y.round() as i64, size);
     let ((py, px), _) = cut

@@ -192,6 +192,18 @@ fn smoothed(image: ArrayView2<f32>, bkg: &MeshBackground) -> Array2<f32> {
 
 /// Detect stars, brightest first.
 pub fn detect(image: ArrayView2<f32>, name: &str, p: &DetectParams) -> crate::Result<Vec<Star>> {
+    if !(p.threshold_sigma.is_finite() && p.threshold_sigma > 0.0) {
+        return Err(crate::Error::Invalid(format!(
+            "detection threshold {}: give a number of sigmas above 0",
+            p.threshold_sigma
+        )));
+    }
+    if p.mesh_px < 8 {
+        return Err(crate::Error::Invalid(format!(
+            "background mesh {} px: give 8 pixels or more",
+            p.mesh_px
+        )));
+    }
     let (ny, nx) = image.dim();
     let bkg = MeshBackground::new(image, p.mesh_px).ok_or_else(|| {
         crate::Error::Invalid(format!("{name}: no finite pixel to measure the sky on"))
