@@ -67,6 +67,73 @@ pub fn mad_std(values: &[f32]) -> Option<f64> {
     Some(MAD_TO_SIGMA * median_f64_mut(&mut dev)?)
 }
 
+/// The median (even count: the mean of the two middle values, as [`median_mut`]) and the mean of
+/// the finite values that `bands` hands over, band by band, in two passes and a fixed amount of
+/// memory (two radix histograms: the top 16 bits of each value's order key, then the low 16 bits
+/// within the middle's top bin). `bands` is called once per pass and feeds its values to the
+/// closure it is given. `None` when there is no finite value.
+pub fn streamed_median_and_mean<E>(
+    mut bands: impl FnMut(&mut dyn FnMut(&[f32])) -> Result<(), E>,
+) -> Result<Option<(f64, f64)>, E> {
+    let mut top = vec![0u64; 1 << 16];
+    let (mut n, mut sum) = (0u64, 0.0f64);
+    bands(&mut |values: &[f32]| {
+        for v in values.iter().filter(|v| v.is_finite()) {
+            top[(order_key(*v) >> 16) as usize] += 1;
+            n += 1;
+            sum += *v as f64;
+        }
+    })?;
+    if n == 0 {
+        return Ok(None);
+    }
+    // the ranks wanted (0-based) and, for each, its top bin and rank within the bin
+    let ranks: Vec<u64> = if n % 2 == 1 {
+        vec![n / 2]
+    } else {
+        vec![n / 2 - 1, n / 2]
+    };
+    let place = |rank: u64| {
+        let mut below = 0u64;
+        for (bin, c) in top.iter().enumerate() {
+            if below + c > rank {
+                return (bin as u32, rank - below);
+            }
+            below += c;
+        }
+        unreachable!("rank < n")
+    };
+    let places: Vec<(u32, u64)> = ranks.iter().map(|r| place(*r)).collect();
+    let mut low = vec![vec![0u64; 1 << 16]; places.len()];
+    bands(&mut |values: &[f32]| {
+        for v in values.iter().filter(|v| v.is_finite()) {
+            let k = order_key(*v);
+            for (h, (bin, _)) in low.iter_mut().zip(&places) {
+                if k >> 16 == *bin {
+                    h[(k & 0xffff) as usize] += 1;
+                }
+            }
+        }
+    })?;
+    let value = |h: &[u64], (bin, rank): (u32, u64)| {
+        let mut below = 0u64;
+        for (lo, c) in h.iter().enumerate() {
+            if below + c > rank {
+                return from_order_key(bin << 16 | lo as u32) as f64;
+            }
+            below += c;
+        }
+        unreachable!("the bin holds the rank")
+    };
+    let vals: Vec<f64> = low.iter().zip(&places).map(|(h, p)| value(h, *p)).collect();
+    let median = if vals.len() == 1 {
+        vals[0]
+    } else {
+        0.5 * (vals[0] + vals[1])
+    };
+    Ok(Some((median, sum / n as f64)))
+}
+
 /// Median and 1.4826 x MAD of the values in one go (reorders the slice); `None` when empty.
 pub fn median_and_mad_std(values: &mut [f32]) -> Option<(f64, f64)> {
     let med = median_mut(values)?;
@@ -384,6 +451,41 @@ pub fn summarize(view: ArrayView2<f32>) -> Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_streamed_median_and_mean_equal_the_in_memory_ones() {
+        let mut rng = crate::sample::Rng::new(4);
+        for n in [1usize, 2, 3, 10, 1001, 4096] {
+            let mut v: Vec<f32> = (0..n)
+                .map(|i| match i % 7 {
+                    0 => f32::NAN,
+                    1 => -(rng.normal(3.0, 100.0) as f32),
+                    2 => 500.0, // many equal values
+                    _ => rng.normal(1000.0, 30.0) as f32,
+                })
+                .collect();
+            v.push(0.0);
+            v.push(-0.0);
+            let finite: Vec<f32> = v.iter().copied().filter(|x| x.is_finite()).collect();
+            let streamed = streamed_median_and_mean::<()>(|f| {
+                v.chunks(37).for_each(&mut *f);
+                Ok(())
+            })
+            .unwrap()
+            .unwrap();
+            let mut copy = finite.clone();
+            assert_eq!(streamed.0, median_mut(&mut copy).unwrap(), "n {n}");
+            assert_eq!(streamed.1, mean(&finite).unwrap(), "n {n}");
+        }
+        assert_eq!(
+            streamed_median_and_mean::<()>(|f| {
+                f(&[f32::NAN]);
+                Ok(())
+            })
+            .unwrap(),
+            None
+        );
+    }
 
     /// The reference: numpy's default (linear) percentile of already sorted values, `p` in 0..=100.
     fn percentile_sorted(sorted: &[f32], p: f64) -> Option<f64> {

@@ -5,29 +5,63 @@ use super::overscan::{Lines, OverscanParams, OverscanPlan, overscan_levels, plan
 use crate::combine::{FileInput, StackInput};
 use crate::error::{Error, Result};
 use crate::fits::{Header, Value};
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView2};
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 
-/// A master frame in memory with the name it was written under.
+/// A master frame on disk with the name it was written under: its rows are read band by band as
+/// the frames it corrects are, so a master never has to fit in memory whole.
 #[derive(Debug, Clone)]
 pub struct Master {
     pub name: String,
-    pub data: Arc<Array2<f32>>,
+    input: Arc<FileInput>,
     pub header: Header,
 }
 
+/// Rows of a master read at a time when it is measured whole.
+const MASTER_BAND_ROWS: usize = 64;
+
 impl Master {
-    /// Read a master from a file.
+    /// Open a master's header (its pixels are read when needed).
     pub fn open(path: &Path) -> Result<Master> {
-        let f = crate::Frame::open(path)?;
-        let name = f.name();
+        let input = FileInput::open(path)?;
         Ok(Master {
-            name,
-            data: Arc::new(f.data),
-            header: f.header,
+            name: input.name(),
+            header: input.header().clone(),
+            input: Arc::new(input),
         })
+    }
+
+    /// (rows, columns).
+    pub fn shape(&self) -> (usize, usize) {
+        self.input.shape()
+    }
+
+    /// Rows `rows` of the master.
+    pub fn rows(&self, rows: Range<usize>) -> Result<Array2<f32>> {
+        self.input.read_rows(rows)
+    }
+
+    /// Call `f` on every band of rows, top to bottom.
+    pub fn for_each_band(&self, mut f: impl FnMut(ArrayView2<f32>)) -> Result<()> {
+        let ny = self.shape().0;
+        for y in (0..ny).step_by(MASTER_BAND_ROWS) {
+            f(self.rows(y..(y + MASTER_BAND_ROWS).min(ny))?.view());
+        }
+        Ok(())
+    }
+
+    /// The mean of the finite pixels (streamed).
+    pub fn mean(&self) -> Result<f64> {
+        let (mut sum, mut n) = (0.0f64, 0u64);
+        self.for_each_band(|band| {
+            for v in band.iter().filter(|v| v.is_finite()) {
+                sum += *v as f64;
+                n += 1;
+            }
+        })?;
+        Ok(if n > 0 { sum / n as f64 } else { f64::NAN })
     }
 }
 
@@ -102,8 +136,8 @@ impl CalibratedInput {
     }
 
     fn check_master(&self, m: &Master, what: &str) -> Result<()> {
-        if m.data.dim() != self.trimmed() {
-            let (a, b) = (m.data.dim(), self.trimmed());
+        if m.shape() != self.trimmed() {
+            let (a, b) = (m.shape(), self.trimmed());
             return Err(Error::Invalid(format!(
                 "{}: trimmed to {}x{} but the {what} {} is {}x{} (NAXIS1 x NAXIS2)",
                 self.raw.name(),
@@ -157,8 +191,7 @@ impl CalibratedInput {
     /// Divide by this master flat normalised by its mean; where the flat is <= 0 the pixel becomes NaN.
     pub fn with_flat(mut self, flat: Master) -> Result<Self> {
         self.check_master(&flat, "master flat")?;
-        let mean =
-            crate::stats::mean(&crate::stats::finite_values(flat.data.view())).unwrap_or(f64::NAN);
+        let mean = flat.mean()?;
         if !(mean.is_finite() && mean != 0.0) {
             return Err(Error::Invalid(format!(
                 "{}: mean {mean} cannot normalise a flat",
@@ -188,13 +221,39 @@ impl StackInput for CalibratedInput {
     fn path(&self) -> Option<&Path> {
         Some(&self.raw.path)
     }
+    /// The raw rows (untrimmed), each master's rows and the result.
+    fn read_bytes_per_pixel(&self) -> usize {
+        let (_, nx) = self.trimmed();
+        let raw = 4 * self.raw.shape().1.div_ceil(nx.max(1));
+        let masters = [
+            self.bias.is_some(),
+            self.dark.is_some(),
+            self.flat.is_some(),
+        ];
+        raw + 4 * masters.iter().filter(|m| **m).count() + 4
+    }
     fn read_rows(&self, rows: Range<usize>) -> Result<Array2<f32>> {
         let t = &self.plan.trim;
         let raw_rows = t.y.start + rows.start..t.y.start + rows.end;
         let raw = self.raw.read_rows(raw_rows.clone())?;
+        let bias = self
+            .bias
+            .as_ref()
+            .map(|b| b.rows(rows.clone()))
+            .transpose()?;
+        let dark = self
+            .dark
+            .as_ref()
+            .map(|(d, s)| Ok::<_, Error>((d.rows(rows.clone())?, *s)));
+        let dark = dark.transpose()?;
+        let flat = self
+            .flat
+            .as_ref()
+            .map(|(f, m)| Ok::<_, Error>((f.rows(rows.clone())?, *m)));
+        let flat = flat.transpose()?;
         let mut out = Array2::<f32>::zeros((rows.len(), t.width()));
         for (k, mut row) in out.rows_mut().into_iter().enumerate() {
-            let (yr, y) = (raw_rows.start + k, rows.start + k);
+            let yr = raw_rows.start + k;
             for (j, v) in row.iter_mut().enumerate() {
                 let xr = t.x.start + j;
                 let mut x = raw[[k, xr]] as f64;
@@ -203,14 +262,14 @@ impl StackInput for CalibratedInput {
                     Some((Lines::Columns, l)) => x -= l[xr],
                     None => {}
                 }
-                if let Some(b) = &self.bias {
-                    x -= b.data[[y, j]] as f64;
+                if let Some(b) = &bias {
+                    x -= b[[k, j]] as f64;
                 }
-                if let Some((d, scale)) = &self.dark {
-                    x -= d.data[[y, j]] as f64 * scale;
+                if let Some((d, scale)) = &dark {
+                    x -= d[[k, j]] as f64 * scale;
                 }
-                if let Some((f, mean)) = &self.flat {
-                    let response = f.data[[y, j]] as f64;
+                if let Some((f, mean)) = &flat {
+                    let response = f[[k, j]] as f64;
                     // no flat response, no valid value: NaN (masked), never inf
                     x = if response > 0.0 {
                         x * mean / response

@@ -460,21 +460,23 @@ fn check_flat_signal(
             bad.join(", ")
         ));
     }
-    let data = master.data.view();
-    let mut values = crate::stats::finite_values(data);
-    let median = crate::stats::median_mut(&mut values).unwrap_or(f64::NAN);
-    // noise from neighbouring pixels' differences: vignetting and gradients do not count
-    let diffs: Vec<f32> = data
-        .rows()
-        .into_iter()
-        .flat_map(|r| {
-            r.windows(2)
+    // a sample of rows (every k-th, at most 256) for the median and the pixel-to-pixel noise
+    let ny = master.shape().0;
+    let step = ny.div_ceil(256).max(1);
+    let (mut values, mut diffs) = (Vec::new(), Vec::new());
+    for y in (0..ny).step_by(step) {
+        let row = master.rows(y..y + 1)?;
+        let row = row.row(0);
+        values.extend(row.iter().copied().filter(|v| v.is_finite()));
+        // noise from neighbouring pixels' differences: vignetting and gradients do not count
+        diffs.extend(
+            row.windows(2)
                 .into_iter()
                 .map(|w| w[1] - w[0])
-                .collect::<Vec<_>>()
-        })
-        .filter(|d| d.is_finite())
-        .collect();
+                .filter(|d| d.is_finite()),
+        );
+    }
+    let median = crate::stats::median_mut(&mut values).unwrap_or(f64::NAN);
     let noise = crate::stats::mad_std(&diffs).unwrap_or(0.0) / std::f64::consts::SQRT_2;
     if !(median.is_finite() && median > 0.0 && median > FLAT_SIGNAL_TO_NOISE * noise) {
         return refuse(format!(
@@ -588,7 +590,15 @@ pub fn run_calibration(
         check_flat_signal(filter, paths, summary, &master, &path)?;
         flats.push((filter.clone(), master));
     }
-    let band_rows = (p.bias.memory_limit_bytes / 64 / 4096).max(16);
+    // a science frame's band: its reads (raw rows, masters' rows, result) and the writer's buffers
+    let band_rows = |c: &CalibratedInput| {
+        let per_row = c.shape().1 * (c.read_bytes_per_pixel() + 3 * 4);
+        let budget = p
+            .bias
+            .memory_limit_bytes
+            .saturating_sub(crate::combine::PROCESS_BASELINE_BYTES);
+        (budget / per_row.max(1)).max(1)
+    };
     progress.begin("calibrating science frames", plan.lights.len() as u64);
     for l in &plan.lights {
         progress.check()?;
@@ -627,7 +637,7 @@ pub fn run_calibration(
                 None => Ok(c),
             }
         })
-        .and_then(|c| write_calibrated(&c, &out, p.overwrite, band_rows, progress));
+        .and_then(|c| write_calibrated(&c, &out, p.overwrite, band_rows(&c), progress));
         match result {
             Ok(()) => report.calibrated.push(out),
             Err(Error::Cancelled) => return Err(Error::Cancelled),

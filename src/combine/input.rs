@@ -27,6 +27,11 @@ pub trait StackInput: Send + Sync {
     fn path(&self) -> Option<&Path> {
         None
     }
+    /// Bytes a read allocates for a while per pixel of the rows it returns (raw rows, masters'
+    /// rows, resampling margins), for the memory limit's accounting.
+    fn read_bytes_per_pixel(&self) -> usize {
+        4
+    }
 }
 
 /// A frame in a FITS file: one image HDU, one plane.

@@ -139,17 +139,32 @@ pub struct RuleCounts {
     pub grow: u64,
 }
 
-/// Bytes one output row of `nx` pixels needs with `n` inputs: input values, reason codes (twice
-/// when the sink takes them), outputs.
-fn bytes_per_row(n: usize, nx: usize, frame_reasons: bool) -> usize {
-    nx * (4 * n + n + 4 * 4 + if frame_reasons { n } else { 0 })
+/// Bytes one output row of `nx` pixels needs with `n` inputs: input values, grow's reason codes,
+/// the four output rows as the threads make them and as the band holds them, the inputs' reasons
+/// twice when the sink takes them, and what the sink and the reads hold per pixel.
+fn bytes_per_row(n: usize, nx: usize, p: &CombineParams, extra_per_pixel: usize) -> usize {
+    let reasons = if p.frame_reasons { 2 * n } else { 0 };
+    nx * (4 * n + n + 2 * 4 * 4 + reasons + extra_per_pixel)
 }
 
-/// Rows per band that fit the memory limit, counting the grow halo above and below.
-pub fn band_rows_for(params: &CombineParams, n: usize, nx: usize, ny: usize) -> Result<usize> {
-    let per_row = bytes_per_row(n, nx, params.frame_reasons);
+/// What the process holds besides the bands: its code, thread stacks, the allocator's slack.
+pub const PROCESS_BASELINE_BYTES: usize = 12_000_000;
+
+/// Rows per band that fit the memory limit (less the process's own baseline), counting the grow
+/// halo above and below and `extra_per_pixel` bytes the sink and the reads hold per output pixel.
+pub fn band_rows_for(
+    params: &CombineParams,
+    n: usize,
+    nx: usize,
+    ny: usize,
+    extra_per_pixel: usize,
+) -> Result<usize> {
+    let per_row = bytes_per_row(n, nx, params, extra_per_pixel);
     let halo = 2 * params.rejection.grow_radius_px.ceil() as usize;
-    let rows = params.memory_limit_bytes / per_row.max(1);
+    let budget = params
+        .memory_limit_bytes
+        .saturating_sub(PROCESS_BASELINE_BYTES);
+    let rows = budget / per_row.max(1);
     if rows < 1 + halo {
         return Err(Error::Invalid(format!(
             "memory limit {} bytes is too small: one band of {} row(s) of {n} frames x {nx} columns needs {} bytes",
@@ -189,6 +204,10 @@ pub trait BandSink {
     /// Called once with the inputs' factors before the first band.
     fn begin(&mut self, _factors: &FrameFactors) -> Result<()> {
         Ok(())
+    }
+    /// Bytes the sink holds per output pixel of a band with `n` inputs (its write buffers).
+    fn bytes_per_pixel(&self, _n: usize) -> usize {
+        0
     }
     fn accept(&mut self, band: &BandResult) -> Result<()>;
 }
@@ -520,7 +539,16 @@ pub fn combine_stream(
     let factors = frame_factors(inputs, params, progress)?;
     let rows = match band_rows {
         Some(r) => r.max(1),
-        None => band_rows_for(params, n, nx, ny)?,
+        None => {
+            // the inputs read in parallel, each with its own passing buffers
+            let reading = inputs
+                .iter()
+                .map(|i| i.read_bytes_per_pixel())
+                .max()
+                .unwrap_or(0)
+                * n.min(rayon::current_num_threads());
+            band_rows_for(params, n, nx, ny, sink.bytes_per_pixel(n) + reading)?
+        }
     };
     let halo = if params.rejection.grow_radius_px > 0.0 {
         params.rejection.grow_radius_px.ceil() as usize
@@ -719,6 +747,18 @@ impl FileSink {
 }
 
 impl BandSink for FileSink {
+    /// Each streamed image keeps up to three byte buffers of a band in flight (being filled,
+    /// queued, being written); the masks make an i32 plane and its bytes at a time.
+    fn bytes_per_pixel(&self, _n: usize) -> usize {
+        let streamed = 1 + [&self.npix, &self.rejected, &self.sigma]
+            .iter()
+            .filter(|w| w.is_some())
+            .count();
+        let masks =
+            self.rejection_masks.is_some() as usize * 5 + self.exposure.is_some() as usize * 8;
+        3 * 4 * streamed + masks
+    }
+
     fn begin(&mut self, factors: &FrameFactors) -> Result<()> {
         if let Some((_, m)) = self.exposure.as_mut() {
             m.weigh(factors.weight.as_deref());

@@ -16,6 +16,9 @@ fn frame_stats(
     with_mode: bool,
 ) -> Result<FrameStats> {
     let b = stat_box(input, params)?;
+    if !with_mode {
+        return streamed_stats(input, &b);
+    }
     let rows = input.read_rows(b.y.clone())?;
     let mut v: Vec<f32> = rows
         .slice(ndarray::s![.., b.x.clone()])
@@ -34,6 +37,34 @@ fn frame_stats(
     match (med, m) {
         (Some(median), Some(mean)) => Ok(FrameStats { median, mean, mode }),
         _ => Err(Error::Invalid(format!(
+            "{}: no finite pixel in the statistics section",
+            input.name()
+        ))),
+    }
+}
+
+/// Rows of a statistics section read at a time.
+const STAT_BAND_ROWS: usize = 32;
+
+/// Median and mean over the section read band by band (two passes, a fixed amount of memory: a
+/// frame of any size never sits in memory whole); exactly the in-memory median and mean.
+fn streamed_stats(input: &dyn StackInput, b: &crate::fits::PixelBox) -> Result<FrameStats> {
+    let found = crate::stats::streamed_median_and_mean(|feed| {
+        for y in b.y.clone().step_by(STAT_BAND_ROWS) {
+            let rows = input.read_rows(y..(y + STAT_BAND_ROWS).min(b.y.end))?;
+            for row in rows.rows() {
+                feed(&row.as_slice().expect("rows are contiguous")[b.x.clone()]);
+            }
+        }
+        Ok::<(), Error>(())
+    })?;
+    match found {
+        Some((median, mean)) => Ok(FrameStats {
+            median,
+            mean,
+            mode: f64::NAN,
+        }),
+        None => Err(Error::Invalid(format!(
             "{}: no finite pixel in the statistics section",
             input.name()
         ))),
