@@ -164,13 +164,47 @@ fn fit_surface(
 
 /// A frame's sky level: the sigma-clipped median of every fourth pixel.
 fn sky_level(data: ndarray::ArrayView2<f32>, name: &str) -> Result<f64> {
+    let step = sky_sample_step(data.len());
     let v: Vec<f32> = data
         .iter()
-        .step_by(4)
+        .step_by(step)
         .copied()
         .filter(|v| v.is_finite())
         .collect();
-    sigma_clipped_stats(&v, &SigmaClip::default())
+    clipped_sky(&v, name)
+}
+
+/// At most this many pixels are sampled for a frame's sky level.
+const SKY_SAMPLE: usize = 1 << 20;
+
+/// Every 4th pixel, or sparser so that at most [`SKY_SAMPLE`] are taken.
+fn sky_sample_step(pixels: usize) -> usize {
+    4.max(pixels.div_ceil(SKY_SAMPLE))
+}
+
+/// The sky level as [`sky_level`] measures it, read band by band (the frame is never whole in
+/// memory): the same pixels, the same clipped median.
+fn sky_level_streamed(input: &dyn StackInput, name: &str) -> Result<f64> {
+    let (ny, nx) = input.shape();
+    let step = sky_sample_step(nx * ny);
+    let mut v = Vec::with_capacity((nx * ny).div_ceil(step));
+    for y in (0..ny).step_by(64) {
+        let band = input.read_rows(y..(y + 64).min(ny))?;
+        let first = y * nx;
+        let skip = (step - first % step) % step;
+        v.extend(
+            band.iter()
+                .skip(skip)
+                .step_by(step)
+                .copied()
+                .filter(|v| v.is_finite()),
+        );
+    }
+    clipped_sky(&v, name)
+}
+
+fn clipped_sky(v: &[f32], name: &str) -> Result<f64> {
+    sigma_clipped_stats(v, &SigmaClip::default())
         .map(|s| s.median)
         .ok_or_else(|| Error::Invalid(format!("{name}: no finite pixel to measure the sky on")))
 }
@@ -335,6 +369,22 @@ fn survey(inputs: &[&dyn StackInput], p: &StackParams, progress: &Progress) -> R
     };
     let mut reference: Option<ndarray::Array2<f32>> = None;
     progress.begin("measuring frames", inputs.len() as u64);
+    // given offsets and a sky level need no whole frame: read band by band, within the limit
+    if let Measurer::Given(given) = &measurer
+        && !want_stars
+        && matches!(p.sky, SkyMode::Median | SkyMode::Neighbours { .. })
+    {
+        for (k, inp) in inputs.iter().enumerate() {
+            progress.check()?;
+            survey.used.push(k);
+            survey.offsets.push(given[k].clone());
+            survey
+                .sky
+                .push(SkyModel::Constant(sky_level_streamed(*inp, &inp.name())?));
+            progress.advance(1);
+        }
+        return Ok(survey);
+    }
     for (k, inp) in inputs.iter().enumerate() {
         progress.check()?;
         let name = inp.name();
@@ -355,7 +405,8 @@ fn survey(inputs: &[&dyn StackInput], p: &StackParams, progress: &Progress) -> R
                 survey.offsets.push(offset);
                 survey.sky.push(sky);
                 if k == 0 {
-                    reference = Some(data);
+                    // cross-correlation needs the reference's pixels; nothing else does
+                    reference = p.refine.then_some(data);
                     survey.reference_stars = stars;
                 }
             }
@@ -848,6 +899,23 @@ pub fn offsets_of_files(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_streamed_sky_level_is_the_in_memory_one() {
+        let mut rng = crate::sample::Rng::new(2);
+        for (ny, nx) in [(100, 97), (2000, 2200)] {
+            let data = ndarray::Array2::from_shape_fn((ny, nx), |_| rng.normal(800.0, 20.0) as f32);
+            let input = crate::combine::MemoryInput {
+                name: "f".into(),
+                data: data.clone(),
+                header: Default::default(),
+            };
+            assert_eq!(
+                sky_level_streamed(&input, "f").unwrap(),
+                sky_level(data.view(), "f").unwrap()
+            );
+        }
+    }
 
     #[test]
     fn quadrant_surfaces_follow_four_amplifiers() {
