@@ -148,7 +148,7 @@ fn bytes_per_row(n: usize, nx: usize, p: &CombineParams, extra_per_pixel: usize)
 }
 
 /// What the process holds besides the bands: its code, thread stacks, the allocator's slack.
-pub const PROCESS_BASELINE_BYTES: usize = 12_000_000;
+pub const PROCESS_BASELINE_BYTES: usize = 24_000_000;
 
 /// Rows per band that fit the memory limit (less the process's own baseline), counting the grow
 /// halo above and below and `extra_per_pixel` bytes the sink and the reads hold per output pixel.

@@ -24,9 +24,20 @@ pub struct DetectParams {
     pub max_stars: usize,
     /// Background mesh cell in pixels.
     pub mesh_px: usize,
-    /// Sources wider than this many times the median FWHM (trails, galaxies) are left out.
+    /// Sources wider than this many times the median FWHM (trails, galaxies) are left out, unless
+    /// their peak stands [`BRIGHT_PEAK_SIGMA`] noise sigmas above the sky (bright stars, which
+    /// readout smear and the wings of the seeing widen).
     pub max_fwhm_ratio: f64,
+    /// Sources narrower than this many times the median FWHM (cosmic rays of one or two pixels,
+    /// hot pixels) are left out: no star is sharper than the frame's seeing.
+    pub min_fwhm_ratio: f64,
 }
+
+/// A peak this many background sigmas above the sky is a star however wide its fit.
+pub const BRIGHT_PEAK_SIGMA: f64 = 100.0;
+
+/// Fits closer than this (pixels) landed on one star: only the brightest is kept.
+const SAME_STAR_PX: f64 = 1.0;
 
 impl Default for DetectParams {
     fn default() -> Self {
@@ -38,6 +49,7 @@ impl Default for DetectParams {
             max_stars: 10_000,
             mesh_px: 64,
             max_fwhm_ratio: 1.8,
+            min_fwhm_ratio: 0.5,
         }
     }
 }
@@ -291,15 +303,100 @@ pub fn detect(image: ArrayView2<f32>, name: &str, p: &DetectParams) -> crate::Re
                     })
             })
             .collect();
-    // trails and galaxies fit far wider than the stars of the frame
+    // trails and galaxies fit far wider than the stars of the frame, hits far narrower
     let mut widths: Vec<f32> = stars
         .iter()
         .map(|s| s.fwhm as f32)
         .filter(|w| w.is_finite())
         .collect();
     if let Some(typical) = crate::stats::median_mut(&mut widths) {
-        stars.retain(|s| s.fwhm.is_finite() && s.fwhm <= p.max_fwhm_ratio * typical);
+        let bright = BRIGHT_PEAK_SIGMA * bkg.noise;
+        stars.retain(|s| {
+            s.fwhm.is_finite()
+                && s.fwhm >= p.min_fwhm_ratio * typical
+                && (s.fwhm <= p.max_fwhm_ratio * typical || s.peak >= bright)
+        });
     }
     stars.sort_by(|a, b| b.flux.total_cmp(&a.flux));
-    Ok(stars)
+    Ok(one_per_star(stars))
+}
+
+/// Two peaks whose fits converged on one star give it once (the brighter fit).
+fn one_per_star(stars: Vec<Star>) -> Vec<Star> {
+    let mut kept: Vec<Star> = Vec::with_capacity(stars.len());
+    for s in stars {
+        if kept
+            .iter()
+            .all(|k| (k.x - s.x).hypot(k.y - s.y) >= SAME_STAR_PX)
+        {
+            kept.push(s);
+        }
+    }
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 200x200 sky of 1000 +- 10 with Gaussian stars of FWHM 3 at `stars` (x, y, flux).
+    fn field(stars: &[(f64, f64, f64)]) -> Array2<f32> {
+        let mut rng = crate::sample::Rng::new(11);
+        let sigma = 3.0 / 2.3548;
+        Array2::from_shape_fn((200, 200), |(y, x)| {
+            let light: f64 = stars
+                .iter()
+                .map(|(sx, sy, f)| {
+                    let r2 = (x as f64 - sx).powi(2) + (y as f64 - sy).powi(2);
+                    f / (2.0 * std::f64::consts::PI * sigma * sigma)
+                        * (-r2 / (2.0 * sigma * sigma)).exp()
+                })
+                .sum();
+            (1000.0 + light + rng.normal(0.0, 10.0)) as f32
+        })
+    }
+
+    #[test]
+    fn two_pixel_hits_are_no_stars_and_each_star_comes_once() {
+        let stars: Vec<(f64, f64, f64)> = (0..12)
+            .map(|k| {
+                (
+                    20.0 + 14.3 * k as f64,
+                    30.0 + 11.7 * k as f64,
+                    5000.0 + 900.0 * k as f64,
+                )
+            })
+            .collect();
+        let mut img = field(&stars);
+        // a two-pixel cosmic ray, bright enough to pass the one-pixel sharpness test
+        img[[150, 60]] += 800.0;
+        img[[150, 61]] += 800.0;
+        let found = detect(img.view(), "field", &DetectParams::default()).unwrap();
+        assert!(
+            found.iter().all(|s| (s.x - 60.5).hypot(s.y - 150.0) > 2.0),
+            "the hit was taken for a star: {found:?}"
+        );
+        assert_eq!(found.len(), stars.len(), "{found:?}");
+        for (x, y, _) in &stars {
+            let near = found
+                .iter()
+                .filter(|s| (s.x - x).hypot(s.y - y) < 1.0)
+                .count();
+            assert_eq!(near, 1, "star at ({x}, {y})");
+        }
+    }
+
+    #[test]
+    fn fits_that_converge_on_one_star_keep_the_brighter() {
+        let s = |x: f64, flux: f64| Star {
+            x,
+            y: 10.0,
+            flux,
+            fwhm: 3.0,
+            peak: 100.0,
+            err: 0.01,
+        };
+        let kept = one_per_star(vec![s(10.0, 900.0), s(10.0004, 899.0), s(14.0, 500.0)]);
+        assert_eq!(kept, vec![s(10.0, 900.0), s(14.0, 500.0)]);
+    }
 }
