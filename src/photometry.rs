@@ -42,6 +42,19 @@ pub fn overlap_area(cx: f64, cy: f64, r: f64, x0: f64, x1: f64, y0: f64, y1: f64
     (a(x1, y1) - a(x0, y1) - a(x1, y0) + a(x0, y0)).max(0.0)
 }
 
+/// The part of pixel (x, y) inside the disc: exactly 1 or 0 where the whole pixel is inside or
+/// outside (no rounding error, however large the radius), the exact overlap on the edge.
+fn pixel_weight(cx: f64, cy: f64, r: f64, x: f64, y: f64) -> f64 {
+    let (dx, dy) = ((x - cx).abs(), (y - cy).abs());
+    if (dx + 0.5).hypot(dy + 0.5) <= r {
+        return 1.0;
+    }
+    if (dx - 0.5).max(0.0).hypot((dy - 0.5).max(0.0)) >= r {
+        return 0.0;
+    }
+    overlap_area(cx, cy, r, x - 0.5, x + 0.5, y - 0.5, y + 0.5).clamp(0.0, 1.0)
+}
+
 /// Sum of the pixels in a circular aperture, each weighted by its exact overlap, and the area used
 /// (pixels that are NaN count neither). Pixel (x, y) covers x-0.5..x+0.5, y-0.5..y+0.5.
 pub fn aperture_sum(image: ArrayView2<f32>, cx: f64, cy: f64, r: f64) -> (f64, f64) {
@@ -57,15 +70,7 @@ pub fn aperture_sum(image: ArrayView2<f32>, cx: f64, cy: f64, r: f64) -> (f64, f
     let (mut sum, mut area) = (0.0, 0.0);
     for y in ya..yb {
         for x in xa..xb {
-            let w = overlap_area(
-                cx,
-                cy,
-                r,
-                x as f64 - 0.5,
-                x as f64 + 0.5,
-                y as f64 - 0.5,
-                y as f64 + 0.5,
-            );
+            let w = pixel_weight(cx, cy, r, x as f64, y as f64);
             let v = image[[y, x]];
             if w > 0.0 && v.is_finite() {
                 sum += w * v as f64;
@@ -297,6 +302,18 @@ pub fn photometry_csv(relative: &[RelativeFlux], scales: &[(String, f64)]) -> St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_aperture_larger_than_the_image_sums_the_image_once() {
+        let img = ndarray::Array2::<f32>::ones((64, 64));
+        for r in [46.0, 1e3, 1e9] {
+            let (sum, area) = aperture_sum(img.view(), 31.5, 31.5, r);
+            assert_eq!((sum, area), (4096.0, 4096.0), "r {r}");
+        }
+        // and the edge pixels of a normal aperture still get their exact share
+        let (_, area) = aperture_sum(img.view(), 31.5, 31.5, 10.0);
+        assert!((area - std::f64::consts::PI * 100.0).abs() < 1e-9, "{area}");
+    }
 
     #[test]
     fn exact_overlap_sums_to_the_disc_area() {
