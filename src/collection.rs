@@ -244,7 +244,8 @@ impl Walk<'_> {
             // follow links to see what they name, without opening anything
             let Ok(meta) = std::fs::metadata(&path) else {
                 if is_fits_name(&entry.file_name().to_string_lossy()) {
-                    self.problem(path, "a broken link or unreadable entry".into());
+                    let why = format!("{}: a broken link or unreadable entry", path.display());
+                    self.problem(path, why);
                 }
                 continue;
             };
@@ -257,7 +258,8 @@ impl Walk<'_> {
                 }
             } else if let Some(kind) = special_kind(&t) {
                 if is_fits_name(&entry.file_name().to_string_lossy()) {
-                    self.problem(path, format!("{kind}, not a file: not opened"));
+                    let why = format!("{}: {kind}, not a file: not opened", path.display());
+                    self.problem(path, why);
                 }
             } else if is_fits_name(&entry.file_name().to_string_lossy()) {
                 self.files.push(path);
