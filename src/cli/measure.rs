@@ -95,6 +95,15 @@ pub struct DetectArgs {
     /// Keep at most this many stars, brightest first.
     #[arg(long, default_value_t = 10_000)]
     pub max_stars: usize,
+    /// Connected pixels a detection needs above the threshold (in the smoothed image).
+    #[arg(long, default_value_t = 5)]
+    pub min_area: usize,
+    /// The seeing FWHM in pixels, to match the smoothing to (default: a Gaussian of sigma 1 px).
+    #[arg(long)]
+    pub fwhm: Option<f64>,
+    /// The background mesh cell in pixels.
+    #[arg(long, default_value_t = 64)]
+    pub mesh: usize,
     #[arg(long)]
     pub json: bool,
 }
@@ -105,6 +114,9 @@ pub fn detect_run(a: &DetectArgs) -> Result<()> {
         threshold_sigma: a.threshold,
         max_stars: a.max_stars,
         saturation: f.header.get_f64("SATURATE"),
+        min_area_px: a.min_area,
+        fwhm_px: a.fwhm,
+        mesh_px: a.mesh,
         ..Default::default()
     };
     let stars = detect(f.data.view(), &f.name(), &p)?;

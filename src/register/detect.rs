@@ -31,10 +31,19 @@ pub struct DetectParams {
     /// Sources narrower than this many times the median FWHM (cosmic rays of one or two pixels,
     /// hot pixels) are left out: no star is sharper than the frame's seeing.
     pub min_fwhm_ratio: f64,
+    /// A peak needs this many connected pixels above the threshold in the smoothed image (noise
+    /// peaks at low thresholds are one or two pixels).
+    pub min_area_px: usize,
+    /// The seeing FWHM (pixels) the smoothing kernel is matched to; `None`: a Gaussian of sigma
+    /// 1 px (FWHM 2.35).
+    pub fwhm_px: Option<f64>,
 }
 
 /// A peak this many background sigmas above the sky is a star however wide its fit.
 pub const BRIGHT_PEAK_SIGMA: f64 = 100.0;
+
+/// A star's flux is measured in an aperture of this many times the frame's median FWHM.
+const APERTURE_FWHMS: f64 = 1.5;
 
 /// Fits closer than this (pixels) landed on one star: only the brightest is kept.
 const SAME_STAR_PX: f64 = 1.0;
@@ -50,6 +59,8 @@ impl Default for DetectParams {
             mesh_px: 64,
             max_fwhm_ratio: 1.8,
             min_fwhm_ratio: 0.5,
+            min_area_px: 5,
+            fwhm_px: None,
         }
     }
 }
@@ -59,7 +70,8 @@ impl Default for DetectParams {
 pub struct Star {
     pub x: f64,
     pub y: f64,
-    /// Background-subtracted flux in the centroid box.
+    /// Background-subtracted flux in a circular aperture of radius 1.5 times the frame's median
+    /// FWHM (99.8% of a Gaussian star), the background from the sky mesh.
     pub flux: f64,
     pub fwhm: f64,
     pub peak: f64,
@@ -146,16 +158,30 @@ impl MeshBackground {
     }
 }
 
-/// Background-subtracted image smoothed by a Gaussian of sigma 1 px (separable, 5 taps).
-fn smoothed(image: ArrayView2<f32>, bkg: &MeshBackground) -> Array2<f32> {
+/// The separable smoothing kernel: a Gaussian of sigma 1 px in 5 taps, or one matched to `fwhm`.
+fn kernel(fwhm: Option<f64>) -> Vec<f32> {
+    let Some(fwhm) = fwhm else {
+        return vec![0.05448868, 0.24420134, 0.40261995, 0.24420134, 0.05448868];
+    };
+    let sigma = fwhm / 2.3548;
+    let half = (2.5 * sigma).ceil().max(1.0) as i64;
+    let w: Vec<f64> = (-half..=half)
+        .map(|t| (-(t * t) as f64 / (2.0 * sigma * sigma)).exp())
+        .collect();
+    let sum: f64 = w.iter().sum();
+    w.iter().map(|v| (v / sum) as f32).collect()
+}
+
+/// How much the smoothing lowers white noise: the root of the 2-D kernel's summed squared weights,
+/// which is the 1-D kernel's sum of squares.
+fn noise_factor(k: &[f32]) -> f64 {
+    k.iter().map(|w| (*w as f64).powi(2)).sum::<f64>()
+}
+
+/// Background-subtracted image smoothed by the separable kernel `k`.
+fn smoothed(image: ArrayView2<f32>, bkg: &MeshBackground, k: &[f32]) -> Array2<f32> {
     let (ny, nx) = image.dim();
-    let k = [
-        0.05448868,
-        0.24420134,
-        0.40261995,
-        0.24420134,
-        0.05448868f32,
-    ];
+    let half = (k.len() / 2) as i64;
     // the background once per pixel, then the two passes over plain numbers
     let mut sub = Array2::<f32>::zeros((ny, nx));
     sub.axis_iter_mut(ndarray::Axis(0))
@@ -182,7 +208,7 @@ fn smoothed(image: ArrayView2<f32>, bkg: &MeshBackground) -> Array2<f32> {
                     .iter()
                     .enumerate()
                     .map(|(t, w)| {
-                        w * src[(x as i64 + t as i64 - 2).clamp(0, nx as i64 - 1) as usize]
+                        w * src[(x as i64 + t as i64 - half).clamp(0, nx as i64 - 1) as usize]
                     })
                     .sum();
             }
@@ -192,8 +218,8 @@ fn smoothed(image: ArrayView2<f32>, bkg: &MeshBackground) -> Array2<f32> {
         .into_par_iter()
         .enumerate()
         .for_each(|(y, mut o)| {
-            let taps: Vec<_> = (0..5)
-                .map(|t| rows.row((y as i64 + t as i64 - 2).clamp(0, ny as i64 - 1) as usize))
+            let taps: Vec<_> = (0..k.len())
+                .map(|t| rows.row((y as i64 + t as i64 - half).clamp(0, ny as i64 - 1) as usize))
                 .collect();
             for x in 0..nx {
                 o[x] = k.iter().zip(&taps).map(|(w, r)| w * r[x]).sum();
@@ -202,12 +228,42 @@ fn smoothed(image: ArrayView2<f32>, bkg: &MeshBackground) -> Array2<f32> {
     out
 }
 
+/// Whether at least `min` pixels, 4-connected to (x, y), lie above `level` in `sm` (searched only
+/// until `min` are found).
+fn area_at_least(sm: &Array2<f32>, x: usize, y: usize, level: f32, min: usize) -> bool {
+    let (ny, nx) = sm.dim();
+    let mut seen = vec![(x, y)];
+    let mut next = 0;
+    while next < seen.len() && seen.len() < min {
+        let (cx, cy) = seen[next];
+        next += 1;
+        let around = [
+            (cx.wrapping_sub(1), cy),
+            (cx + 1, cy),
+            (cx, cy.wrapping_sub(1)),
+            (cx, cy + 1),
+        ];
+        for (ax, ay) in around {
+            if ax < nx && ay < ny && sm[[ay, ax]] > level && !seen.contains(&(ax, ay)) {
+                seen.push((ax, ay));
+            }
+        }
+    }
+    seen.len() >= min
+}
+
 /// Detect stars, brightest first.
 pub fn detect(image: ArrayView2<f32>, name: &str, p: &DetectParams) -> crate::Result<Vec<Star>> {
     if !(p.threshold_sigma.is_finite() && p.threshold_sigma > 0.0) {
         return Err(crate::Error::Invalid(format!(
             "detection threshold {}: give a number of sigmas above 0",
             p.threshold_sigma
+        )));
+    }
+    if p.min_area_px > 1000 {
+        return Err(crate::Error::Invalid(format!(
+            "minimum area {} px: give at most 1000 pixels",
+            p.min_area_px
         )));
     }
     if p.mesh_px < 8 {
@@ -220,9 +276,23 @@ pub fn detect(image: ArrayView2<f32>, name: &str, p: &DetectParams) -> crate::Re
     let bkg = MeshBackground::new(image, p.mesh_px).ok_or_else(|| {
         crate::Error::Invalid(format!("{name}: no finite pixel to measure the sky on"))
     })?;
-    let sm = smoothed(image, &bkg);
+    if let Some(f) = p
+        .fwhm_px
+        .filter(|f| !(f.is_finite() && *f >= 1.0 && *f <= 50.0))
+    {
+        return Err(crate::Error::Invalid(format!(
+            "seeing FWHM {f} px: give 1 to 50 pixels"
+        )));
+    }
+    let k = kernel(p.fwhm_px);
+    let sm = smoothed(image, &bkg, &k);
     // the smoothing lowers the noise by about 1 / (2 sqrt(pi) sigma) = 0.28 for sigma = 1
-    let level = p.threshold_sigma * bkg.noise * 0.2821;
+    let factor = if p.fwhm_px.is_some() {
+        noise_factor(&k)
+    } else {
+        0.2821
+    };
+    let level = p.threshold_sigma * bkg.noise * factor;
     let candidates: Vec<(usize, usize, f32)> = (2..ny.saturating_sub(2))
         .into_par_iter()
         .flat_map_iter(|y| {
@@ -246,6 +316,7 @@ pub fn detect(image: ArrayView2<f32>, name: &str, p: &DetectParams) -> crate::Re
         .collect();
     let mut candidates: Vec<(usize, usize, f32)> = candidates
         .into_iter()
+        .filter(|&(x, y, _)| area_at_least(&sm, x, y, level as f32, p.min_area_px))
         .filter(|&(x, y, _)| {
             let b = bkg.at(x as f64, y as f64);
             let peak = image[[y, x]] as f64 - b;
@@ -316,6 +387,11 @@ pub fn detect(image: ArrayView2<f32>, name: &str, p: &DetectParams) -> crate::Re
                 && s.fwhm >= p.min_fwhm_ratio * typical
                 && (s.fwhm <= p.max_fwhm_ratio * typical || s.peak >= bright)
         });
+        let r = APERTURE_FWHMS * typical;
+        stars.par_iter_mut().for_each(|s| {
+            let (sum, area) = crate::photometry::aperture_sum(image, s.x, s.y, r);
+            s.flux = sum - bkg.at(s.x, s.y) * area;
+        });
     }
     stars.sort_by(|a, b| b.flux.total_cmp(&a.flux));
     Ok(one_per_star(stars))
@@ -383,6 +459,33 @@ mod tests {
                 .filter(|s| (s.x - x).hypot(s.y - y) < 1.0)
                 .count();
             assert_eq!(near, 1, "star at ({x}, {y})");
+        }
+    }
+
+    #[test]
+    fn a_minimum_area_keeps_noise_peaks_out_at_low_thresholds() {
+        let noise = field(&[]);
+        let count = |min_area_px: usize| {
+            let p = DetectParams {
+                threshold_sigma: 3.0,
+                min_area_px,
+                ..Default::default()
+            };
+            detect(noise.view(), "noise", &p).unwrap().len()
+        };
+        let (one, five) = (count(1), count(5));
+        assert!(one >= 5 && five * 5 <= one, "min area 1: {one}, 5: {five}");
+        // a kernel matched to the seeing finds the same stars, fluxes from a FWHM-sized aperture
+        let stars = [(60.0, 60.0, 20000.0), (140.0, 120.0, 8000.0)];
+        let img = field(&stars);
+        let p = DetectParams {
+            fwhm_px: Some(3.0),
+            ..Default::default()
+        };
+        let found = detect(img.view(), "f", &p).unwrap();
+        assert_eq!(found.len(), 2, "{found:?}");
+        for (s, (_, _, flux)) in found.iter().zip(&stars) {
+            assert!((s.flux / flux - 1.0).abs() < 0.03, "{} vs {flux}", s.flux);
         }
     }
 
