@@ -228,6 +228,25 @@ fn smoothed(image: ArrayView2<f32>, bkg: &MeshBackground, k: &[f32]) -> Array2<f
     out
 }
 
+/// Peaks closer than this are one source whatever lies between them.
+const DEBLEND_MIN_PX: f64 = 2.5;
+/// Two peaks are two stars when the smoothed light between them falls below this share of the
+/// fainter peak.
+const DEBLEND_DIP: f32 = 0.9;
+
+/// Whether the smoothed image dips below [`DEBLEND_DIP`] of the fainter of peaks `a` and `b`
+/// somewhere on the segment between them.
+fn dips_between(sm: &Array2<f32>, a: &(usize, usize, f32), b: &(usize, usize, f32)) -> bool {
+    let (dx, dy) = (b.0 as f64 - a.0 as f64, b.1 as f64 - a.1 as f64);
+    let steps = (dx.hypot(dy) * 2.0).ceil() as usize;
+    let floor = DEBLEND_DIP * a.2.min(b.2);
+    (1..steps).any(|k| {
+        let t = k as f64 / steps as f64;
+        let (x, y) = (a.0 as f64 + t * dx, a.1 as f64 + t * dy);
+        sm[[y.round() as usize, x.round() as usize]] < floor
+    })
+}
+
 /// Whether at least `min` pixels, 4-connected to (x, y), lie above `level` in `sm` (searched only
 /// until `min` are found).
 fn area_at_least(sm: &Array2<f32>, x: usize, y: usize, level: f32, min: usize) -> bool {
@@ -341,10 +360,13 @@ pub fn detect(image: ArrayView2<f32>, name: &str, p: &DetectParams) -> crate::Re
     let mut kept: Vec<(usize, usize, f32)> = Vec::new();
     let d2 = p.min_separation_px * p.min_separation_px;
     for c in candidates {
-        if kept
-            .iter()
-            .all(|k| ((k.0 as f64 - c.0 as f64).powi(2) + (k.1 as f64 - c.1 as f64).powi(2)) >= d2)
-        {
+        // a closer peak is a star of its own when the light dips deeply between the two (a close
+        // pair); the bumps of a trail or of one star's noise do not dip
+        let apart = |k: &(usize, usize, f32)| {
+            let d = (k.0 as f64 - c.0 as f64).powi(2) + (k.1 as f64 - c.1 as f64).powi(2);
+            d >= d2 || (d >= DEBLEND_MIN_PX * DEBLEND_MIN_PX && dips_between(&sm, k, &c))
+        };
+        if kept.iter().all(apart) {
             kept.push(c);
             if kept.len() >= p.max_stars {
                 break;
@@ -358,22 +380,37 @@ pub fn detect(image: ArrayView2<f32>, name: &str, p: &DetectParams) -> crate::Re
         max_iterations: 3,
         saturation: p.saturation,
     };
-    let mut stars: Vec<Star> =
-        kept.par_iter()
-            .filter_map(|&(x, y, _)| {
-                let c = centroid(image, name, x as f64, y as f64, &cp).ok()?;
-                let moved = (c.x - x as f64).hypot(c.y - y as f64);
-                (matches!(c.flag, Flag::Ok | Flag::TooFaint) && moved < 3.0 && c.flux > 0.0)
-                    .then_some(Star {
-                        x: c.x,
-                        y: c.y,
-                        flux: c.flux,
-                        fwhm: c.fwhm,
-                        peak: c.peak,
-                        err: c.x_err.hypot(c.y_err),
-                    })
-            })
-            .collect();
+    // a star with a close neighbour is fitted in a box that reaches only halfway to it
+    let nearest = |i: usize| {
+        kept.iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, k)| (k.0 as f64 - kept[i].0 as f64).hypot(k.1 as f64 - kept[i].1 as f64))
+            .fold(f64::INFINITY, f64::min)
+    };
+    let mut stars: Vec<Star> = (0..kept.len())
+        .into_par_iter()
+        .filter_map(|i| {
+            let (x, y, _) = kept[i];
+            let half = (nearest(i) / 2.0).floor().min(cp.box_size as f64) as usize;
+            let cp = CentroidParams {
+                box_size: (2 * half + 1).clamp(5, cp.box_size),
+                ..cp
+            };
+            let c = centroid(image, name, x as f64, y as f64, &cp).ok()?;
+            let moved = (c.x - x as f64).hypot(c.y - y as f64);
+            (matches!(c.flag, Flag::Ok | Flag::TooFaint) && moved < 3.0 && c.flux > 0.0).then_some(
+                Star {
+                    x: c.x,
+                    y: c.y,
+                    flux: c.flux,
+                    fwhm: c.fwhm,
+                    peak: c.peak,
+                    err: c.x_err.hypot(c.y_err),
+                },
+            )
+        })
+        .collect();
     // trails and galaxies fit far wider than the stars of the frame, hits far narrower
     let mut widths: Vec<f32> = stars
         .iter()
