@@ -17,8 +17,9 @@ const CASES: usize = 3000;
 const CASE_SECONDS: u64 = 20;
 
 /// Small real files of every storage kind: plain int16 and float, tile-compressed (Rice, H-compress,
-/// PLIO, gzip), gzip and Unix-compressed whole files, several extensions.
-const BASES: [&str; 10] = [
+/// PLIO, gzip; as cfitsio and as astropy write them), gzip and Unix-compressed whole files,
+/// several extensions.
+const BASES: [&str; 12] = [
     "iraf/inputs/orion_01.fits",
     "iraf/inputs/f7_01.fits",
     "shared/odd-astropy/m13_rice.fits",
@@ -29,6 +30,8 @@ const BASES: [&str; 10] = [
     "shared/odd-astropy/lzw.fits.Z",
     "shared/odd-astropy/test0.fits",
     "shared/legacypipe-cutouts/decam/c4d_150329_083505_ooi_g_v1.fits.fz",
+    "compressed/astropy_rice_1.fits",
+    "compressed/astropy_hcompress_1.fits",
 ];
 
 /// Keywords whose values are changed.

@@ -212,12 +212,13 @@ fn tile_geometry(h: &Header) -> std::result::Result<(Vec<u64>, Vec<u64>), String
         let Some(name) = h.get_str(&format!("ZNAME{k}")) else {
             break;
         };
-        let v = int(h, &format!("ZVAL{k}"));
+        // writers store these as integers or reals (astropy writes NOISEBIT = 16.0)
+        let v = h.get_f64(&format!("ZVAL{k}")).filter(|v| v.is_finite());
+        let whole = v.filter(|v| v.fract() == 0.0);
         let ok = match name.to_ascii_uppercase().as_str() {
-            "BLOCKSIZE" => v.is_some_and(|v| v > 0 && v % 2 == 0),
-            "BYTEPIX" => v.is_some_and(|v| [1, 2, 4, 8].contains(&v)),
-            "SMOOTH" | "NOISEBIT" => v.is_some(),
-            "SCALE" => h.get(&format!("ZVAL{k}")).is_some(),
+            "BLOCKSIZE" => whole.is_some_and(|v| v > 0.0 && v % 2.0 == 0.0),
+            "BYTEPIX" => whole.is_some_and(|v| [1.0, 2.0, 4.0, 8.0].contains(&v)),
+            "SMOOTH" | "NOISEBIT" | "SCALE" => v.is_some(),
             _ => true,
         };
         if !ok {
