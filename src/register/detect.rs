@@ -178,55 +178,59 @@ fn noise_factor(k: &[f32]) -> f64 {
     k.iter().map(|w| (*w as f64).powi(2)).sum::<f64>()
 }
 
-/// Background-subtracted image smoothed by the separable kernel `k`.
+/// Background-subtracted image smoothed by the separable kernel `k`, made in bands of rows (each
+/// band filters its rows and a halo across, then down), so only the result is image-sized.
 fn smoothed(image: ArrayView2<f32>, bkg: &MeshBackground, k: &[f32]) -> Array2<f32> {
     let (ny, nx) = image.dim();
-    let half = (k.len() / 2) as i64;
-    // the background once per pixel, then the two passes over plain numbers
-    let mut sub = Array2::<f32>::zeros((ny, nx));
-    sub.axis_iter_mut(ndarray::Axis(0))
-        .into_par_iter()
-        .enumerate()
-        .for_each(|(y, mut out)| {
-            for x in 0..nx {
-                let v = image[[y, x]];
-                out[x] = if v.is_finite() {
-                    v - bkg.at(x as f64, y as f64) as f32
-                } else {
-                    0.0
-                };
-            }
-        });
-    let mut rows = Array2::<f32>::zeros((ny, nx));
-    rows.axis_iter_mut(ndarray::Axis(0))
-        .into_par_iter()
-        .enumerate()
-        .for_each(|(y, mut out)| {
-            let src = sub.row(y);
-            for x in 0..nx {
-                out[x] = k
-                    .iter()
-                    .enumerate()
-                    .map(|(t, w)| {
-                        w * src[(x as i64 + t as i64 - half).clamp(0, nx as i64 - 1) as usize]
-                    })
-                    .sum();
-            }
-        });
+    let half = k.len() / 2;
     let mut out = Array2::<f32>::zeros((ny, nx));
-    out.axis_iter_mut(ndarray::Axis(0))
+    out.axis_chunks_iter_mut(ndarray::Axis(0), SMOOTH_BAND_ROWS)
         .into_par_iter()
         .enumerate()
-        .for_each(|(y, mut o)| {
-            let taps: Vec<_> = (0..k.len())
-                .map(|t| rows.row((y as i64 + t as i64 - half).clamp(0, ny as i64 - 1) as usize))
-                .collect();
-            for x in 0..nx {
-                o[x] = k.iter().zip(&taps).map(|(w, r)| w * r[x]).sum();
+        .for_each(|(b, mut band)| {
+            let y0 = b * SMOOTH_BAND_ROWS;
+            let (h0, h1) = (y0.saturating_sub(half), (y0 + band.nrows() + half).min(ny));
+            // across: background-subtracted rows h0..h1, each filtered in x
+            let mut across = Array2::<f32>::zeros((h1 - h0, nx));
+            let mut sub = vec![0f32; nx];
+            for (r, mut row) in across.rows_mut().into_iter().enumerate() {
+                let y = h0 + r;
+                for (x, s) in sub.iter_mut().enumerate() {
+                    let v = image[[y, x]];
+                    *s = if v.is_finite() {
+                        v - bkg.at(x as f64, y as f64) as f32
+                    } else {
+                        0.0
+                    };
+                }
+                for x in 0..nx {
+                    row[x] = k
+                        .iter()
+                        .enumerate()
+                        .map(|(t, w)| {
+                            let xx = (x as i64 + t as i64 - half as i64).clamp(0, nx as i64 - 1);
+                            w * sub[xx as usize]
+                        })
+                        .sum();
+                }
+            }
+            // down: rows clamped at the image's edges, as one pass over the whole image would
+            for (r, mut o) in band.rows_mut().into_iter().enumerate() {
+                let y = y0 + r;
+                for (t, w) in k.iter().enumerate() {
+                    let yy = (y as i64 + t as i64 - half as i64).clamp(0, ny as i64 - 1) as usize;
+                    let src = across.row(yy - h0);
+                    for x in 0..nx {
+                        o[x] += w * src[x];
+                    }
+                }
             }
         });
     out
 }
+
+/// Rows of the smoothed image made at a time.
+const SMOOTH_BAND_ROWS: usize = 64;
 
 /// Peaks closer than this are one source whatever lies between them.
 const DEBLEND_MIN_PX: f64 = 2.5;
