@@ -232,15 +232,11 @@ fn smoothed(image: ArrayView2<f32>, bkg: &MeshBackground, k: &[f32]) -> Array2<f
 /// Rows of the smoothed image made at a time.
 const SMOOTH_BAND_ROWS: usize = 64;
 
-/// A peak this many times `max_sharpness` above the mean of its eight neighbours less the
-/// brightest is a two-pixel hit (a star sampled at FWHM 1.5 px is still well inside).
-const PAIR_SHARPNESS: f64 = 2.0;
-
 /// Peaks closer than this are one source whatever lies between them.
 const DEBLEND_MIN_PX: f64 = 2.5;
 /// Two peaks are two stars when the smoothed light between them falls below this share of the
 /// fainter peak.
-const DEBLEND_DIP: f32 = 0.95;
+const DEBLEND_DIP: f32 = 0.9;
 
 /// Whether the smoothed image dips below [`DEBLEND_DIP`] of the fainter of peaks `a` and `b`
 /// somewhere on the segment between them.
@@ -357,18 +353,7 @@ pub fn detect(image: ArrayView2<f32>, name: &str, p: &DetectParams) -> crate::Re
             .map(|v| *v as f64 - b)
             .sum::<f64>()
                 / 4.0;
-            // a hit of two pixels: bright beside one neighbour, dark beside the seven others
-            let mut ring: Vec<f64> = (-1i64..=1)
-                .flat_map(|dy| (-1i64..=1).map(move |dx| (dx, dy)))
-                .filter(|d| *d != (0, 0))
-                .map(|(dx, dy)| {
-                    image[[(y as i64 + dy) as usize, (x as i64 + dx) as usize]] as f64 - b
-                })
-                .collect();
-            ring.sort_by(f64::total_cmp);
-            let others = ring[..7].iter().sum::<f64>() / 7.0;
-            let sharp = peak > p.max_sharpness * around.max(bkg.noise)
-                || peak > PAIR_SHARPNESS * p.max_sharpness * others.max(bkg.noise);
+            let sharp = peak > p.max_sharpness * around.max(bkg.noise);
             let saturated = p.saturation.is_some_and(|s| {
                 (y - 1..=y + 1).any(|yy| (x - 1..=x + 1).any(|xx| image[[yy, xx]] as f64 >= s))
             });
@@ -416,30 +401,18 @@ pub fn detect(image: ArrayView2<f32>, name: &str, p: &DetectParams) -> crate::Re
                 box_size: (2 * half + 1).clamp(5, cp.box_size),
                 ..cp
             };
-            // a fit that runs away (a faint neighbour or a hit in the box) is tried again in
-            // smaller boxes before the peak is given up
-            let sizes = [cp.box_size, 7, 5];
-            let good = sizes
-                .iter()
-                .filter(|b| **b <= cp.box_size)
-                .find_map(|&box_size| {
-                    let cp = CentroidParams { box_size, ..cp };
-                    let c = centroid(image, name, x as f64, y as f64, &cp).ok()?;
-                    let moved = (c.x - x as f64).hypot(c.y - y as f64);
-                    (matches!(c.flag, Flag::Ok | Flag::TooFaint)
-                        && moved < 3.0
-                        && c.flux > 0.0
-                        && c.fwhm < box_size as f64)
-                        .then_some(c)
-                })?;
-            Some(Star {
-                x: good.x,
-                y: good.y,
-                flux: good.flux,
-                fwhm: good.fwhm,
-                peak: good.peak,
-                err: good.x_err.hypot(good.y_err),
-            })
+            let c = centroid(image, name, x as f64, y as f64, &cp).ok()?;
+            let moved = (c.x - x as f64).hypot(c.y - y as f64);
+            (matches!(c.flag, Flag::Ok | Flag::TooFaint) && moved < 3.0 && c.flux > 0.0).then_some(
+                Star {
+                    x: c.x,
+                    y: c.y,
+                    flux: c.flux,
+                    fwhm: c.fwhm,
+                    peak: c.peak,
+                    err: c.x_err.hypot(c.y_err),
+                },
+            )
         })
         .collect();
     // trails and galaxies fit far wider than the stars of the frame, hits far narrower
