@@ -75,10 +75,10 @@ impl StackInput for FileInput {
         Some(&self.path)
     }
     fn read_rows(&self, rows: Range<usize>) -> Result<Array2<f32>> {
-        FitsImage::open(&self.path, &HduChoice::Index(self.info.hdu))?.read_rows(self.plane, rows)
+        FitsImage::reopen(&self.path, &HduChoice::Index(self.info.hdu))?.read_rows(self.plane, rows)
     }
     fn read_rows_into(&self, rows: Range<usize>, out: &mut [f32]) -> Result<()> {
-        FitsImage::open(&self.path, &HduChoice::Index(self.info.hdu))?
+        FitsImage::reopen(&self.path, &HduChoice::Index(self.info.hdu))?
             .read_rows_into(self.plane, rows, out)
     }
 }

@@ -70,7 +70,7 @@ impl FrameFactors {
     }
 
     /// skycomb's default spread from the values' 1.4826 MAD: never below the noise from frame to
-    /// frame, and at sky level never above twice it either: there two hits among five values can
+    /// frame, and at sky level never above 1.5 times it either: there two hits among five values can
     /// swell the MAD, while no seeing change can (star pixels keep their own spread).
     pub fn floored_spread(&self, mad_std: f64, centre: f64) -> f64 {
         let s = mad_std.max(self.noise_floor);

@@ -65,17 +65,28 @@ impl Walker<'_> {
     }
 }
 
+/// `{prefix}BITPIX` (a FITS data type) and `{prefix}NAXIS` (at least `min_axes`, at most 999).
+fn type_and_axes(
+    h: &Header,
+    prefix: &str,
+    min_axes: i64,
+) -> std::result::Result<(i64, i64), String> {
+    let (b, n) = (format!("{prefix}BITPIX"), format!("{prefix}NAXIS"));
+    let bitpix = int(h, &b).ok_or(format!("{b} is missing or not an integer"))?;
+    if ![8, 16, 32, 64, -32, -64].contains(&bitpix) {
+        return Err(format!("{b} = {bitpix} is not a FITS data type"));
+    }
+    let naxis = int(h, &n).ok_or(format!("{n} is missing or not an integer"))?;
+    if !(min_axes..=999).contains(&naxis) {
+        return Err(format!("{n} = {naxis} is outside {min_axes}..999"));
+    }
+    Ok((bitpix, naxis))
+}
+
 /// Bytes of data a header announces: |BITPIX|/8 x GCOUNT x (PCOUNT + NAXIS1 x ... x NAXISn),
 /// every value checked.
 fn data_bytes(h: &Header) -> std::result::Result<u64, String> {
-    let bitpix = int(h, "BITPIX").ok_or("BITPIX is missing or not an integer")?;
-    if ![8, 16, 32, 64, -32, -64].contains(&bitpix) {
-        return Err(format!("BITPIX = {bitpix} is not a FITS data type"));
-    }
-    let naxis = int(h, "NAXIS").ok_or("NAXIS is missing or not an integer")?;
-    if !(0..=999).contains(&naxis) {
-        return Err(format!("NAXIS = {naxis} is outside 0..999"));
-    }
+    let (bitpix, naxis) = type_and_axes(h, "", 0)?;
     let mut product: u64 = if naxis == 0 { 0 } else { 1 };
     for i in 1..=naxis {
         let n = int(h, &format!("NAXIS{i}"))
@@ -170,14 +181,7 @@ fn field_width(form: &str) -> Option<(u64, char)> {
 
 /// The tile shape: ZNAXISn and ZTILEn, checked against each other and against the table's rows.
 fn tile_geometry(h: &Header) -> std::result::Result<(Vec<u64>, Vec<u64>), String> {
-    let zbitpix = int(h, "ZBITPIX").ok_or("ZBITPIX is missing or not an integer")?;
-    if ![8, 16, 32, 64, -32, -64].contains(&zbitpix) {
-        return Err(format!("ZBITPIX = {zbitpix} is not a FITS data type"));
-    }
-    let znaxis = int(h, "ZNAXIS").ok_or("ZNAXIS is missing or not an integer")?;
-    if !(1..=999).contains(&znaxis) {
-        return Err(format!("ZNAXIS = {znaxis} is outside 1..999"));
-    }
+    let (_, znaxis) = type_and_axes(h, "Z", 1)?;
     let (mut dims, mut tiles) = (Vec::new(), Vec::new());
     for i in 1..=znaxis {
         let n = int(h, &format!("ZNAXIS{i}"))

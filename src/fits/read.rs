@@ -171,6 +171,12 @@ enum Storage {
 
 /// Check the file is there, not empty, and starts like FITS (or like a gzip/compress stream).
 fn sniff(path: &Path) -> Result<Storage> {
+    sniff_with(path, true)
+}
+
+/// [`sniff`], with the header checks of every HDU only when `check_headers` (a file already
+/// opened and checked skips them when it is opened again for its rows).
+fn sniff_with(path: &Path, check_headers: bool) -> Result<Storage> {
     // look before opening: opening a named pipe for reading waits for a writer forever
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, "cannot open", e))?;
     if !meta.is_file() {
@@ -205,7 +211,9 @@ fn sniff(path: &Path) -> Result<Storage> {
             .metadata()
             .map_err(|e| Error::io(path, "cannot read", e))?
             .len();
-        super::prescan::check_plain(path, len)?;
+        if check_headers {
+            super::prescan::check_plain(path, len)?;
+        }
         return Ok(Storage::Plain { len });
     }
     let shown: String = head
@@ -365,7 +373,17 @@ fn check_length(
 impl FitsImage {
     /// Open `path` and select an image HDU, reading its header (no pixels yet).
     pub fn open(path: &Path, choice: &HduChoice) -> Result<FitsImage> {
-        let storage = sniff(path)?;
+        Self::open_with(path, choice, true)
+    }
+
+    /// Open again a file that [`FitsImage::open`] has checked, to read its rows: the checks of
+    /// every HDU's header are not repeated on each band (the storage and length still are).
+    pub fn reopen(path: &Path, choice: &HduChoice) -> Result<FitsImage> {
+        Self::open_with(path, choice, false)
+    }
+
+    fn open_with(path: &Path, choice: &HduChoice, check_headers: bool) -> Result<FitsImage> {
+        let storage = sniff_with(path, check_headers)?;
         let mut raw = RawFits::open(path)?;
         let n_hdus = raw.num_hdus()?;
         let hdu = match choice {
@@ -404,7 +422,7 @@ impl FitsImage {
             info.layout = data_start.and_then(|d| RawLayout::of(&info.header, info.bitpix, d));
         }
         let mut image = FitsImage { raw, info };
-        if storage == Storage::Compressed {
+        if storage == Storage::Compressed && check_headers {
             image.probe_last_pixel()?;
         }
         Ok(image)
