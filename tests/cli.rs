@@ -620,3 +620,37 @@ fn bad_arguments_and_files_are_refused_clearly() {
     let max = cut.iter().fold(f32::MIN, |a, b| a.max(*b)) as f64;
     assert_eq!(j["max"].as_f64().unwrap(), max, "{out}");
 }
+
+/// A raw frame is searched inside its TRIMSEC: every star found on the raw frames of a 96-px
+/// night is a true star (no edge of the overscan strip, no star cut by it).
+#[test]
+fn detect_on_a_raw_frame_keeps_to_the_trim_section() {
+    let d = tempfile::tempdir().unwrap();
+    let night = d.path();
+    let (code, _, err) = skycomb_in(&["sample-night", "--size", "96", "--seed", "3", "."], night);
+    assert_eq!(code, 0, "{err}");
+    let truth: Json =
+        serde_json::from_str(&std::fs::read_to_string(night.join("truth.json")).unwrap()).unwrap();
+    for k in 1..=7 {
+        let file = format!("sci_R_{k:03}.fits");
+        let (code, out, err) = skycomb_in(&["detect", &file, "--json"], night);
+        assert_eq!(code, 0, "{err}");
+        assert!(err.contains("TRIMSEC [1:96,1:96]"), "{err}");
+        let frame = &truth["frames"][&file];
+        let (dx, dy) = (frame["dx"].as_f64().unwrap(), frame["dy"].as_f64().unwrap());
+        let found: Json = serde_json::from_str(&out).unwrap();
+        let found = found["stars"].as_array().unwrap();
+        assert!(found.len() >= 5, "{file}: {out}");
+        for s in found {
+            let (x, y) = (
+                s["x"].as_f64().unwrap() - 1.0,
+                s["y"].as_f64().unwrap() - 1.0,
+            );
+            let true_star = truth["stars"].as_array().unwrap().iter().any(|t| {
+                let (tx, ty) = (t["x"].as_f64().unwrap() + dx, t["y"].as_f64().unwrap() + dy);
+                (tx - x).hypot(ty - y) < 1.0
+            });
+            assert!(true_star, "{file}: ({x}, {y}) is no star");
+        }
+    }
+}

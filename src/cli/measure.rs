@@ -119,7 +119,26 @@ pub fn detect_run(a: &DetectArgs) -> Result<()> {
         mesh_px: a.mesh,
         ..Default::default()
     };
-    let stars = detect(f.data.view(), &f.name(), &p)?;
+    // a raw frame is searched inside its TRIMSEC (DATASEC): the step to the overscan strip is no
+    // star, and a star cut by it has no honest centre
+    let (ny, nx) = f.data.dim();
+    let trim = skycomb::calibrate::overscan::plan_overscan(
+        &f.name(),
+        &f.header,
+        nx,
+        ny,
+        &Default::default(),
+    )?
+    .trim;
+    let data = f.data.slice(ndarray::s![trim.y.clone(), trim.x.clone()]);
+    let mut stars = detect(data, &f.name(), &p)?;
+    for s in &mut stars {
+        s.x += trim.x.start as f64;
+        s.y += trim.y.start as f64;
+    }
+    if (trim.width(), trim.height()) != (nx, ny) {
+        eprintln!("{}: stars searched in TRIMSEC {}", f.name(), trim.to_fits());
+    }
     if a.json {
         let list: Vec<_> = stars.iter().map(|s| json!({"x": s.x + 1.0, "y": s.y + 1.0, "flux": s.flux, "fwhm": s.fwhm, "peak": s.peak})).collect();
         println!("{}", serde_json::to_string_pretty(&json!({"stars": list}))?);

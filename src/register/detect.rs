@@ -180,7 +180,12 @@ fn noise_factor(k: &[f32]) -> f64 {
 
 /// Background-subtracted image smoothed by the separable kernel `k`, made in bands of rows (each
 /// band filters its rows and a halo across, then down), so only the result is image-sized.
-fn smoothed(image: ArrayView2<f32>, bkg: &MeshBackground, k: &[f32]) -> Array2<f32> {
+fn smoothed(
+    image: ArrayView2<f32>,
+    bkg: &MeshBackground,
+    k: &[f32],
+    sharpness: f64,
+) -> Array2<f32> {
     let (ny, nx) = image.dim();
     let half = k.len() / 2;
     let mut out = Array2::<f32>::zeros((ny, nx));
@@ -196,12 +201,14 @@ fn smoothed(image: ArrayView2<f32>, bkg: &MeshBackground, k: &[f32]) -> Array2<f
             for (r, mut row) in across.rows_mut().into_iter().enumerate() {
                 let y = h0 + r;
                 for (x, s) in sub.iter_mut().enumerate() {
-                    let v = image[[y, x]];
-                    *s = if v.is_finite() {
-                        v - bkg.at(x as f64, y as f64) as f32
-                    } else {
-                        0.0
-                    };
+                    *s = without_hit(
+                        image,
+                        x,
+                        y,
+                        bkg.at(x as f64, y as f64),
+                        bkg.noise,
+                        sharpness,
+                    );
                 }
                 for x in 0..nx {
                     row[x] = k
@@ -229,14 +236,108 @@ fn smoothed(image: ArrayView2<f32>, bkg: &MeshBackground, k: &[f32]) -> Array2<f
     out
 }
 
+/// A pixel must stand this many noise sigmas above the sky to be taken for a hit.
+const HIT_MIN_SIGMA: f64 = 5.0;
+
+/// The background-subtracted value of pixel (x, y) with a cosmic-ray or hot pixel replaced by the
+/// median of its eight neighbours (so that a hit beside a star does not hide the star's peak in the
+/// smoothed image); 0 for a pixel that is not finite.
+fn without_hit(
+    image: ArrayView2<f32>,
+    x: usize,
+    y: usize,
+    b: f64,
+    noise: f64,
+    sharpness: f64,
+) -> f32 {
+    let v = image[[y, x]] as f64;
+    if !v.is_finite() {
+        return 0.0;
+    }
+    let peak = v - b;
+    if peak <= HIT_MIN_SIGMA * noise {
+        return peak as f32;
+    }
+    let (ny, nx) = image.dim();
+    let mut ring: Vec<f64> = (-1i64..=1)
+        .flat_map(|dy| (-1i64..=1).map(move |dx| (dx, dy)))
+        .filter(|d| *d != (0, 0))
+        .filter_map(|(dx, dy)| {
+            let (xx, yy) = (x as i64 + dx, y as i64 + dy);
+            let inside = xx >= 0 && yy >= 0 && (xx as usize) < nx && (yy as usize) < ny;
+            inside.then(|| image[[yy as usize, xx as usize]] as f64 - b)
+        })
+        .filter(|w| w.is_finite())
+        .collect();
+    if ring.len() < 3 {
+        return peak as f32;
+    }
+    ring.sort_by(f64::total_cmp);
+    let others = ring[..ring.len() - 1].iter().sum::<f64>() / (ring.len() - 1) as f64;
+    if peak > PAIR_SHARPNESS * sharpness * others.max(noise) {
+        ring[ring.len() / 2] as f32
+    } else {
+        peak as f32
+    }
+}
+
+/// A box of the image about a peak with its hits replaced (see [`without_hit`]), to fit in.
+struct HitFreePatch {
+    pixels: Array2<f32>,
+    x0: usize,
+    y0: usize,
+}
+
+impl HitFreePatch {
+    fn around(
+        image: ArrayView2<f32>,
+        (x, y): (usize, usize),
+        half: usize,
+        bkg: &MeshBackground,
+        sharpness: f64,
+    ) -> HitFreePatch {
+        let (ny, nx) = image.dim();
+        let (x0, y0) = (x.saturating_sub(half), y.saturating_sub(half));
+        let (x1, y1) = ((x + half + 1).min(nx), (y + half + 1).min(ny));
+        let pixels = Array2::from_shape_fn((y1 - y0, x1 - x0), |(r, c)| {
+            let (xx, yy) = (x0 + c, y0 + r);
+            let v = image[[yy, xx]];
+            if !v.is_finite() {
+                return v;
+            }
+            let b = bkg.at(xx as f64, yy as f64);
+            (without_hit(image, xx, yy, b, bkg.noise, sharpness) as f64 + b) as f32
+        });
+        HitFreePatch { pixels, x0, y0 }
+    }
+
+    /// The centroid of the star at image pixel `(x, y)`, in image coordinates.
+    fn centroid(
+        &self,
+        name: &str,
+        (x, y): (usize, usize),
+        cp: &CentroidParams,
+    ) -> Option<super::centroid::Centroid> {
+        let (dx, dy) = (self.x0 as f64, self.y0 as f64);
+        let mut c = centroid(self.pixels.view(), name, x as f64 - dx, y as f64 - dy, cp).ok()?;
+        c.x += dx;
+        c.y += dy;
+        Some(c)
+    }
+}
+
 /// Rows of the smoothed image made at a time.
 const SMOOTH_BAND_ROWS: usize = 64;
+
+/// A peak this many times `max_sharpness` above the mean of its eight neighbours less the
+/// brightest is a two-pixel hit (a star sampled at FWHM 1.5 px is still well inside).
+const PAIR_SHARPNESS: f64 = 2.0;
 
 /// Peaks closer than this are one source whatever lies between them.
 const DEBLEND_MIN_PX: f64 = 2.5;
 /// Two peaks are two stars when the smoothed light between them falls below this share of the
 /// fainter peak.
-const DEBLEND_DIP: f32 = 0.9;
+const DEBLEND_DIP: f32 = 0.95;
 
 /// Whether the smoothed image dips below [`DEBLEND_DIP`] of the fainter of peaks `a` and `b`
 /// somewhere on the segment between them.
@@ -249,6 +350,60 @@ fn dips_between(sm: &Array2<f32>, a: &(usize, usize, f32), b: &(usize, usize, f3
         let (x, y) = (a.0 as f64 + t * dx, a.1 as f64 + t * dy);
         sm[[y.round() as usize, x.round() as usize]] < floor
     })
+}
+
+/// The light of a star falls on every side of its peak; along a ridge (a trail, or the edge of
+/// an overscan strip under a sky mesh that straddles it) it stays: at the radius where the
+/// smoothed light has fallen to half on average around the peak, a ridge keeps more than
+/// `1 - RIDGE_FALL` of the peak on both sides along one axis.
+const RIDGE_FALL: f32 = 0.15;
+/// The radius (pixels) the half-light search stops at (wider sources are left to the width cut).
+const RIDGE_MAX_R: f64 = 12.0;
+
+/// `sm` at (x, y) by bilinear interpolation, `None` outside.
+fn bilinear(sm: &Array2<f32>, x: f64, y: f64) -> Option<f32> {
+    let (ny, nx) = sm.dim();
+    if !(x >= 0.0 && y >= 0.0 && x <= (nx - 1) as f64 && y <= (ny - 1) as f64) {
+        return None;
+    }
+    let (x0, y0) = (x.floor() as usize, y.floor() as usize);
+    let (x1, y1) = ((x0 + 1).min(nx - 1), (y0 + 1).min(ny - 1));
+    let (tx, ty) = ((x - x0 as f64) as f32, (y - y0 as f64) as f32);
+    let top = sm[[y0, x0]] * (1.0 - tx) + sm[[y0, x1]] * tx;
+    let bottom = sm[[y1, x0]] * (1.0 - tx) + sm[[y1, x1]] * tx;
+    Some(top * (1.0 - ty) + bottom * ty)
+}
+
+/// Whether the smoothed peak `(x, y, v)` lies on a ridge rather than on a star (see
+/// [`RIDGE_FALL`]).
+fn on_ridge(sm: &Array2<f32>, (x, y, v): (usize, usize, f32)) -> bool {
+    // eight axes 22.5 degrees apart: a trail at any angle runs within 11.25 degrees of one
+    let axes: Vec<(f64, f64)> = (0..8)
+        .map(|k| {
+            let a = k as f64 * std::f64::consts::PI / 8.0;
+            (a.cos(), a.sin())
+        })
+        .collect();
+    let fall = |r: f64, (dx, dy): (f64, f64)| {
+        bilinear(sm, x as f64 + r * dx, y as f64 + r * dy).map(|w| 1.0 - w / v)
+    };
+    let mut r = 1.0;
+    while r <= RIDGE_MAX_R {
+        // the falls on the two sides of each axis that stays inside the frame
+        let known: Vec<(f32, f32)> = axes
+            .iter()
+            .filter_map(|&(dx, dy)| Some((fall(r, (dx, dy))?, fall(r, (-dx, -dy))?)))
+            .collect();
+        if known.is_empty() {
+            return false;
+        }
+        let mean = known.iter().map(|(a, b)| a + b).sum::<f32>() / (2 * known.len()) as f32;
+        if mean >= 0.5 {
+            return known.iter().any(|(a, b)| a.max(*b) < RIDGE_FALL);
+        }
+        r += 0.5;
+    }
+    false
 }
 
 /// Whether at least `min` pixels, 4-connected to (x, y), lie above `level` in `sm` (searched only
@@ -308,7 +463,7 @@ pub fn detect(image: ArrayView2<f32>, name: &str, p: &DetectParams) -> crate::Re
         )));
     }
     let k = kernel(p.fwhm_px);
-    let sm = smoothed(image, &bkg, &k);
+    let sm = smoothed(image, &bkg, &k, p.max_sharpness);
     // the smoothing lowers the noise by about 1 / (2 sqrt(pi) sigma) = 0.28 for sigma = 1
     let factor = if p.fwhm_px.is_some() {
         noise_factor(&k)
@@ -353,12 +508,24 @@ pub fn detect(image: ArrayView2<f32>, name: &str, p: &DetectParams) -> crate::Re
             .map(|v| *v as f64 - b)
             .sum::<f64>()
                 / 4.0;
-            let sharp = peak > p.max_sharpness * around.max(bkg.noise);
+            // a hit of two pixels: bright beside one neighbour, dark beside the seven others
+            let mut ring: Vec<f64> = (-1i64..=1)
+                .flat_map(|dy| (-1i64..=1).map(move |dx| (dx, dy)))
+                .filter(|d| *d != (0, 0))
+                .map(|(dx, dy)| {
+                    image[[(y as i64 + dy) as usize, (x as i64 + dx) as usize]] as f64 - b
+                })
+                .collect();
+            ring.sort_by(f64::total_cmp);
+            let others = ring[..7].iter().sum::<f64>() / 7.0;
+            let sharp = peak > p.max_sharpness * around.max(bkg.noise)
+                || peak > PAIR_SHARPNESS * p.max_sharpness * others.max(bkg.noise);
             let saturated = p.saturation.is_some_and(|s| {
                 (y - 1..=y + 1).any(|yy| (x - 1..=x + 1).any(|xx| image[[yy, xx]] as f64 >= s))
             });
             !sharp && !saturated
         })
+        .filter(|&c| !on_ridge(&sm, c))
         .collect();
     candidates.sort_by(|a, b| b.2.total_cmp(&a.2));
     let mut kept: Vec<(usize, usize, f32)> = Vec::new();
@@ -392,7 +559,7 @@ pub fn detect(image: ArrayView2<f32>, name: &str, p: &DetectParams) -> crate::Re
             .map(|(_, k)| (k.0 as f64 - kept[i].0 as f64).hypot(k.1 as f64 - kept[i].1 as f64))
             .fold(f64::INFINITY, f64::min)
     };
-    let mut stars: Vec<Star> = (0..kept.len())
+    let fits: Vec<(Star, bool)> = (0..kept.len())
         .into_par_iter()
         .filter_map(|i| {
             let (x, y, _) = kept[i];
@@ -401,27 +568,48 @@ pub fn detect(image: ArrayView2<f32>, name: &str, p: &DetectParams) -> crate::Re
                 box_size: (2 * half + 1).clamp(5, cp.box_size),
                 ..cp
             };
-            let c = centroid(image, name, x as f64, y as f64, &cp).ok()?;
-            let moved = (c.x - x as f64).hypot(c.y - y as f64);
-            (matches!(c.flag, Flag::Ok | Flag::TooFaint) && moved < 3.0 && c.flux > 0.0).then_some(
-                Star {
-                    x: c.x,
-                    y: c.y,
-                    flux: c.flux,
-                    fwhm: c.fwhm,
-                    peak: c.peak,
-                    err: c.x_err.hypot(c.y_err),
-                },
-            )
+            // a fit that runs away (a faint neighbour or a hit in the box) is tried again in
+            // smaller boxes before the peak is given up
+            // the fit sees the box with its hits replaced, so a star is not fitted to a hit
+            let patch =
+                HitFreePatch::around(image, (x, y), cp.box_size / 2 + 1, &bkg, p.max_sharpness);
+            let sizes = [cp.box_size, 7, 5];
+            let (good, box_size) = sizes
+                .iter()
+                .enumerate()
+                .filter(|(k, b)| *k == 0 || **b < cp.box_size)
+                .find_map(|(_, &box_size)| {
+                    let cp = CentroidParams { box_size, ..cp };
+                    let c = patch.centroid(name, (x, y), &cp)?;
+                    let moved = (c.x - x as f64).hypot(c.y - y as f64);
+                    (matches!(c.flag, Flag::Ok | Flag::TooFaint)
+                        && moved < 3.0
+                        && c.flux > 0.0
+                        && c.fwhm < box_size as f64)
+                        .then_some((c, box_size))
+                })?;
+            let star = Star {
+                x: good.x,
+                y: good.y,
+                flux: good.flux,
+                fwhm: good.fwhm,
+                peak: good.peak,
+                err: good.x_err.hypot(good.y_err),
+            };
+            Some((star, box_size == cp.box_size))
         })
         .collect();
+    // the frame's seeing from the fits that held in their first box (a retried fit may be a star
+    // cut by the frame's edge, a hit or a trail's bump)
+    let first_try: Vec<f64> = fits.iter().filter(|f| f.1).map(|f| f.0.fwhm).collect();
+    let typical = if first_try.len() >= 3 {
+        typical_fwhm(first_try)
+    } else {
+        typical_fwhm(fits.iter().map(|f| f.0.fwhm).collect())
+    };
+    let mut stars: Vec<Star> = fits.into_iter().map(|f| f.0).collect();
     // trails and galaxies fit far wider than the stars of the frame, hits far narrower
-    let mut widths: Vec<f32> = stars
-        .iter()
-        .map(|s| s.fwhm as f32)
-        .filter(|w| w.is_finite())
-        .collect();
-    if let Some(typical) = crate::stats::median_mut(&mut widths) {
+    if let Some(typical) = typical {
         let bright = BRIGHT_PEAK_SIGMA * bkg.noise;
         stars.retain(|s| {
             s.fwhm.is_finite()
@@ -436,6 +624,37 @@ pub fn detect(image: ArrayView2<f32>, name: &str, p: &DetectParams) -> crate::Re
     }
     stars.sort_by(|a, b| b.flux.total_cmp(&a.flux));
     Ok(one_per_star(stars))
+}
+
+/// Widths within this factor of each other belong to one kind of source.
+const SEEING_SPREAD: f64 = 1.3;
+
+/// The FWHM of most of the stars in `widths`: the median of the most populous run of widths
+/// spanning at most [`SEEING_SPREAD`] (stars share the seeing; truncated stars at an edge, hits
+/// and trails scatter about it, and outnumber the stars of a sparse field).
+fn typical_fwhm(mut widths: Vec<f64>) -> Option<f64> {
+    widths.retain(|w| w.is_finite() && *w > 0.0);
+    widths.sort_by(f64::total_cmp);
+    let mut best = None::<(usize, usize)>;
+    let mut end = 0;
+    for start in 0..widths.len() {
+        end = end.max(start);
+        while end + 1 < widths.len() && widths[end + 1] <= SEEING_SPREAD * widths[start] {
+            end += 1;
+        }
+        if best.is_none_or(|(a, b)| end - start > b - a) {
+            best = Some((start, end));
+        }
+    }
+    best.map(|(a, b)| {
+        let run = &widths[a..=b];
+        let n = run.len();
+        if n % 2 == 1 {
+            run[n / 2]
+        } else {
+            0.5 * (run[n / 2 - 1] + run[n / 2])
+        }
+    })
 }
 
 /// Two peaks whose fits converged on one star give it once (the brighter fit).
@@ -528,6 +747,70 @@ mod tests {
         for (s, (_, _, flux)) in found.iter().zip(&stars) {
             assert!((s.flux / flux - 1.0).abs() < 0.03, "{} vs {flux}", s.flux);
         }
+    }
+
+    #[test]
+    fn the_bumps_of_a_satellite_trail_are_no_stars() {
+        let stars = [
+            (40.0, 40.0, 20000.0),
+            (100.0, 60.0, 15000.0),
+            (60.0, 150.0, 12000.0),
+            (140.0, 170.0, 9000.0),
+        ];
+        let mut img = field(&stars);
+        // a satellite trail of sigma 1.2 px from (0, 20) to (199, 120)
+        for ((y, x), v) in img.indexed_iter_mut() {
+            let d = ((y as f64 - 20.0) * 199.0 - (x as f64) * 100.0).abs() / 199f64.hypot(100.0);
+            *v += (100.0 * (-d * d / (2.0 * 1.2 * 1.2)).exp()) as f32;
+        }
+        let found = detect(img.view(), "field", &DetectParams::default()).unwrap();
+        for s in &found {
+            assert!(
+                stars.iter().any(|(x, y, _)| (s.x - x).hypot(s.y - y) < 1.0),
+                "not a star: {s:?} in {found:?}"
+            );
+        }
+        assert_eq!(found.len(), stars.len(), "{found:?}");
+    }
+
+    #[test]
+    fn a_star_with_a_hit_on_its_flank_is_fitted_without_the_hit() {
+        let stars: Vec<(f64, f64, f64)> = (0..8)
+            .map(|k| {
+                (
+                    25.0 + 20.0 * k as f64,
+                    30.0 + 18.0 * k as f64,
+                    3000.0 + 400.0 * k as f64,
+                )
+            })
+            .collect();
+        let mut img = field(&stars);
+        // hits of two pixels 1.5-2 px from three of the stars, far brighter than their peaks
+        for (k, (dx, dy)) in [(1, (1, 1)), (4, (-2, 0)), (6, (0, 2))] {
+            let (x, y) = (stars[k].0 as i64 + dx, stars[k].1 as i64 + dy);
+            img[[y as usize, x as usize]] += 3000.0;
+            img[[y as usize, x as usize + 1]] += 2500.0;
+        }
+        let found = detect(img.view(), "field", &DetectParams::default()).unwrap();
+        for (x, y, _) in &stars {
+            let s = found.iter().find(|s| (s.x - x).hypot(s.y - y) < 0.3);
+            assert!(
+                s.is_some_and(|s| (s.fwhm - 3.0).abs() < 0.5),
+                "star at ({x}, {y}): {found:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_seeing_is_the_crowd_of_widths_not_their_median() {
+        // seven stars of the frame among nine truncated edge stars, hits and trail bumps
+        let widths = vec![
+            0.70, 0.68, 0.68, 1.84, 1.87, 1.69, 1.48, 1.20, 2.10, 4.06, 3.99, 4.04, 3.90, 4.64,
+            4.04, 4.10,
+        ];
+        assert_eq!(typical_fwhm(widths), Some(4.04));
+        assert_eq!(typical_fwhm(vec![f64::NAN]), None);
+        assert_eq!(typical_fwhm(vec![3.0, 5.0]), Some(3.0));
     }
 
     #[test]
