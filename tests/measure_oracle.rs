@@ -180,3 +180,41 @@ fn clicks_snap_to_the_true_centre() {
     eprintln!("worst distance from truth after a click 4 px off: {worst:.3} px");
     assert!(worst < 0.05, "{worst}");
 }
+
+/// A click on empty sky is no star: the centre that walks out of the clicked box to a star further
+/// away is flagged, not reported as that star.
+#[test]
+fn a_click_on_empty_sky_does_not_walk_to_a_far_star() {
+    use skycomb::register::centroid::Flag;
+    use skycomb::register::{CentroidParams, centroid};
+    let (out, r) = calibrated();
+    let p = CentroidParams::default();
+    let (name, entry) = r["science"].as_object().unwrap().iter().next().unwrap();
+    let frame = skycomb::Frame::open(&out.path().join(name)).unwrap();
+    let stars = entry["stars"].as_array().unwrap();
+    let s = &stars[0];
+    let (tx, ty) = (s["true_x"].as_f64().unwrap(), s["true_y"].as_f64().unwrap());
+    // 4 px off snaps; 12-14 px off, in the sky, is no star
+    let near = centroid(frame.data.view(), name, tx + 3.0, ty - 2.0, &p).unwrap();
+    assert_eq!(near.flag, Flag::Ok, "{near:?}");
+    let (ny, nx) = frame.data.dim();
+    let mut flagged = 0;
+    for (dx, dy) in [
+        (12.0, 0.0),
+        (-12.0, 0.0),
+        (0.0, 13.0),
+        (0.0, -13.0),
+        (10.0, 10.0),
+    ] {
+        let (x, y) = (tx + dx, ty + dy);
+        if x < 8.0 || y < 8.0 || x > nx as f64 - 9.0 || y > ny as f64 - 9.0 {
+            continue;
+        }
+        let c = centroid(frame.data.view(), name, x, y, &p).unwrap();
+        let far = (c.x - x).abs() > 7.5 || (c.y - y).abs() > 7.5;
+        assert!(!(far && c.flag == Flag::Ok), "({x}, {y}): {c:?}");
+        assert!(c.flag != Flag::Ok || c.x_err < 7.5, "({x}, {y}): {c:?}");
+        flagged += usize::from(c.flag != Flag::Ok);
+    }
+    assert!(flagged > 0, "no click in the sky was flagged");
+}

@@ -7,9 +7,10 @@ use clap::Args;
 use serde_json::json;
 use skycomb::photometry::{AnnulusStat, ApertureParams, measure_all};
 use skycomb::register::centroid::{Background, CentroidMethod, CentroidParams, centroid};
+use skycomb::register::detect::{detect_within, search_section};
 use skycomb::register::offsets::write_offsets;
 use skycomb::register::transform::TransformKind;
-use skycomb::register::{DetectParams, OffsetSource, detect, offsets_of_files};
+use skycomb::register::{DetectParams, OffsetSource, offsets_of_files};
 use std::path::PathBuf;
 
 /// `X,Y` (FITS 1-based) to 0-based.
@@ -119,23 +120,9 @@ pub fn detect_run(a: &DetectArgs) -> Result<()> {
         mesh_px: a.mesh,
         ..Default::default()
     };
-    // a raw frame is searched inside its TRIMSEC (DATASEC): the step to the overscan strip is no
-    // star, and a star cut by it has no honest centre
     let (ny, nx) = f.data.dim();
-    let trim = skycomb::calibrate::overscan::plan_overscan(
-        &f.name(),
-        &f.header,
-        nx,
-        ny,
-        &Default::default(),
-    )?
-    .trim;
-    let data = f.data.slice(ndarray::s![trim.y.clone(), trim.x.clone()]);
-    let mut stars = detect(data, &f.name(), &p)?;
-    for s in &mut stars {
-        s.x += trim.x.start as f64;
-        s.y += trim.y.start as f64;
-    }
+    let trim = search_section(&f.name(), &f.header, (ny, nx))?;
+    let stars = detect_within(f.data.view(), &trim, &f.name(), &p)?;
     if (trim.width(), trim.height()) != (nx, ny) {
         eprintln!("{}: stars searched in TRIMSEC {}", f.name(), trim.to_fits());
     }

@@ -501,10 +501,7 @@ fn follow(
     // read a frame and hand it to `measure` as a FrameRef
     let with_frame = |path: &PathBuf, measure: &mut dyn FnMut(&FrameRef) -> crate::Result<_>| {
         let f = crate::Frame::open(path).map_err(|e| e.to_string())?;
-        let r = FrameRef {
-            name: f.name(),
-            data: f.data.view(),
-        };
+        let r = FrameRef::new(f.name(), f.data.view(), &f.header).map_err(|e| e.to_string())?;
         measure(&r).map_err(|e| e.to_string())
     };
     let mut placer: Option<Placer> = None;

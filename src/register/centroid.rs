@@ -55,6 +55,9 @@ pub enum Flag {
     NoConvergence,
     /// The peak is under five times the background noise.
     TooFaint,
+    /// The re-centred box walked out of the box about the given position: no star there (the
+    /// centre found belongs to something further away).
+    Wandered,
 }
 
 impl Flag {
@@ -71,6 +74,9 @@ impl Flag {
             Flag::OffEdge => "the box runs off the image edge",
             Flag::NoConvergence => "the centroid did not converge",
             Flag::TooFaint => "no star there (the peak is under five times the noise)",
+            Flag::Wandered => {
+                "no star there (the centre walked out of the box to something further away)"
+            }
         }
     }
 }
@@ -751,7 +757,11 @@ pub fn centroid(
         }
     }
     let mut c = result.expect("at least one iteration");
-    if !settled && c.flag == Flag::Ok {
+    let half = (size / 2) as f64 + 0.5;
+    if (c.x - x).abs() > half || (c.y - y).abs() > half {
+        c.flag = Flag::Wandered;
+    } else if c.flag == Flag::Ok && (!settled || c.x_err.max(c.y_err) >= half) {
+        // an error bar as wide as the box: the fit ran away
         c.flag = Flag::NoConvergence;
     }
     Ok(c)

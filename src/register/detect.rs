@@ -3,6 +3,7 @@
 //! and saturated stars, a minimum separation, and a robust centroid of every survivor.
 
 use super::centroid::{Background, CentroidMethod, CentroidParams, Flag, centroid};
+use crate::fits::PixelBox;
 use crate::stats::{SigmaClip, sigma_clipped_stats};
 use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
@@ -655,6 +656,32 @@ fn typical_fwhm(mut widths: Vec<f64>) -> Option<f64> {
             0.5 * (run[n / 2 - 1] + run[n / 2])
         }
     })
+}
+
+/// Where a frame's stars are searched: inside TRIMSEC (or DATASEC) of a raw frame, whose overscan
+/// strip's edge is no star and cuts the stars beside it; the whole frame otherwise.
+pub fn search_section(
+    name: &str,
+    header: &crate::fits::Header,
+    (ny, nx): (usize, usize),
+) -> crate::Result<PixelBox> {
+    Ok(crate::calibrate::overscan::plan_overscan(name, header, nx, ny, &Default::default())?.trim)
+}
+
+/// [`detect`] inside `section` of `image`, the stars in the whole image's pixels.
+pub fn detect_within(
+    image: ArrayView2<f32>,
+    section: &PixelBox,
+    name: &str,
+    p: &DetectParams,
+) -> crate::Result<Vec<Star>> {
+    let inside = image.slice(ndarray::s![section.y.clone(), section.x.clone()]);
+    let mut stars = detect(inside, name, p)?;
+    for s in &mut stars {
+        s.x += section.x.start as f64;
+        s.y += section.y.start as f64;
+    }
+    Ok(stars)
 }
 
 /// Two peaks whose fits converged on one star give it once (the brighter fit).

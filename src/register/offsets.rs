@@ -3,10 +3,11 @@
 //! automatically, or from a file; saved to and read from plain text.
 
 use super::centroid::{CentroidParams, centroid};
-use super::detect::{DetectParams, detect};
+use super::detect::{DetectParams, detect_within, search_section};
 use super::matching::{MatchParams, StarPoint, match_stars};
 use super::transform::{Affine, TransformKind};
 use crate::error::{Error, Result};
+use crate::fits::{Header, PixelBox};
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -99,10 +100,24 @@ pub fn centre_of(shape: (usize, usize)) -> (f64, f64) {
     ((shape.1 as f64 - 1.0) / 2.0, (shape.0 as f64 - 1.0) / 2.0)
 }
 
-/// One frame to register: a name and its pixels.
+/// One frame to register: a name, its pixels and where its stars are searched.
 pub struct FrameRef<'a> {
     pub name: String,
     pub data: ArrayView2<'a, f32>,
+    /// The data section of a raw frame (see [`search_section`]), or the whole frame.
+    pub section: PixelBox,
+}
+
+impl<'a> FrameRef<'a> {
+    /// A frame whose stars are searched inside its header's TRIMSEC (DATASEC), if any.
+    pub fn new(name: String, data: ArrayView2<'a, f32>, header: &Header) -> Result<FrameRef<'a>> {
+        let section = search_section(&name, header, data.dim())?;
+        Ok(FrameRef {
+            name,
+            data,
+            section,
+        })
+    }
 }
 
 /// A robust mean: the median for one or two values, else the mean within 2.5 sigma of the median.
@@ -132,7 +147,7 @@ pub fn field_stars(f: &FrameRef, n: usize) -> Result<Vec<StarPoint>> {
         max_stars: n,
         ..DetectParams::default()
     };
-    Ok(detect(f.data, &f.name, &p)?
+    Ok(detect_within(f.data, &f.section, &f.name, &p)?
         .iter()
         .map(StarPoint::from)
         .collect())

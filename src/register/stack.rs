@@ -3,7 +3,7 @@
 //! npix (coverage) and rejected maps. Frames are loaded one at a time; the combination streams.
 
 use super::centroid::CentroidParams;
-use super::detect::{DetectParams, Star, detect};
+use super::detect::{DetectParams, Star, detect_within};
 use super::matching::StarPoint;
 use super::offsets::{
     FrameRef, Offset, StarTracker, centre_of, match_fields, offsets_from_positions_file,
@@ -389,16 +389,17 @@ fn survey(inputs: &[&dyn StackInput], p: &StackParams, progress: &Progress) -> R
         progress.check()?;
         let name = inp.name();
         let data = inp.read_rows(0..inp.shape().0)?;
-        let measured = measure_frame(
-            k,
-            &name,
-            &data,
-            &mut measurer,
-            reference.as_ref(),
-            &survey.reference_stars,
-            p,
-            &detect_params,
-        );
+        let measured = FrameRef::new(name.clone(), data.view(), inp.header()).and_then(|frame| {
+            measure_frame(
+                k,
+                &frame,
+                &mut measurer,
+                reference.as_ref(),
+                &survey.reference_stars,
+                p,
+                &detect_params,
+            )
+        });
         match measured {
             Ok((offset, sky, stars)) => {
                 survey.used.push(k);
@@ -428,8 +429,7 @@ fn survey(inputs: &[&dyn StackInput], p: &StackParams, progress: &Progress) -> R
 #[allow(clippy::too_many_arguments)]
 fn measure_frame(
     k: usize,
-    name: &str,
-    data: &ndarray::Array2<f32>,
+    frame: &FrameRef,
     measurer: &mut Measurer,
     reference: Option<&ndarray::Array2<f32>>,
     reference_stars: &[Star],
@@ -437,24 +437,19 @@ fn measure_frame(
     detect_params: &DetectParams,
 ) -> Result<(Offset, SkyModel, Vec<Star>)> {
     let want_stars = wants_stars(p);
+    let (name, data) = (frame.name.as_str(), frame.data);
     let sky = match p.sky {
         SkyMode::None => SkyModel::Constant(0.0),
-        SkyMode::Median | SkyMode::Neighbours { .. } => {
-            SkyModel::Constant(sky_level(data.view(), name)?)
-        }
-        SkyMode::Surface(order) => sky_surface(data.view(), name, order)?,
-        SkyMode::QuadrantSurfaces(order) => sky_quadrants(data.view(), name, order)?,
+        SkyMode::Median | SkyMode::Neighbours { .. } => SkyModel::Constant(sky_level(data, name)?),
+        SkyMode::Surface(order) => sky_surface(data, name, order)?,
+        SkyMode::QuadrantSurfaces(order) => sky_quadrants(data, name, order)?,
     };
     let stars = if want_stars {
-        detect(data.view(), name, detect_params)?
+        detect_within(data, &frame.section, name, detect_params)?
     } else {
         Vec::new()
     };
-    let frame = FrameRef {
-        name: name.to_string(),
-        data: data.view(),
-    };
-    let mut offset = measurer.offset(k, &frame, &stars, p)?;
+    let mut offset = measurer.offset(k, frame, &stars, p)?;
     let (ny, nx) = data.dim();
     if p.refine
         && let Some(ref_data) = reference
@@ -462,7 +457,7 @@ fn measure_frame(
     {
         let (dx, dy, n) = super::refine::refine_offset(
             ref_data.view(),
-            data.view(),
+            data,
             reference_stars,
             (offset.dx, offset.dy),
             12,
