@@ -3,6 +3,10 @@
 the --memory-limit given, on 10 and 30 frames of 4096x4096.
 
     python3 benches/memory.py [--frames 10,30] [--limits 100MB,350MB,1GB] [--size 4096]
+        [--what combine,stack,calibrate,stack-auto]
+
+stack-auto stacks the sample night's seven raw frames (4160x4096 at --size 4096) with offsets from
+their detected stars and a sky surface (the frames are 7 whatever --frames says).
 
 Needs numpy and astropy (any venv: `python3 -m venv v && v/bin/pip install numpy astropy`) and a
 release build (`cargo build --release`). The frames are written once into /tmp/skycomb-memory/
@@ -98,7 +102,7 @@ def main():
     ap.add_argument("--frames", default="10,30")
     ap.add_argument("--limits", default="100MB,350MB,1GB")
     ap.add_argument("--size", type=int, default=4096)
-    ap.add_argument("--what", default="combine,stack,calibrate")
+    ap.add_argument("--what", default="combine,stack,calibrate,stack-auto")
     a = ap.parse_args()
     out = os.path.join(WORK, "out")
     os.makedirs(out, exist_ok=True)
@@ -121,6 +125,17 @@ def main():
                         f.writelines("%s 0 0\n" % os.path.basename(p) for p in lights)
                     cmd = [SKYCOMB, "stack", *lights, "--output", o, "--memory-limit", limit,
                            "--offsets", "file:" + offs]
+                elif what == "stack-auto":
+                    # the sample night's seven raw frames of 4160x4096 (stars, dithers): offsets
+                    # from the detected stars (the default) with a sky surface
+                    sample = os.path.join(WORK, "sample_%d" % a.size)
+                    if not os.path.exists(os.path.join(sample, "truth.json")):
+                        subprocess.run([SKYCOMB, "sample-night", "--size", str(a.size), sample],
+                                       check=True, stdout=subprocess.DEVNULL)
+                    sci = sorted(os.path.join(sample, f) for f in os.listdir(sample)
+                                 if f.startswith("sci_R_"))
+                    cmd = [SKYCOMB, "stack", *sci, "--output", o, "--memory-limit", limit,
+                           "--sky", "surface:1"]
                 else:
                     cal = os.path.join(out, "cal_%d" % n)
                     subprocess.run(["rm", "-rf", cal])

@@ -3,11 +3,14 @@
 //! and saturated stars, a minimum separation, and a robust centroid of every survivor.
 
 use super::centroid::{Background, CentroidMethod, CentroidParams, Flag, centroid};
+use super::peaks::{Band, Peak, band_halo, kernel, noise_factor, peaks_in, without_hit};
+use crate::combine::StackInput;
 use crate::fits::PixelBox;
 use crate::stats::{SigmaClip, sigma_clipped_stats};
-use ndarray::{Array2, ArrayView2};
+use ndarray::{Array2, ArrayView2, CowArray, Ix2};
 use rayon::prelude::*;
 use serde::Serialize;
+use std::ops::Range;
 
 /// Detection settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -89,28 +92,47 @@ pub struct MeshBackground {
 }
 
 impl MeshBackground {
+    /// The mesh of a frame in memory.
     pub fn new(image: ArrayView2<f32>, cell: usize) -> Option<MeshBackground> {
-        let (ny, nx) = image.dim();
+        let whole = |rows: Range<usize>| -> crate::Result<CowArray<'_, f32, Ix2>> {
+            Ok(image.slice(ndarray::s![rows, ..]).into())
+        };
+        Self::from_bands(&whole, image.dim(), cell).ok().flatten()
+    }
+
+    /// The mesh of a frame of `(ny, nx)` read one row of cells at a time by `rows`; `None` when
+    /// no cell has a finite pixel.
+    pub fn from_bands<'a>(
+        rows: &dyn Fn(Range<usize>) -> crate::Result<CowArray<'a, f32, Ix2>>,
+        (ny, nx): (usize, usize),
+        cell: usize,
+    ) -> crate::Result<Option<MeshBackground>> {
         let cell = cell.max(8);
         let (gy, gx) = (ny.div_ceil(cell), nx.div_ceil(cell));
         let clip = SigmaClip {
             max_iterations: Some(3),
             ..SigmaClip::default()
         };
-        let stats: Vec<(f64, f64)> = (0..gy * gx)
-            .into_par_iter()
-            .map(|k| {
-                let (cy, cx) = (k / gx, k % gx);
-                let block = image.slice(ndarray::s![
-                    cy * cell..((cy + 1) * cell).min(ny),
-                    cx * cell..((cx + 1) * cell).min(nx)
-                ]);
+        let mut stats: Vec<(f64, f64)> = Vec::with_capacity(gy * gx);
+        for cy in 0..gy {
+            let band = rows(cy * cell..((cy + 1) * cell).min(ny))?;
+            stats.par_extend((0..gx).into_par_iter().map(|cx| {
+                let block = band.slice(ndarray::s![.., cx * cell..((cx + 1) * cell).min(nx)]);
                 let v: Vec<f32> = block.iter().copied().filter(|v| v.is_finite()).collect();
                 sigma_clipped_stats(&v, &clip)
                     .map(|s| (s.median, s.std))
                     .unwrap_or((f64::NAN, f64::NAN))
-            })
-            .collect();
+            }));
+        }
+        Ok(Self::from_cells(stats, (gy, gx), cell))
+    }
+
+    /// The mesh from each cell's (median, std), row by row.
+    fn from_cells(
+        stats: Vec<(f64, f64)>,
+        (gy, gx): (usize, usize),
+        cell: usize,
+    ) -> Option<MeshBackground> {
         let mut cells =
             Array2::from_shape_vec((gy, gx), stats.iter().map(|s| s.0).collect()).ok()?;
         let fill = {
@@ -159,129 +181,6 @@ impl MeshBackground {
     }
 }
 
-/// The separable smoothing kernel: a Gaussian of sigma 1 px in 5 taps, or one matched to `fwhm`.
-fn kernel(fwhm: Option<f64>) -> Vec<f32> {
-    let Some(fwhm) = fwhm else {
-        return vec![0.05448868, 0.24420134, 0.40261995, 0.24420134, 0.05448868];
-    };
-    let sigma = fwhm / 2.3548;
-    let half = (2.5 * sigma).ceil().max(1.0) as i64;
-    let w: Vec<f64> = (-half..=half)
-        .map(|t| (-(t * t) as f64 / (2.0 * sigma * sigma)).exp())
-        .collect();
-    let sum: f64 = w.iter().sum();
-    w.iter().map(|v| (v / sum) as f32).collect()
-}
-
-/// How much the smoothing lowers white noise: the root of the 2-D kernel's summed squared weights,
-/// which is the 1-D kernel's sum of squares.
-fn noise_factor(k: &[f32]) -> f64 {
-    k.iter().map(|w| (*w as f64).powi(2)).sum::<f64>()
-}
-
-/// Background-subtracted image smoothed by the separable kernel `k`, made in bands of rows (each
-/// band filters its rows and a halo across, then down), so only the result is image-sized.
-fn smoothed(
-    image: ArrayView2<f32>,
-    bkg: &MeshBackground,
-    k: &[f32],
-    sharpness: f64,
-) -> Array2<f32> {
-    let (ny, nx) = image.dim();
-    let half = k.len() / 2;
-    let mut out = Array2::<f32>::zeros((ny, nx));
-    out.axis_chunks_iter_mut(ndarray::Axis(0), SMOOTH_BAND_ROWS)
-        .into_par_iter()
-        .enumerate()
-        .for_each(|(b, mut band)| {
-            let y0 = b * SMOOTH_BAND_ROWS;
-            let (h0, h1) = (y0.saturating_sub(half), (y0 + band.nrows() + half).min(ny));
-            // across: background-subtracted rows h0..h1, each filtered in x
-            let mut across = Array2::<f32>::zeros((h1 - h0, nx));
-            let mut sub = vec![0f32; nx];
-            for (r, mut row) in across.rows_mut().into_iter().enumerate() {
-                let y = h0 + r;
-                for (x, s) in sub.iter_mut().enumerate() {
-                    *s = without_hit(
-                        image,
-                        x,
-                        y,
-                        bkg.at(x as f64, y as f64),
-                        bkg.noise,
-                        sharpness,
-                    );
-                }
-                for x in 0..nx {
-                    row[x] = k
-                        .iter()
-                        .enumerate()
-                        .map(|(t, w)| {
-                            let xx = (x as i64 + t as i64 - half as i64).clamp(0, nx as i64 - 1);
-                            w * sub[xx as usize]
-                        })
-                        .sum();
-                }
-            }
-            // down: rows clamped at the image's edges, as one pass over the whole image would
-            for (r, mut o) in band.rows_mut().into_iter().enumerate() {
-                let y = y0 + r;
-                for (t, w) in k.iter().enumerate() {
-                    let yy = (y as i64 + t as i64 - half as i64).clamp(0, ny as i64 - 1) as usize;
-                    let src = across.row(yy - h0);
-                    for x in 0..nx {
-                        o[x] += w * src[x];
-                    }
-                }
-            }
-        });
-    out
-}
-
-/// A pixel must stand this many noise sigmas above the sky to be taken for a hit.
-const HIT_MIN_SIGMA: f64 = 5.0;
-
-/// The background-subtracted value of pixel (x, y) with a cosmic-ray or hot pixel replaced by the
-/// median of its eight neighbours (so that a hit beside a star does not hide the star's peak in the
-/// smoothed image); 0 for a pixel that is not finite.
-fn without_hit(
-    image: ArrayView2<f32>,
-    x: usize,
-    y: usize,
-    b: f64,
-    noise: f64,
-    sharpness: f64,
-) -> f32 {
-    let v = image[[y, x]] as f64;
-    if !v.is_finite() {
-        return 0.0;
-    }
-    let peak = v - b;
-    if peak <= HIT_MIN_SIGMA * noise {
-        return peak as f32;
-    }
-    let (ny, nx) = image.dim();
-    let mut ring: Vec<f64> = (-1i64..=1)
-        .flat_map(|dy| (-1i64..=1).map(move |dx| (dx, dy)))
-        .filter(|d| *d != (0, 0))
-        .filter_map(|(dx, dy)| {
-            let (xx, yy) = (x as i64 + dx, y as i64 + dy);
-            let inside = xx >= 0 && yy >= 0 && (xx as usize) < nx && (yy as usize) < ny;
-            inside.then(|| image[[yy as usize, xx as usize]] as f64 - b)
-        })
-        .filter(|w| w.is_finite())
-        .collect();
-    if ring.len() < 3 {
-        return peak as f32;
-    }
-    ring.sort_by(f64::total_cmp);
-    let others = ring[..ring.len() - 1].iter().sum::<f64>() / (ring.len() - 1) as f64;
-    if peak > PAIR_SHARPNESS * sharpness * others.max(noise) {
-        ring[ring.len() / 2] as f32
-    } else {
-        peak as f32
-    }
-}
-
 /// A box of the image about a peak with its hits replaced (see [`without_hit`]), to fit in.
 struct HitFreePatch {
     pixels: Array2<f32>,
@@ -290,14 +189,17 @@ struct HitFreePatch {
 }
 
 impl HitFreePatch {
+    /// The patch of `half` pixels about frame pixel (x, y) of `band`.
     fn around(
-        image: ArrayView2<f32>,
+        band: &Band,
         (x, y): (usize, usize),
         half: usize,
         bkg: &MeshBackground,
         sharpness: f64,
     ) -> HitFreePatch {
+        let image = band.pixels;
         let (ny, nx) = image.dim();
+        let y = y - band.origin;
         let (x0, y0) = (x.saturating_sub(half), y.saturating_sub(half));
         let (x1, y1) = ((x + half + 1).min(nx), (y + half + 1).min(ny));
         let pixels = Array2::from_shape_fn((y1 - y0, x1 - x0), |(r, c)| {
@@ -306,10 +208,14 @@ impl HitFreePatch {
             if !v.is_finite() {
                 return v;
             }
-            let b = bkg.at(xx as f64, yy as f64);
+            let b = bkg.at(xx as f64, (band.origin + yy) as f64);
             (without_hit(image, xx, yy, b, bkg.noise, sharpness) as f64 + b) as f32
         });
-        HitFreePatch { pixels, x0, y0 }
+        HitFreePatch {
+            pixels,
+            x0,
+            y0: band.origin + y0,
+        }
     }
 
     /// The centroid of the star at image pixel `(x, y)`, in image coordinates.
@@ -327,279 +233,153 @@ impl HitFreePatch {
     }
 }
 
-/// Rows of the smoothed image made at a time.
-const SMOOTH_BAND_ROWS: usize = 64;
-
-/// A peak this many times `max_sharpness` above the mean of its eight neighbours less the
-/// brightest is a two-pixel hit (a star sampled at FWHM 1.5 px is still well inside).
-const PAIR_SHARPNESS: f64 = 2.0;
-
-/// Peaks closer than this are one source whatever lies between them.
-const DEBLEND_MIN_PX: f64 = 2.5;
-/// Two peaks are two stars when the smoothed light between them falls below this share of the
-/// fainter peak.
-const DEBLEND_DIP: f32 = 0.95;
-
-/// Whether the smoothed image dips below [`DEBLEND_DIP`] of the fainter of peaks `a` and `b`
-/// somewhere on the segment between them.
-fn dips_between(sm: &Array2<f32>, a: &(usize, usize, f32), b: &(usize, usize, f32)) -> bool {
-    let (dx, dy) = (b.0 as f64 - a.0 as f64, b.1 as f64 - a.1 as f64);
-    let steps = (dx.hypot(dy) * 2.0).ceil() as usize;
-    let floor = DEBLEND_DIP * a.2.min(b.2);
-    (1..steps).any(|k| {
-        let t = k as f64 / steps as f64;
-        let (x, y) = (a.0 as f64 + t * dx, a.1 as f64 + t * dy);
-        sm[[y.round() as usize, x.round() as usize]] < floor
-    })
+/// Rows of a frame handed to detection band by band.
+pub trait RowBands {
+    /// Rows (y) and columns (x).
+    fn shape(&self) -> (usize, usize);
+    /// Rows `rows` and columns `cols` (0-based, half-open).
+    fn band(&self, rows: Range<usize>, cols: Range<usize>)
+    -> crate::Result<CowArray<'_, f32, Ix2>>;
 }
 
-/// The light of a star falls on every side of its peak; along a ridge (a trail, or the edge of
-/// an overscan strip under a sky mesh that straddles it) it stays: at the radius where the
-/// smoothed light has fallen to half on average around the peak, a ridge keeps more than
-/// `1 - RIDGE_FALL` of the peak on both sides along one axis.
-const RIDGE_FALL: f32 = 0.15;
-/// The radius (pixels) the half-light search stops at (wider sources are left to the width cut).
-const RIDGE_MAX_R: f64 = 12.0;
-
-/// `sm` at (x, y) by bilinear interpolation, `None` outside.
-fn bilinear(sm: &Array2<f32>, x: f64, y: f64) -> Option<f32> {
-    let (ny, nx) = sm.dim();
-    if !(x >= 0.0 && y >= 0.0 && x <= (nx - 1) as f64 && y <= (ny - 1) as f64) {
-        return None;
+/// A frame in memory: its bands are views.
+impl RowBands for ArrayView2<'_, f32> {
+    fn shape(&self) -> (usize, usize) {
+        self.dim()
     }
-    let (x0, y0) = (x.floor() as usize, y.floor() as usize);
-    let (x1, y1) = ((x0 + 1).min(nx - 1), (y0 + 1).min(ny - 1));
-    let (tx, ty) = ((x - x0 as f64) as f32, (y - y0 as f64) as f32);
-    let top = sm[[y0, x0]] * (1.0 - tx) + sm[[y0, x1]] * tx;
-    let bottom = sm[[y1, x0]] * (1.0 - tx) + sm[[y1, x1]] * tx;
-    Some(top * (1.0 - ty) + bottom * ty)
+    fn band(
+        &self,
+        rows: Range<usize>,
+        cols: Range<usize>,
+    ) -> crate::Result<CowArray<'_, f32, Ix2>> {
+        Ok(self.slice(ndarray::s![rows, cols]).into())
+    }
 }
 
-/// Whether the smoothed peak `(x, y, v)` lies on a ridge rather than on a star (see
-/// [`RIDGE_FALL`]).
-fn on_ridge(sm: &Array2<f32>, (x, y, v): (usize, usize, f32)) -> bool {
-    // eight axes 22.5 degrees apart: a trail at any angle runs within 11.25 degrees of one
-    let axes: Vec<(f64, f64)> = (0..8)
-        .map(|k| {
-            let a = k as f64 * std::f64::consts::PI / 8.0;
-            (a.cos(), a.sin())
+/// A stack input, read band by band for detection (never whole).
+pub struct InputBands<'a>(pub &'a dyn StackInput);
+
+impl RowBands for InputBands<'_> {
+    fn shape(&self) -> (usize, usize) {
+        self.0.shape()
+    }
+    fn band(
+        &self,
+        rows: Range<usize>,
+        cols: Range<usize>,
+    ) -> crate::Result<CowArray<'_, f32, Ix2>> {
+        let band = self.0.read_rows(rows)?;
+        Ok(if cols == (0..band.ncols()) {
+            band.into()
+        } else {
+            band.slice(ndarray::s![.., cols]).to_owned().into()
         })
-        .collect();
-    let fall = |r: f64, (dx, dy): (f64, f64)| {
-        bilinear(sm, x as f64 + r * dx, y as f64 + r * dy).map(|w| 1.0 - w / v)
-    };
-    let mut r = 1.0;
-    while r <= RIDGE_MAX_R {
-        // the falls on the two sides of each axis that stays inside the frame
-        let known: Vec<(f32, f32)> = axes
-            .iter()
-            .filter_map(|&(dx, dy)| Some((fall(r, (dx, dy))?, fall(r, (-dx, -dy))?)))
-            .collect();
-        if known.is_empty() {
-            return false;
-        }
-        let mean = known.iter().map(|(a, b)| a + b).sum::<f32>() / (2 * known.len()) as f32;
-        if mean >= 0.5 {
-            return known.iter().any(|(a, b)| a.max(*b) < RIDGE_FALL);
-        }
-        r += 0.5;
     }
-    false
 }
 
-/// Whether at least `min` pixels, 4-connected to (x, y), lie above `level` in `sm` (searched only
-/// until `min` are found).
-fn area_at_least(sm: &Array2<f32>, x: usize, y: usize, level: f32, min: usize) -> bool {
-    let (ny, nx) = sm.dim();
-    let mut seen = vec![(x, y)];
-    let mut next = 0;
-    while next < seen.len() && seen.len() < min {
-        let (cx, cy) = seen[next];
-        next += 1;
-        let around = [
-            (cx.wrapping_sub(1), cy),
-            (cx + 1, cy),
-            (cx, cy.wrapping_sub(1)),
-            (cx, cy + 1),
-        ];
-        for (ax, ay) in around {
-            if ax < nx && ay < ny && sm[[ay, ax]] > level && !seen.contains(&(ax, ay)) {
-                seen.push((ax, ay));
-            }
-        }
-    }
-    seen.len() >= min
+/// The section of a frame detection works in, in the section's own pixels.
+struct Section<'a> {
+    src: &'a dyn RowBands,
+    area: PixelBox,
 }
+
+impl Section<'_> {
+    fn shape(&self) -> (usize, usize) {
+        (self.area.height(), self.area.width())
+    }
+    /// Rows `rows` of the section (clamped to it).
+    fn rows(&self, rows: Range<usize>) -> crate::Result<CowArray<'_, f32, Ix2>> {
+        let (y0, ny) = (self.area.y.start, self.area.height());
+        let rows = rows.start.min(ny)..rows.end.min(ny);
+        self.src
+            .band(y0 + rows.start..y0 + rows.end, self.area.x.clone())
+    }
+    /// The bands of `band_rows` rows that hold `ys` (section rows), each with its rows grown by
+    /// `halo` on both sides: (own rows, the rows read).
+    fn bands_of(
+        &self,
+        ys: &[usize],
+        band_rows: usize,
+        halo: usize,
+    ) -> Vec<(Range<usize>, Range<usize>)> {
+        let ny = self.area.height();
+        let mut starts: Vec<usize> = ys.iter().map(|y| y / band_rows * band_rows).collect();
+        starts.sort_unstable();
+        starts.dedup();
+        starts
+            .into_iter()
+            .map(|y0| {
+                let y1 = (y0 + band_rows).min(ny);
+                (y0..y1, y0.saturating_sub(halo)..(y1 + halo).min(ny))
+            })
+            .collect()
+    }
+}
+
+/// Rows detection works on at a time (with a halo of a few tens of rows on each side).
+pub const DETECT_BAND_ROWS: usize = 512;
 
 /// Detect stars, brightest first.
 pub fn detect(image: ArrayView2<f32>, name: &str, p: &DetectParams) -> crate::Result<Vec<Star>> {
+    let whole = PixelBox {
+        x: 0..image.ncols(),
+        y: 0..image.nrows(),
+    };
+    detect_bands(&image, &whole, name, p, DETECT_BAND_ROWS)
+}
+
+/// Refuse settings that make no sense, naming them.
+fn check_params(p: &DetectParams) -> crate::Result<()> {
+    let bad = |what: String| Err(crate::Error::Invalid(what));
     if !(p.threshold_sigma.is_finite() && p.threshold_sigma > 0.0) {
-        return Err(crate::Error::Invalid(format!(
+        return bad(format!(
             "detection threshold {}: give a number of sigmas above 0",
             p.threshold_sigma
-        )));
+        ));
     }
     if p.min_area_px > 1000 {
-        return Err(crate::Error::Invalid(format!(
+        return bad(format!(
             "minimum area {} px: give at most 1000 pixels",
             p.min_area_px
-        )));
+        ));
     }
     if p.mesh_px < 8 {
-        return Err(crate::Error::Invalid(format!(
+        return bad(format!(
             "background mesh {} px: give 8 pixels or more",
             p.mesh_px
-        )));
+        ));
     }
-    let (ny, nx) = image.dim();
-    let bkg = MeshBackground::new(image, p.mesh_px).ok_or_else(|| {
-        crate::Error::Invalid(format!("{name}: no finite pixel to measure the sky on"))
-    })?;
     if let Some(f) = p
         .fwhm_px
         .filter(|f| !(f.is_finite() && *f >= 1.0 && *f <= 50.0))
     {
-        return Err(crate::Error::Invalid(format!(
-            "seeing FWHM {f} px: give 1 to 50 pixels"
-        )));
+        return bad(format!("seeing FWHM {f} px: give 1 to 50 pixels"));
     }
-    let k = kernel(p.fwhm_px);
-    let sm = smoothed(image, &bkg, &k, p.max_sharpness);
-    // the smoothing lowers the noise by about 1 / (2 sqrt(pi) sigma) = 0.28 for sigma = 1
-    let factor = if p.fwhm_px.is_some() {
-        noise_factor(&k)
-    } else {
-        0.2821
+    Ok(())
+}
+
+/// Detect the stars inside `section` of a frame read in bands of `band_rows` rows (so that only a
+/// band and its halo are held at a time), brightest first, in the frame's pixels. The stars do
+/// not depend on `band_rows`.
+pub fn detect_bands(
+    src: &dyn RowBands,
+    section: &PixelBox,
+    name: &str,
+    p: &DetectParams,
+    band_rows: usize,
+) -> crate::Result<Vec<Star>> {
+    check_params(p)?;
+    let frame = Section {
+        src,
+        area: section.clone(),
     };
-    let level = p.threshold_sigma * bkg.noise * factor;
-    let candidates: Vec<(usize, usize, f32)> = (2..ny.saturating_sub(2))
-        .into_par_iter()
-        .flat_map_iter(|y| {
-            let sm = &sm;
-            (2..nx.saturating_sub(2)).filter_map(move |x| {
-                let v = sm[[y, x]];
-                if v <= level as f32 {
-                    return None;
-                }
-                let is_max = (-1i64..=1).all(|dy| {
-                    (-1i64..=1).all(|dx| {
-                        (dx == 0 && dy == 0) || {
-                            let w = sm[[(y as i64 + dy) as usize, (x as i64 + dx) as usize]];
-                            v > w || (v == w && (dy, dx) > (0, 0))
-                        }
-                    })
-                });
-                is_max.then_some((x, y, v))
-            })
-        })
-        .collect();
-    let mut candidates: Vec<(usize, usize, f32)> = candidates
-        .into_iter()
-        .filter(|&(x, y, _)| area_at_least(&sm, x, y, level as f32, p.min_area_px))
-        .filter(|&(x, y, _)| {
-            let b = bkg.at(x as f64, y as f64);
-            let peak = image[[y, x]] as f64 - b;
-            let around = [
-                image[[y - 1, x]],
-                image[[y + 1, x]],
-                image[[y, x - 1]],
-                image[[y, x + 1]],
-            ]
-            .iter()
-            .map(|v| *v as f64 - b)
-            .sum::<f64>()
-                / 4.0;
-            // a hit of two pixels: bright beside one neighbour, dark beside the seven others
-            let mut ring: Vec<f64> = (-1i64..=1)
-                .flat_map(|dy| (-1i64..=1).map(move |dx| (dx, dy)))
-                .filter(|d| *d != (0, 0))
-                .map(|(dx, dy)| {
-                    image[[(y as i64 + dy) as usize, (x as i64 + dx) as usize]] as f64 - b
-                })
-                .collect();
-            ring.sort_by(f64::total_cmp);
-            let others = ring[..7].iter().sum::<f64>() / 7.0;
-            let sharp = peak > p.max_sharpness * around.max(bkg.noise)
-                || peak > PAIR_SHARPNESS * p.max_sharpness * others.max(bkg.noise);
-            let saturated = p.saturation.is_some_and(|s| {
-                (y - 1..=y + 1).any(|yy| (x - 1..=x + 1).any(|xx| image[[yy, xx]] as f64 >= s))
-            });
-            !sharp && !saturated
-        })
-        .filter(|&c| !on_ridge(&sm, c))
-        .collect();
-    candidates.sort_by(|a, b| b.2.total_cmp(&a.2));
-    let mut kept: Vec<(usize, usize, f32)> = Vec::new();
-    let d2 = p.min_separation_px * p.min_separation_px;
-    for c in candidates {
-        // a closer peak is a star of its own when the light dips deeply between the two (a close
-        // pair); the bumps of a trail or of one star's noise do not dip
-        let apart = |k: &(usize, usize, f32)| {
-            let d = (k.0 as f64 - c.0 as f64).powi(2) + (k.1 as f64 - c.1 as f64).powi(2);
-            d >= d2 || (d >= DEBLEND_MIN_PX * DEBLEND_MIN_PX && dips_between(&sm, k, &c))
-        };
-        if kept.iter().all(apart) {
-            kept.push(c);
-            if kept.len() >= p.max_stars {
-                break;
-            }
-        }
-    }
-    let cp = CentroidParams {
-        method: CentroidMethod::Gauss2d,
-        box_size: 11,
-        background: Background::BoxEdges,
-        max_iterations: 3,
-        saturation: p.saturation,
-    };
-    // a star with a close neighbour is fitted in a box that reaches only halfway to it
-    let nearest = |i: usize| {
-        kept.iter()
-            .enumerate()
-            .filter(|(j, _)| *j != i)
-            .map(|(_, k)| (k.0 as f64 - kept[i].0 as f64).hypot(k.1 as f64 - kept[i].1 as f64))
-            .fold(f64::INFINITY, f64::min)
-    };
-    let fits: Vec<(Star, bool)> = (0..kept.len())
-        .into_par_iter()
-        .filter_map(|i| {
-            let (x, y, _) = kept[i];
-            let half = (nearest(i) / 2.0).floor().min(cp.box_size as f64) as usize;
-            let cp = CentroidParams {
-                box_size: (2 * half + 1).clamp(5, cp.box_size),
-                ..cp
-            };
-            // a fit that runs away (a faint neighbour or a hit in the box) is tried again in
-            // smaller boxes before the peak is given up
-            // the fit sees the box with its hits replaced, so a star is not fitted to a hit
-            let patch =
-                HitFreePatch::around(image, (x, y), cp.box_size / 2 + 1, &bkg, p.max_sharpness);
-            let sizes = [cp.box_size, 7, 5];
-            let (good, box_size) = sizes
-                .iter()
-                .enumerate()
-                .filter(|(k, b)| *k == 0 || **b < cp.box_size)
-                .find_map(|(_, &box_size)| {
-                    let cp = CentroidParams { box_size, ..cp };
-                    let c = patch.centroid(name, (x, y), &cp)?;
-                    let moved = (c.x - x as f64).hypot(c.y - y as f64);
-                    (matches!(c.flag, Flag::Ok | Flag::TooFaint)
-                        && moved < 3.0
-                        && c.flux > 0.0
-                        && c.fwhm < box_size as f64)
-                        .then_some((c, box_size))
-                })?;
-            let star = Star {
-                x: good.x,
-                y: good.y,
-                flux: good.flux,
-                fwhm: good.fwhm,
-                peak: good.peak,
-                err: good.x_err.hypot(good.y_err),
-            };
-            Some((star, box_size == cp.box_size))
-        })
-        .collect();
+    let band_rows = band_rows.max(32);
+    let bkg = MeshBackground::from_bands(&|rows| frame.rows(rows), frame.shape(), p.mesh_px)?
+        .ok_or_else(|| {
+            crate::Error::Invalid(format!("{name}: no finite pixel to measure the sky on"))
+        })?;
+    let kept = select_peaks(find_peaks(&frame, &bkg, p, band_rows)?, p);
+    let fits = fit_peaks(&frame, &bkg, &kept, name, p, band_rows)?;
     // the frame's seeing from the fits that held in their first box (a retried fit may be a star
     // cut by the frame's edge, a hit or a trail's bump)
     let first_try: Vec<f64> = fits.iter().filter(|f| f.1).map(|f| f.0.fwhm).collect();
@@ -617,14 +397,185 @@ pub fn detect(image: ArrayView2<f32>, name: &str, p: &DetectParams) -> crate::Re
                 && s.fwhm >= p.min_fwhm_ratio * typical
                 && (s.fwhm <= p.max_fwhm_ratio * typical || s.peak >= bright)
         });
-        let r = APERTURE_FWHMS * typical;
-        stars.par_iter_mut().for_each(|s| {
-            let (sum, area) = crate::photometry::aperture_sum(image, s.x, s.y, r);
-            s.flux = sum - bkg.at(s.x, s.y) * area;
-        });
+        aperture_fluxes(
+            &frame,
+            &bkg,
+            &mut stars,
+            APERTURE_FWHMS * typical,
+            band_rows,
+        )?;
+    }
+    for s in &mut stars {
+        s.x += section.x.start as f64;
+        s.y += section.y.start as f64;
     }
     stars.sort_by(|a, b| b.flux.total_cmp(&a.flux));
     Ok(one_per_star(stars))
+}
+
+/// The peaks of the frame's smoothed image that pass a star peak's tests, band by band.
+fn find_peaks(
+    frame: &Section,
+    bkg: &MeshBackground,
+    p: &DetectParams,
+    band_rows: usize,
+) -> crate::Result<Vec<Peak>> {
+    let k = kernel(p.fwhm_px);
+    // the smoothing lowers the noise by about 1 / (2 sqrt(pi) sigma) = 0.28 for sigma = 1
+    let factor = if p.fwhm_px.is_some() {
+        noise_factor(&k)
+    } else {
+        0.2821
+    };
+    let level = (p.threshold_sigma * bkg.noise * factor) as f32;
+    let (ny, _) = frame.shape();
+    let every: Vec<usize> = (0..ny).step_by(band_rows).collect();
+    let mut peaks = Vec::new();
+    for (own, read) in frame.bands_of(&every, band_rows, band_halo(&k, p)) {
+        let pixels = frame.rows(read.clone())?;
+        let band = Band {
+            pixels: pixels.view(),
+            origin: read.start,
+        };
+        peaks.extend(peaks_in(&band, own, ny, bkg, &k, level, p));
+    }
+    Ok(peaks)
+}
+
+/// The peaks kept, brightest first: a peak closer than the minimum separation to a brighter one
+/// kept is a star of its own only when the light dips deeply between them (a close pair); the
+/// bumps of a trail or of one star's noise do not dip.
+fn select_peaks(mut peaks: Vec<Peak>, p: &DetectParams) -> Vec<Peak> {
+    peaks.sort_by(|a, b| b.v.total_cmp(&a.v).then((a.y, a.x).cmp(&(b.y, b.x))));
+    let d2 = p.min_separation_px * p.min_separation_px;
+    let mut kept: Vec<Peak> = Vec::new();
+    for c in peaks {
+        let apart = |k: &Peak| {
+            let d = (k.x as f64 - c.x as f64).powi(2) + (k.y as f64 - c.y as f64).powi(2);
+            d >= d2 || c.dips.contains(&(k.x, k.y))
+        };
+        if kept.iter().all(apart) {
+            kept.push(c);
+            if kept.len() >= p.max_stars {
+                break;
+            }
+        }
+    }
+    kept
+}
+
+/// A robust 2-D Gaussian fit of every kept peak, band by band: the star and whether it held in
+/// its first box.
+fn fit_peaks(
+    frame: &Section,
+    bkg: &MeshBackground,
+    kept: &[Peak],
+    name: &str,
+    p: &DetectParams,
+    band_rows: usize,
+) -> crate::Result<Vec<(Star, bool)>> {
+    let cp = CentroidParams {
+        method: CentroidMethod::Gauss2d,
+        box_size: 11,
+        background: Background::BoxEdges,
+        max_iterations: 3,
+        saturation: p.saturation,
+    };
+    // a star with a close neighbour is fitted in a box that reaches only halfway to it
+    let nearest = |i: usize| {
+        kept.iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, k)| (k.x as f64 - kept[i].x as f64).hypot(k.y as f64 - kept[i].y as f64))
+            .fold(f64::INFINITY, f64::min)
+    };
+    let ys: Vec<usize> = kept.iter().map(|k| k.y).collect();
+    // the patch (half a box and one pixel), its hits' neighbours and the fit's re-centring
+    let halo = cp.box_size / 2 + 2 + 4;
+    let mut fits = Vec::with_capacity(kept.len());
+    for (own, read) in frame.bands_of(&ys, band_rows, halo) {
+        let pixels = frame.rows(read.clone())?;
+        let mine: Vec<usize> = (0..kept.len())
+            .filter(|&i| own.contains(&kept[i].y))
+            .collect();
+        fits.par_extend(mine.into_par_iter().filter_map(|i| {
+            let (x, y) = (kept[i].x, kept[i].y);
+            let half = (nearest(i) / 2.0).floor().min(cp.box_size as f64) as usize;
+            let cp = CentroidParams {
+                box_size: (2 * half + 1).clamp(5, cp.box_size),
+                ..cp
+            };
+            let band = Band {
+                pixels: pixels.view(),
+                origin: read.start,
+            };
+            fit_peak(&band, bkg, (x, y), name, &cp, p.max_sharpness)
+        }));
+    }
+    Ok(fits)
+}
+
+/// The fit of the peak at frame pixel `(x, y)` on its box with the hits replaced, so that a star
+/// is not fitted to a hit; a fit that runs away (a faint neighbour or a hit in the box) is tried
+/// again in smaller boxes before the peak is given up.
+fn fit_peak(
+    band: &Band,
+    bkg: &MeshBackground,
+    (x, y): (usize, usize),
+    name: &str,
+    cp: &CentroidParams,
+    sharpness: f64,
+) -> Option<(Star, bool)> {
+    let patch = HitFreePatch::around(band, (x, y), cp.box_size / 2 + 1, bkg, sharpness);
+    let sizes = [cp.box_size, 7, 5];
+    let (good, box_size) = sizes
+        .iter()
+        .enumerate()
+        .filter(|(k, b)| *k == 0 || **b < cp.box_size)
+        .find_map(|(_, &box_size)| {
+            let cp = CentroidParams { box_size, ..*cp };
+            let c = patch.centroid(name, (x, y), &cp)?;
+            let moved = (c.x - x as f64).hypot(c.y - y as f64);
+            (matches!(c.flag, Flag::Ok | Flag::TooFaint)
+                && moved < 3.0
+                && c.flux > 0.0
+                && c.fwhm < box_size as f64)
+                .then_some((c, box_size))
+        })?;
+    let star = Star {
+        x: good.x,
+        y: good.y,
+        flux: good.flux,
+        fwhm: good.fwhm,
+        peak: good.peak,
+        err: good.x_err.hypot(good.y_err),
+    };
+    Some((star, box_size == cp.box_size))
+}
+
+/// Each star's flux in a circle of radius `r` less the sky there, band by band.
+fn aperture_fluxes(
+    frame: &Section,
+    bkg: &MeshBackground,
+    stars: &mut [Star],
+    r: f64,
+    band_rows: usize,
+) -> crate::Result<()> {
+    let last = frame.shape().0.saturating_sub(1);
+    let row_of = move |s: &Star| (s.y.round().max(0.0) as usize).min(last);
+    let ys: Vec<usize> = stars.iter().map(row_of).collect();
+    for (own, read) in frame.bands_of(&ys, band_rows, r.ceil() as usize + 2) {
+        let pixels = frame.rows(read.clone())?;
+        stars
+            .par_iter_mut()
+            .filter(|s| own.contains(&row_of(s)))
+            .for_each(|s| {
+                let local = s.y - read.start as f64;
+                let (sum, area) = crate::photometry::aperture_sum(pixels.view(), s.x, local, r);
+                s.flux = sum - bkg.at(s.x, s.y) * area;
+            });
+    }
+    Ok(())
 }
 
 /// Widths within this factor of each other belong to one kind of source.
@@ -675,13 +626,7 @@ pub fn detect_within(
     name: &str,
     p: &DetectParams,
 ) -> crate::Result<Vec<Star>> {
-    let inside = image.slice(ndarray::s![section.y.clone(), section.x.clone()]);
-    let mut stars = detect(inside, name, p)?;
-    for s in &mut stars {
-        s.x += section.x.start as f64;
-        s.y += section.y.start as f64;
-    }
-    Ok(stars)
+    detect_bands(&image, section, name, p, DETECT_BAND_ROWS)
 }
 
 /// Two peaks whose fits converged on one star give it once (the brighter fit).
@@ -825,6 +770,46 @@ mod tests {
                 s.is_some_and(|s| (s.fwhm - 3.0).abs() < 0.5),
                 "star at ({x}, {y}): {found:?}"
             );
+        }
+    }
+
+    #[test]
+    fn the_stars_do_not_depend_on_the_band_rows() {
+        let stars: Vec<(f64, f64, f64)> = (0..40)
+            .map(|k| {
+                let t = k as f64;
+                (
+                    10.0 + (t * 37.3) % 180.0,
+                    8.0 + (t * 4.61) % 185.0,
+                    1500.0 + 700.0 * (k % 9) as f64,
+                )
+            })
+            .collect();
+        let mut img = field(&stars);
+        img[[64, 70]] += 900.0;
+        img[[96, 33]] += 700.0;
+        img[[97, 33]] += 600.0;
+        let whole = PixelBox {
+            x: 0..200,
+            y: 0..200,
+        };
+        let p = DetectParams::default();
+        let one = detect_bands(&img.view(), &whole, "f", &p, 4096).unwrap();
+        assert!(one.len() >= 35, "{}", one.len());
+        for rows in [32, 45, 64, 100] {
+            let banded = detect_bands(&img.view(), &whole, "f", &p, rows).unwrap();
+            assert_eq!(banded, one, "bands of {rows} rows");
+        }
+        // a section: the same stars as the section cut out, in the frame's pixels
+        let section = PixelBox {
+            x: 20..170,
+            y: 30..190,
+        };
+        let inside = detect_bands(&img.view(), &section, "f", &p, 40).unwrap();
+        let cut = detect(img.slice(ndarray::s![30..190, 20..170]), "f", &p).unwrap();
+        assert_eq!(inside.len(), cut.len());
+        for (a, b) in inside.iter().zip(&cut) {
+            assert!((a.x - b.x - 20.0).abs() < 1e-9 && (a.y - b.y - 30.0).abs() < 1e-9);
         }
     }
 

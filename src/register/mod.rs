@@ -6,6 +6,7 @@ pub mod inspect;
 pub mod lm;
 pub mod matching;
 pub mod offsets;
+pub mod peaks;
 pub mod refine;
 pub mod shift;
 pub mod sky;

@@ -3,7 +3,10 @@
 //! npix (coverage) and rejected maps. Frames are loaded one at a time; the combination streams.
 
 use super::centroid::CentroidParams;
-use super::detect::{DetectParams, Star, detect_within};
+use super::detect::{
+    DETECT_BAND_ROWS, DetectParams, InputBands, MeshBackground, RowBands, Star, detect_bands,
+    search_section,
+};
 use super::matching::StarPoint;
 use super::offsets::{
     FrameRef, Offset, StarTracker, centre_of, match_fields, offsets_from_positions_file,
@@ -15,6 +18,7 @@ use crate::combine::{
     CombineParams, CombineSummary, FileInput, OutputPaths, Scale, StackInput, combine_to_files,
 };
 use crate::error::{Error, Result};
+use crate::fits::PixelBox;
 use crate::fits::{Card, Value};
 use crate::photometry::{AnnulusStat, ApertureParams, measure, scale_factor};
 use crate::progress::Progress;
@@ -96,10 +100,9 @@ pub struct StackReport {
 }
 
 /// One surface per quadrant, each fitted to the cells of its quadrant.
-fn sky_quadrants(data: ndarray::ArrayView2<f32>, name: &str, order: usize) -> Result<SkyModel> {
-    let (ny, nx) = data.dim();
-    let mesh = super::detect::MeshBackground::new(data, (nx.max(ny) / 16).max(8))
-        .ok_or_else(|| Error::Invalid(format!("{name}: no finite pixel to measure the sky on")))?;
+fn sky_quadrants(src: &dyn RowBands, name: &str, order: usize) -> Result<SkyModel> {
+    let (ny, nx) = src.shape();
+    let mesh = sky_mesh(src, name, (nx.max(ny) / 16).max(8))?;
     let cells = mesh.cells();
     let quadrant = |x: f64, y: f64| {
         (x >= nx as f64 / 2.0 - 0.5) as usize + 2 * (y >= ny as f64 / 2.0 - 0.5) as usize
@@ -117,11 +120,17 @@ fn sky_quadrants(data: ndarray::ArrayView2<f32>, name: &str, order: usize) -> Re
     Ok(SkyModel::Quadrants { surfaces, nx, ny })
 }
 
+/// The frame's mesh of sky cells of `cell` pixels, read a row of cells at a time.
+fn sky_mesh(src: &dyn RowBands, name: &str, cell: usize) -> Result<MeshBackground> {
+    let (ny, nx) = src.shape();
+    MeshBackground::from_bands(&|rows| src.band(rows, 0..nx), (ny, nx), cell)?
+        .ok_or_else(|| Error::Invalid(format!("{name}: no finite pixel to measure the sky on")))
+}
+
 /// Fit a polynomial surface of `order` to the frame's cell medians.
-fn sky_surface(data: ndarray::ArrayView2<f32>, name: &str, order: usize) -> Result<SkyModel> {
-    let (ny, nx) = data.dim();
-    let mesh = super::detect::MeshBackground::new(data, (nx.max(ny) / 12).max(16))
-        .ok_or_else(|| Error::Invalid(format!("{name}: no finite pixel to measure the sky on")))?;
+fn sky_surface(src: &dyn RowBands, name: &str, order: usize) -> Result<SkyModel> {
+    let (ny, nx) = src.shape();
+    let mesh = sky_mesh(src, name, (nx.max(ny) / 12).max(16))?;
     fit_surface(&mesh.cells(), nx, ny, order, name)
 }
 
@@ -274,14 +283,18 @@ impl Measurer {
     fn offset(
         &mut self,
         k: usize,
-        frame: &FrameRef,
+        pixels: &FramePixels,
         stars: &[Star],
         p: &StackParams,
     ) -> Result<Offset> {
-        let centre = centre_of(frame.data.dim());
+        let centre = centre_of(pixels.shape);
+        let name = &pixels.name;
         match self {
             Measurer::Given(g) => Ok(g[k].clone()),
             Measurer::Stars(clicks, tracker) => {
+                let frame = pixels.whole.as_ref().ok_or_else(|| {
+                    Error::Invalid(format!("{name}: followed stars need the whole frame read"))
+                })?;
                 let t = match tracker {
                     Some(t) => t,
                     None => {
@@ -296,12 +309,12 @@ impl Measurer {
                 if reference.len() < 3 {
                     return Err(Error::Invalid(format!(
                         "{}: only {} star(s) detected; automatic offsets need at least 3",
-                        frame.name,
+                        *name,
                         reference.len()
                     )));
                 }
                 Ok(Offset::from_transform(
-                    &frame.name,
+                    name,
                     Default::default(),
                     centre,
                     stars.len(),
@@ -310,13 +323,7 @@ impl Measurer {
             }
             Measurer::Auto(reference, reference_centre) => {
                 let here: Vec<StarPoint> = stars.iter().map(StarPoint::from).collect();
-                match_fields(
-                    reference,
-                    &here,
-                    &frame.name,
-                    p.transform,
-                    *reference_centre,
-                )
+                match_fields(reference, &here, name, p.transform, *reference_centre)
             }
         }
     }
@@ -385,19 +392,27 @@ fn survey(inputs: &[&dyn StackInput], p: &StackParams, progress: &Progress) -> R
         }
         return Ok(survey);
     }
+    // followed stars and cross-correlation need whole frames; detection and the sky read bands
+    let whole = matches!(measurer, Measurer::Stars(..)) || p.refine;
     for (k, inp) in inputs.iter().enumerate() {
         progress.check()?;
         let name = inp.name();
-        let data = inp.read_rows(0..inp.shape().0)?;
-        let measured = FrameRef::new(name.clone(), data.view(), inp.header()).and_then(|frame| {
+        let data = if whole {
+            Some(inp.read_rows(0..inp.shape().0)?)
+        } else {
+            None
+        };
+        let measured = FramePixels::of(*inp, data.as_ref()).and_then(|pixels| {
+            let band_rows = detect_band_rows(&p.combine, *inp)?;
             measure_frame(
                 k,
-                &frame,
+                &pixels,
                 &mut measurer,
                 reference.as_ref(),
                 &survey.reference_stars,
                 p,
                 &detect_params,
+                band_rows,
             )
         });
         match measured {
@@ -407,7 +422,7 @@ fn survey(inputs: &[&dyn StackInput], p: &StackParams, progress: &Progress) -> R
                 survey.sky.push(sky);
                 if k == 0 {
                     // cross-correlation needs the reference's pixels; nothing else does
-                    reference = p.refine.then_some(data);
+                    reference = data.filter(|_| p.refine);
                     survey.reference_stars = stars;
                 }
             }
@@ -425,39 +440,101 @@ fn survey(inputs: &[&dyn StackInput], p: &StackParams, progress: &Progress) -> R
     Ok(survey)
 }
 
+/// A frame's pixels as the survey sees them: whole, or read band by band from its input.
+struct FramePixels<'a> {
+    name: String,
+    shape: (usize, usize),
+    /// Where its stars are searched (the data section of a raw frame).
+    section: PixelBox,
+    input: &'a dyn StackInput,
+    whole: Option<FrameRef<'a>>,
+    bands: InputBands<'a>,
+}
+
+impl<'a> FramePixels<'a> {
+    fn of(input: &'a dyn StackInput, data: Option<&'a ndarray::Array2<f32>>) -> Result<Self> {
+        let (name, shape) = (input.name(), input.shape());
+        let section = search_section(&name, input.header(), shape)?;
+        let whole = data.map(|d| FrameRef {
+            name: name.clone(),
+            data: d.view(),
+            section: section.clone(),
+        });
+        Ok(FramePixels {
+            name,
+            shape,
+            section,
+            input,
+            whole,
+            bands: InputBands(input),
+        })
+    }
+
+    /// The pixels to detect on: the whole frame if it was read, else its bands.
+    fn rows(&self) -> &dyn RowBands {
+        match &self.whole {
+            Some(f) => &f.data,
+            None => &self.bands,
+        }
+    }
+}
+
+/// Bytes per pixel a band of detection holds: its pixels, the smoothed band and the smoothing's
+/// chunks.
+const DETECT_BYTES_PER_PIXEL: usize = 12;
+
+/// Rows detection reads at a time within the memory limit (at most [`DETECT_BAND_ROWS`]).
+fn detect_band_rows(params: &CombineParams, input: &dyn StackInput) -> Result<usize> {
+    let (ny, nx) = input.shape();
+    let extra = DETECT_BYTES_PER_PIXEL + input.read_bytes_per_pixel();
+    Ok(crate::combine::band_rows_for(params, 1, nx, ny, extra)?.min(DETECT_BAND_ROWS))
+}
+
 /// One frame's sky, offset and (when wanted) stars.
 #[allow(clippy::too_many_arguments)]
 fn measure_frame(
     k: usize,
-    frame: &FrameRef,
+    pixels: &FramePixels,
     measurer: &mut Measurer,
     reference: Option<&ndarray::Array2<f32>>,
     reference_stars: &[Star],
     p: &StackParams,
     detect_params: &DetectParams,
+    band_rows: usize,
 ) -> Result<(Offset, SkyModel, Vec<Star>)> {
     let want_stars = wants_stars(p);
-    let (name, data) = (frame.name.as_str(), frame.data);
-    let sky = match p.sky {
-        SkyMode::None => SkyModel::Constant(0.0),
-        SkyMode::Median | SkyMode::Neighbours { .. } => SkyModel::Constant(sky_level(data, name)?),
-        SkyMode::Surface(order) => sky_surface(data, name, order)?,
-        SkyMode::QuadrantSurfaces(order) => sky_quadrants(data, name, order)?,
+    let name = pixels.name.as_str();
+    let sky = match (p.sky, &pixels.whole) {
+        (SkyMode::None, _) => SkyModel::Constant(0.0),
+        (SkyMode::Median | SkyMode::Neighbours { .. }, Some(f)) => {
+            SkyModel::Constant(sky_level(f.data, name)?)
+        }
+        (SkyMode::Median | SkyMode::Neighbours { .. }, None) => {
+            SkyModel::Constant(sky_level_streamed(pixels.input, name)?)
+        }
+        (SkyMode::Surface(order), _) => sky_surface(pixels.rows(), name, order)?,
+        (SkyMode::QuadrantSurfaces(order), _) => sky_quadrants(pixels.rows(), name, order)?,
     };
     let stars = if want_stars {
-        detect_within(data, &frame.section, name, detect_params)?
+        detect_bands(
+            pixels.rows(),
+            &pixels.section,
+            name,
+            detect_params,
+            band_rows,
+        )?
     } else {
         Vec::new()
     };
-    let mut offset = measurer.offset(k, frame, &stars, p)?;
-    let (ny, nx) = data.dim();
+    let mut offset = measurer.offset(k, pixels, &stars, p)?;
+    let (ny, nx) = pixels.shape;
     if p.refine
-        && let Some(ref_data) = reference
+        && let (Some(ref_data), Some(frame)) = (reference, &pixels.whole)
         && offset.transform.departure_from_shift(nx, ny) <= 0.01
     {
         let (dx, dy, n) = super::refine::refine_offset(
             ref_data.view(),
-            data,
+            frame.data,
             reference_stars,
             (offset.dx, offset.dy),
             12,
@@ -924,7 +1001,7 @@ mod tests {
             };
             (100.0 + 40.0 * q as f32) + 0.2 * x as f32 - 0.1 * y as f32 + star
         });
-        let sky = sky_quadrants(img.view(), "amps", 1).unwrap();
+        let sky = sky_quadrants(&img.view(), "amps", 1).unwrap();
         for (y, x) in [(5, 5), (5, 60), (60, 5), (60, 60), (30, 33), (33, 30)] {
             let want = img[[y, x]] as f64;
             assert!(
@@ -933,7 +1010,7 @@ mod tests {
                 sky.at(x as f64, y as f64)
             );
         }
-        let one = sky_surface(img.view(), "amps", 1).unwrap();
+        let one = sky_surface(&img.view(), "amps", 1).unwrap();
         assert!(
             (one.at(5.0, 5.0) - img[[5, 5]] as f64).abs() > 10.0,
             "a single surface cannot follow the steps"
