@@ -1281,3 +1281,40 @@ fn a_turned_night_registers_by_its_star_field_and_blinks_still() {
         harness.run();
     }
 }
+
+/// Stale work is cancelled: a blink started again, or stopped, cancels the worker of the one
+/// before (only the newest run's frames arrive).
+#[test]
+fn a_newer_or_stopped_blink_cancels_the_stale_worker() {
+    use skycomb::gui::jobs::JobKind;
+    let d = tempfile::tempdir().unwrap();
+    let mut harness = open_sample_night(&d);
+    for k in 1..=7 {
+        let path = d.path().join(format!("sci_R_{k:03}.fits"));
+        harness.state_mut().selection.insert(path);
+    }
+    let ctx = harness.ctx.clone();
+    harness.state_mut().start_blink(&ctx);
+    let first = harness.state().job_progress(JobKind::Blink).unwrap();
+    harness.state_mut().start_blink(&ctx);
+    let second = harness.state().job_progress(JobKind::Blink).unwrap();
+    assert!(first.is_cancelled() && !second.is_cancelled());
+    settle(&mut harness);
+    assert_eq!(
+        harness.state().blink.frames.len(),
+        7,
+        "the newest run's frames, once each"
+    );
+    harness.state_mut().stop_blink();
+    assert!(second.is_cancelled());
+
+    harness.state_mut().start_blink(&ctx);
+    let third = harness.state().job_progress(JobKind::Blink).unwrap();
+    harness.state_mut().stop_blink();
+    assert!(third.is_cancelled());
+    settle(&mut harness);
+    assert!(
+        harness.state().blink.frames.is_empty(),
+        "a stopped blink shows nothing"
+    );
+}

@@ -3,6 +3,7 @@
 
 use super::blink::{Blink, BlinkTiles};
 use super::inspect::Inspector;
+use super::jobs::{JobHandle, JobKind, Jobs};
 use super::photometry::PhotometryTable;
 use super::prefs::Prefs;
 use super::reduce::Reduce;
@@ -16,7 +17,6 @@ use crate::stats::Histogram;
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, channel};
 
 /// A frame loaded for display: its pixels, display limits and image tiles ready for textures.
 pub struct Loaded {
@@ -171,8 +171,8 @@ pub struct App {
     pub(crate) preview: Option<(usize, usize, usize, egui::TextureHandle)>,
     /// The render generation whose pixels are on the screen (preview or whole).
     pub(crate) shown_generation: u64,
-    pub(crate) jobs: Receiver<Done>,
-    pub(crate) sender: std::sync::mpsc::Sender<Done>,
+    /// The background work and the results coming back from it.
+    pub(crate) jobs: Jobs<Done>,
     pub(crate) max_texture: usize,
 }
 
@@ -202,8 +202,9 @@ struct RenderJob {
 
 /// Draw the frame with `look` off the UI thread: first the part in `view` at screen resolution (a
 /// preview the viewer shows at once), then every pixel in tiles no larger than `max_side`, with the
-/// levels (the `known` ones when they are of the look's interval; the histogram is made last).
-fn render(job: RenderJob, send: impl Fn(Done)) {
+/// levels (the `known` ones when they are of the look's interval; the histogram is made last). A
+/// newer render cancels this one after its preview.
+fn render(job: RenderJob, h: &JobHandle<Done>) {
     let RenderJob {
         generation,
         frame,
@@ -220,7 +221,10 @@ fn render(job: RenderJob, send: impl Fn(Done)) {
     let lim = found.unwrap_or((0.0, 1.0));
     let renderer = look.renderer(&frame, lim);
     if let Some(p) = view.and_then(|v| preview(&frame, &renderer, &v)) {
-        send(Done::Preview(generation, found, p));
+        h.send(Done::Preview(generation, found, p));
+    }
+    if h.cancelled() {
+        return;
     }
     let tiles = render_tiles(&frame, &renderer, max_side);
     let levels = known.unwrap_or_else(|| Levels {
@@ -228,7 +232,7 @@ fn render(job: RenderJob, send: impl Fn(Done)) {
         found,
         histogram: histogram_around(frame.data.view(), lim, HISTOGRAM_BINS),
     });
-    send(Done::Rendered(generation, levels, tiles));
+    h.send(Done::Rendered(generation, levels, tiles));
 }
 
 /// The part of the frame in `view`, one pixel per screen pixel (every `step`-th pixel when zoomed
@@ -343,8 +347,7 @@ fn sections_of(frame: &crate::Frame) -> Vec<(&'static str, crate::fits::section:
 impl App {
     /// Start scanning `folder` in the background.
     pub fn new(folder: PathBuf) -> App {
-        let (sender, jobs) = channel();
-        let app = App {
+        let mut app = App {
             folder,
             collection: None,
             scan_error: None,
@@ -379,11 +382,10 @@ impl App {
             textures: Vec::new(),
             preview: None,
             shown_generation: 0,
-            jobs,
-            sender,
+            jobs: Jobs::default(),
             max_texture: 2048,
         };
-        app.start_scan(None);
+        app.start_scan();
         app
     }
 
@@ -413,7 +415,7 @@ impl App {
         if let Some((_, before)) = &self.reduce.difference {
             prefs.look.interval = *before;
         }
-        std::thread::spawn(move || {
+        self.jobs.start(JobKind::SavePrefs, move |_| {
             if let Err(e) = prefs.save(&path) {
                 eprintln!(
                     "skycomb: cannot save preferences to {}: {e:#}",
@@ -478,23 +480,22 @@ impl App {
         }
     }
 
-    fn start_scan(&self, ctx: Option<egui::Context>) {
-        let (folder, tx) = (self.folder.clone(), self.sender.clone());
-        std::thread::Builder::new()
-            .name("scan".into())
-            .spawn(move || {
-                let _ = tx.send(Done::Scanned(scan(&folder, &ScanOptions::default())));
-                if let Some(c) = ctx {
-                    c.request_repaint();
-                }
-            })
-            .expect("spawn the scan thread");
+    fn start_scan(&mut self) {
+        let folder = self.folder.clone();
+        self.jobs.start(JobKind::Scan, move |h| {
+            let scanned = scan(&folder, &ScanOptions::default());
+            // a scan replaced meanwhile (another folder opened) is not shown
+            if !h.cancelled() {
+                h.send(Done::Scanned(scanned));
+            }
+        });
     }
 
     /// Scan the folder again (new or changed files); the table stays until the new one arrives.
     pub fn refresh(&mut self, ctx: &egui::Context) {
+        self.jobs.wake_with(ctx);
         self.scanning = true;
-        self.start_scan(Some(ctx.clone()));
+        self.start_scan();
     }
 
     /// A finished scan: keep the sort order and the selected file.
@@ -546,17 +547,13 @@ impl App {
         self.load_error = None;
         self.wanted = Some(path.clone());
         self.loading = true;
-        let (tx, ctx) = (self.sender.clone(), ctx.clone());
-        std::thread::Builder::new()
-            .name("load".into())
-            .spawn(move || {
-                let loaded = crate::Frame::open(&path)
-                    .map(Arc::new)
-                    .map_err(|e| e.to_string());
-                let _ = tx.send(Done::Loaded(path, loaded));
-                ctx.request_repaint();
-            })
-            .expect("spawn the load thread");
+        self.jobs.wake_with(ctx);
+        self.jobs.start(JobKind::Load, move |h| {
+            let loaded = crate::Frame::open(&path)
+                .map(Arc::new)
+                .map_err(|e| e.to_string());
+            h.send(Done::Loaded(path, loaded));
+        });
     }
 
     /// Draw the shown frame with `look`, off the UI thread.
@@ -583,21 +580,13 @@ impl App {
             view,
             max_side: self.max_texture,
         };
-        let (tx, ctx) = (self.sender.clone(), ctx.clone());
-        std::thread::Builder::new()
-            .name("render".into())
-            .spawn(move || {
-                render(job, |done| {
-                    let _ = tx.send(done);
-                    ctx.request_repaint();
-                })
-            })
-            .expect("spawn the render thread");
+        self.jobs.wake_with(ctx);
+        self.jobs.start(JobKind::Render, move |h| render(job, h));
     }
 
     /// Take finished jobs; textures are uploaded here, on the UI thread.
     fn poll(&mut self, ctx: &egui::Context) {
-        while let Ok(done) = self.jobs.try_recv() {
+        while let Some(done) = self.jobs.try_recv() {
             match done {
                 Done::Scanned(Ok(c)) => {
                     self.receive_collection(c);
@@ -687,6 +676,11 @@ impl App {
         self.shown_generation == self.generation
     }
 
+    /// The progress of the newest background job of `kind`, if one was started.
+    pub fn job_progress(&self, kind: JobKind) -> Option<Arc<crate::progress::Progress>> {
+        self.jobs.progress(kind)
+    }
+
     /// True while a scan, a load or a render is still running (tests wait on it).
     pub fn busy(&self) -> bool {
         self.scanning
@@ -705,6 +699,7 @@ impl App {
     /// Draw the whole window.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         self.max_texture = ui.ctx().input(|i| i.max_texture_side).max(256);
+        self.jobs.wake_with(ui.ctx());
         self.poll(ui.ctx());
         self.take_dropped_files(&ui.ctx().clone());
         egui::Panel::top("toolbar").show(ui, |ui| self.toolbar(ui));

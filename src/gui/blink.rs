@@ -4,6 +4,7 @@
 //! UI thread; only their textures are kept.
 
 use super::app::{App, Done, Textures, Tiles, file_name, frame_limits, render_tiles, upload};
+use super::jobs::JobKind;
 use crate::display::View;
 use std::path::PathBuf;
 
@@ -62,44 +63,43 @@ impl App {
         b.active = !frames.is_empty();
         b.playing = true;
         b.shown_at = ctx.input(|i| i.time);
-        let (run, look, lock, max_side, tx, ctx) = (
+        let (run, look, lock, max_side) = (
             b.run,
             self.prefs.look,
             self.prefs.blink_lock_limits,
             self.max_texture,
-            self.sender.clone(),
-            ctx.clone(),
         );
-        std::thread::Builder::new()
-            .name("blink".into())
-            .spawn(move || {
-                let mut locked: Option<(f64, f64)> = None;
-                for path in frames {
-                    let tiles = crate::Frame::open(&path)
-                        .map_err(|e| e.to_string())
-                        .map(|f| {
-                            let lim = locked.unwrap_or_else(|| frame_limits(&f, &look));
-                            if lock {
-                                locked = Some(lim);
-                            }
-                            let (ny, nx) = f.data.dim();
-                            (
-                                (nx, ny),
-                                lim,
-                                render_tiles(&f, &look.renderer(&f, lim), max_side),
-                            )
-                        });
-                    if tx.send(Done::Blink(run, path, tiles)).is_err() {
-                        return;
-                    }
-                    ctx.request_repaint();
+        self.jobs.wake_with(ctx);
+        self.jobs.start(JobKind::Blink, move |h| {
+            let mut locked: Option<(f64, f64)> = None;
+            for path in frames {
+                if h.cancelled() {
+                    return;
                 }
-            })
-            .expect("spawn the blink thread");
+                let tiles = crate::Frame::open(&path)
+                    .map_err(|e| e.to_string())
+                    .map(|f| {
+                        let lim = locked.unwrap_or_else(|| frame_limits(&f, &look));
+                        if lock {
+                            locked = Some(lim);
+                        }
+                        let (ny, nx) = f.data.dim();
+                        (
+                            (nx, ny),
+                            lim,
+                            render_tiles(&f, &look.renderer(&f, lim), max_side),
+                        )
+                    });
+                if !h.send(Done::Blink(run, path, tiles)) {
+                    return;
+                }
+            }
+        });
     }
 
     /// Stop blinking: the viewer shows the selected frame again.
     pub fn stop_blink(&mut self) {
+        self.jobs.cancel(JobKind::Blink);
         self.blink = Blink {
             run: self.blink.run + 1,
             ..Blink::default()

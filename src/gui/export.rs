@@ -3,6 +3,7 @@
 //! current limits, stretch and colormap.
 
 use super::app::{App, Done, Look};
+use super::jobs::JobKind;
 use crate::fits::{WriteOptions, write::write_atomic};
 use std::path::{Path, PathBuf};
 
@@ -42,14 +43,13 @@ impl App {
 
     /// Run an export off the UI thread; the status line hears how it went.
     fn export(
-        &self,
+        &mut self,
         ctx: &egui::Context,
         job: impl FnOnce() -> crate::Result<PathBuf> + Send + 'static,
     ) {
-        let (tx, ctx) = (self.sender.clone(), ctx.clone());
-        std::thread::spawn(move || {
-            let _ = tx.send(Done::Exported(job()));
-            ctx.request_repaint();
+        self.jobs.wake_with(ctx);
+        self.jobs.start(JobKind::Export, move |h| {
+            h.send(Done::Exported(job()));
         });
     }
 

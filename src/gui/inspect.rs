@@ -3,6 +3,7 @@
 //! rule, the sigma rule's centre and bounds, and the result, as a plot and a table.
 
 use super::app::{App, Done};
+use super::jobs::JobKind;
 use crate::combine::StackInput;
 use crate::combine::inspect::{PixelInspection, inspect_pixel_with_factors, reason_name};
 use crate::combine::kernel::{FrameFactors, Reason};
@@ -66,11 +67,13 @@ impl App {
             return;
         };
         self.inspector.asked = Some(pixel);
-        let (tx, ctx) = (self.sender.clone(), ctx.clone());
-        std::thread::spawn(move || {
+        self.jobs.wake_with(ctx);
+        self.jobs.start(JobKind::Inspect, move |h| {
             let found = inspect_step(&step, &report, pixel).map_err(|e| e.to_string());
-            let _ = tx.send(Done::Inspected(Box::new(found)));
-            ctx.request_repaint();
+            // a newer click's answer replaces this one
+            if !h.cancelled() {
+                h.send(Done::Inspected(Box::new(found)));
+            }
         });
     }
 

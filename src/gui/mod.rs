@@ -1,5 +1,5 @@
 //! The desktop app (feature `gui`): a thin layer over the core; panels draw and emit actions, work
-//! runs on worker threads that wake the UI when done.
+//! runs as jobs (jobs.rs: the only place the app starts threads) that wake the UI when done.
 
 pub mod app;
 pub mod blink;
@@ -7,6 +7,7 @@ mod browser;
 pub mod export;
 mod histogram;
 pub mod inspect;
+pub mod jobs;
 pub mod photometry;
 pub mod prefs;
 pub mod reduce;

@@ -3,6 +3,7 @@
 //! frame's scale factor, a plot of flux against frame, and CSV export.
 
 use super::app::{App, Done, file_name};
+use super::jobs::JobKind;
 use super::stars::Purpose;
 use crate::photometry::{
     AnnulusStat, ApertureParams, PhotometryRow, RelativeFlux, measure_all, photometry_csv,
@@ -127,11 +128,13 @@ impl App {
         };
         let targets = self.photometry_targets(&reference);
         self.photometry.running = true;
-        let (tx, ctx) = (self.sender.clone(), ctx.clone());
-        std::thread::spawn(move || {
+        self.jobs.wake_with(ctx);
+        self.jobs.start(JobKind::Photometry, move |h| {
             let (rows, problems) = measure_targets(&targets, &stars, fwhm);
-            let _ = tx.send(Done::Photometry(rows, reference, problems));
-            ctx.request_repaint();
+            // a newer run's rows replace these
+            if !h.cancelled() {
+                h.send(Done::Photometry(rows, reference, problems));
+            }
         });
     }
 

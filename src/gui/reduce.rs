@@ -3,6 +3,7 @@
 //! progress bar and cancel; the steps run make a recipe that can be saved, loaded and run again.
 
 use super::app::{App, Done, file_name};
+use super::jobs::JobKind;
 use super::stars::Purpose;
 use crate::calibrate::plan_night;
 use crate::collection::FrameKind;
@@ -127,24 +128,23 @@ impl App {
         if self.reduce.job.is_some() {
             return;
         }
-        let progress = Arc::new(Progress::new());
+        let overwrite = self.reduce.overwrite;
+        let job_step = step.clone();
+        self.jobs.wake_with(ctx);
+        let Some(progress) = self.jobs.start(JobKind::Reduce, move |h| {
+            let done = crate::recipe::run_step(&job_step, overwrite, &h.progress);
+            h.send(Done::Reduced(Box::new((job_step, done))));
+        }) else {
+            return;
+        };
         self.reduce
             .log
             .push(format!("started: {}", step.describe()));
         self.reduce.job = Some(Job {
-            step: step.clone(),
-            progress: progress.clone(),
+            step,
+            progress,
             started: std::time::Instant::now(),
         });
-        let (tx, ctx, overwrite) = (self.sender.clone(), ctx.clone(), self.reduce.overwrite);
-        std::thread::Builder::new()
-            .name("reduce".into())
-            .spawn(move || {
-                let done = crate::recipe::run_step(&step, overwrite, &progress);
-                let _ = tx.send(Done::Reduced(Box::new((step, done))));
-                ctx.request_repaint();
-            })
-            .expect("spawn the reduce thread");
     }
 
     /// A finished step: log it, add it to the recipe, and show what it made.
@@ -886,12 +886,10 @@ impl App {
                 self.reduce.swap_difference ^= true;
             }
             if ui.button("show A − B").clicked() {
-                let (tx, ctx, folder) =
-                    (self.sender.clone(), ui.ctx().clone(), self.output_folder());
-                std::thread::spawn(move || {
-                    let made = write_difference(&a, &b, &folder);
-                    let _ = tx.send(Done::Difference(made));
-                    ctx.request_repaint();
+                let folder = self.output_folder();
+                self.jobs.wake_with(ui.ctx());
+                self.jobs.start(JobKind::Difference, move |h| {
+                    h.send(Done::Difference(write_difference(&a, &b, &folder)));
                 });
             }
         });

@@ -4,6 +4,7 @@
 //! loaded from a numina-style positions file.
 
 use super::app::{App, Done, file_name};
+use super::jobs::{JobHandle, JobKind};
 use crate::register::centroid::{Centroid, CentroidMethod, CentroidParams, centroid};
 use crate::register::offsets::{
     FrameRef, Offset, StarTracker, centre_of, field_stars, match_fields, read_positions_file,
@@ -203,16 +204,11 @@ impl App {
         m.message = None;
         m.run += 1;
         m.progress = Some((0, frames.len()));
-        let (run, params, tx, ctx) = (
-            m.run,
-            self.centroid_params(),
-            self.sender.clone(),
-            ctx.clone(),
-        );
-        std::thread::Builder::new()
-            .name("offsets".into())
-            .spawn(move || follow(run, &frames, &what, &params, &tx, &ctx))
-            .expect("spawn the offsets thread");
+        let (run, params) = (m.run, self.centroid_params());
+        self.jobs.wake_with(ctx);
+        self.jobs.start(JobKind::Offsets, move |h| {
+            follow(run, &frames, &what, &params, h)
+        });
     }
 
     /// A frame's offset arrived from the offsets thread (`None` when the run is over).
@@ -292,9 +288,10 @@ impl App {
     }
 
     /// Ask for a file (or folder) in a dialog on its own thread; the answer arrives as a job.
-    pub fn ask_path(&self, purpose: Purpose, ctx: &egui::Context) {
-        let (tx, ctx, folder) = (self.sender.clone(), ctx.clone(), self.folder.clone());
-        std::thread::spawn(move || {
+    pub fn ask_path(&mut self, purpose: Purpose, ctx: &egui::Context) {
+        let folder = self.folder.clone();
+        self.jobs.wake_with(ctx);
+        self.jobs.start(JobKind::Dialog, move |h| {
             let dialog = rfd::FileDialog::new().set_directory(&folder);
             let path = match purpose {
                 Purpose::OpenFolder => dialog.pick_folder(),
@@ -306,8 +303,7 @@ impl App {
                 Purpose::ExportFits => dialog.add_filter("FITS", &["fits", "fit"]).save_file(),
                 Purpose::ExportPng => dialog.set_file_name("view.png").save_file(),
             };
-            let _ = tx.send(Done::Picked(purpose, path));
-            ctx.request_repaint();
+            h.send(Done::Picked(purpose, path));
         });
     }
 
@@ -485,12 +481,10 @@ fn follow(
     frames: &[PathBuf],
     what: &Follow,
     params: &CentroidParams,
-    tx: &std::sync::mpsc::Sender<Done>,
-    ctx: &egui::Context,
+    h: &JobHandle<Done>,
 ) {
     let send = |row: Option<OffsetRow>| {
-        let _ = tx.send(Done::Offset(run, row));
-        ctx.request_repaint();
+        h.send(Done::Offset(run, row));
     };
     let row = |path: &PathBuf, offset: Result<Offset, String>| OffsetRow {
         path: path.clone(),
@@ -531,6 +525,10 @@ fn follow(
     send(Some(row(&frames[0], first)));
     if let (Some(mut place), false) = (placer, failed) {
         for path in &frames[1..] {
+            // a newer measuring run replaced this one: its rows would be dropped anyway
+            if h.cancelled() {
+                return;
+            }
             let offset = with_frame(path, &mut |r| place(r));
             send(Some(row(path, offset)));
         }
