@@ -294,21 +294,46 @@ pub fn scan(dir: &Path, options: &ScanOptions) -> Result<Collection> {
     let mut problems = Vec::new();
     list_candidates(dir, options.recursive, &mut files, &mut problems)?;
     files.sort();
-    let results: Vec<Result<FrameSummary, Problem>> =
-        files.par_iter().map(|p| summarize_file(dir, p)).collect();
-    let mut frames = Vec::with_capacity(results.len());
-    for r in results {
-        match r {
-            Ok(f) => frames.push(f),
-            Err(p) => problems.push(p),
-        }
-    }
+    let (frames, mut unreadable) = summarize_all(dir, &files);
+    problems.append(&mut unreadable);
     problems.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(Collection {
         root: dir.into(),
         frames,
         problems,
     })
+}
+
+/// Read the headers of the files named (in parallel, in the order given): a night made of chosen
+/// files rather than a folder. Its root is the first file's folder; a file that cannot be read
+/// (missing, not a regular file, not FITS) is a problem with its reason.
+pub fn scan_files(files: &[PathBuf]) -> Collection {
+    let root = files
+        .first()
+        .and_then(|f| f.parent())
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let (frames, problems) = summarize_all(&root, files);
+    Collection {
+        root,
+        frames,
+        problems,
+    }
+}
+
+/// The headers of `files` read in parallel (file names relative to `root`), and the files that
+/// could not be read.
+fn summarize_all(root: &Path, files: &[PathBuf]) -> (Vec<FrameSummary>, Vec<Problem>) {
+    let results: Vec<Result<FrameSummary, Problem>> =
+        files.par_iter().map(|p| summarize_file(root, p)).collect();
+    let (mut frames, mut problems) = (Vec::new(), Vec::new());
+    for r in results {
+        match r {
+            Ok(f) => frames.push(f),
+            Err(p) => problems.push(p),
+        }
+    }
+    (frames, problems)
 }
 
 fn summarize_file(root: &Path, path: &Path) -> Result<FrameSummary, Problem> {

@@ -1092,7 +1092,7 @@ fn the_difference_of_two_frames_is_shown_with_limits_symmetric_about_zero() {
     let d = tempfile::tempdir().unwrap();
     let raw = sample_night_at(d.path().join("raw"));
     let prefs = d.path().join("prefs.json");
-    let mut harness = open_app(App::with_prefs(raw.clone(), Some(prefs.clone())));
+    let mut harness = open_app(App::with_prefs(vec![raw.clone()], Some(prefs.clone())));
     filter_rows(&mut harness, "sci_R_00");
     show(&mut harness, "sci_R_001.fits");
     harness
@@ -1317,4 +1317,111 @@ fn a_newer_or_stopped_blink_cancels_the_stale_worker() {
         harness.state().blink.frames.is_empty(),
         "a stopped blink shows nothing"
     );
+}
+
+/// `skycomb FILE` and `skycomb A B` open those files on their own (the first shown), as `ds9
+/// file.fits` would; `skycomb DIR` the whole night; a missing file is listed with its reason.
+#[test]
+fn files_and_a_folder_named_on_the_command_line_open() {
+    let d = tempfile::tempdir().unwrap();
+    let night = sample_night_at(d.path().to_path_buf());
+    let one = night.join("sci_R_004.fits");
+    let mut harness = open_app(App::open_paths(vec![one.clone()]));
+    settle(&mut harness);
+    let app = harness.state();
+    let c = app.collection.as_ref().unwrap();
+    assert_eq!(c.frames.len(), 1);
+    assert_eq!(app.wanted.as_ref(), Some(&one));
+    assert_eq!(app.image.as_ref().unwrap().name, "sci_R_004.fits");
+    harness.get_by_label("sci_R_004.fits");
+
+    let two = vec![
+        night.join("flat_V_002.fits"),
+        night.join("bias_001.fits"),
+        night.join("missing.fits"),
+    ];
+    let mut harness = open_app(App::open_paths(two.clone()));
+    settle(&mut harness);
+    let app = harness.state();
+    let c = app.collection.as_ref().unwrap();
+    let files: Vec<&str> = c.frames.iter().map(|f| f.file.as_str()).collect();
+    assert_eq!(
+        files,
+        ["flat_V_002.fits", "bias_001.fits"],
+        "in the order named"
+    );
+    assert_eq!(c.problems.len(), 1);
+    assert!(
+        c.problems[0].reason.contains("missing.fits"),
+        "{:?}",
+        c.problems
+    );
+    assert_eq!(app.image.as_ref().unwrap().name, "flat_V_002.fits");
+
+    let mut harness = open_app(App::open_paths(vec![night.clone()]));
+    settle(&mut harness);
+    let app = harness.state();
+    assert_eq!(app.collection.as_ref().unwrap().frames.len(), 30);
+    assert_eq!(app.image.as_ref().unwrap().name, "sci_R_001.fits");
+}
+
+/// Without a desktop dialog the app's own browser opens: pick two files with ctrl-click and open
+/// them; go into a folder and open it as the night; cancel closes it.
+#[test]
+fn the_apps_own_file_browser_opens_files_and_folders() {
+    use skycomb::gui::dialogs::Purpose;
+    let d = tempfile::tempdir().unwrap();
+    let night = sample_night_at(d.path().join("night"));
+    std::fs::create_dir(d.path().join("empty")).unwrap();
+    let mut harness = open_folder(&d.path().join("empty"));
+    harness.state_mut().open_browser(Purpose::OpenFiles);
+    harness.run();
+    harness.get_by_label("Open files");
+    harness.get_by_label("up").click();
+    harness.run();
+    harness.get_by_label("night/").click();
+    harness.run();
+    harness.get_by_label("bias_004.fits").click();
+    harness.run();
+    harness
+        .get_by_label("bias_002.fits")
+        .click_modifiers(egui::Modifiers::COMMAND);
+    harness.run();
+    harness.get_by_label("open").click();
+    harness.run();
+    settle(&mut harness);
+    let app = harness.state();
+    assert!(app.browser.is_none());
+    let files: Vec<&str> = app
+        .collection
+        .as_ref()
+        .unwrap()
+        .frames
+        .iter()
+        .map(|f| f.file.as_str())
+        .collect();
+    assert_eq!(files, ["bias_002.fits", "bias_004.fits"]);
+    assert_eq!(app.image.as_ref().unwrap().name, "bias_002.fits");
+
+    // a folder: up from the night, into it again, and open it
+    harness.state_mut().open_browser(Purpose::OpenFolder);
+    harness.run();
+    harness.get_by_label("up").click();
+    harness.run();
+    harness.get_by_label("night/").click();
+    harness.run();
+    harness.get_by_label("open this folder").click();
+    harness.run();
+    settle(&mut harness);
+    assert_eq!(harness.state().folder, night);
+    assert_eq!(
+        harness.state().collection.as_ref().unwrap().frames.len(),
+        30
+    );
+
+    harness.state_mut().open_browser(Purpose::SaveOffsets);
+    harness.run();
+    harness.get_by_label("cancel").click();
+    harness.run();
+    assert!(harness.state().browser.is_none());
 }

@@ -18,10 +18,17 @@ use std::path::PathBuf;
 
 /// skycomb: browse, inspect, calibrate, register and combine FITS frames.
 #[derive(Debug, Parser)]
-#[command(name = "skycomb", version, about)]
+#[command(
+    name = "skycomb",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Open the app on a night's folder or on FITS files (as `skycomb gui PATH...`).
+    pub paths: Vec<PathBuf>,
 }
 
 /// The subcommands; with none, skycomb opens the built-in sample night.
@@ -53,11 +60,11 @@ pub enum Command {
     Arith(arith::ArithArgs),
     /// Run a recipe: calibrate, combine and stack steps saved as TOML (by the app or by hand).
     Run(run::RunArgs),
-    /// Open the desktop app on a night's folder (default: the built-in sample night).
+    /// Open the desktop app on a night's folder or on FITS files (default: the built-in sample night).
     #[cfg(feature = "gui")]
     Gui {
-        /// The folder to open.
-        dir: Option<PathBuf>,
+        /// A folder (the night), or one or more FITS files.
+        paths: Vec<PathBuf>,
     },
     /// Write the built-in synthetic night (raw frames + truth.json) into a folder.
     SampleNight(sample_night::SampleNightArgs),
@@ -67,14 +74,15 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         #[cfg(feature = "gui")]
-        None => skycomb::gui::run(sample_night::default_night_dir()?),
+        None => open_app(cli.paths),
         #[cfg(not(feature = "gui"))]
-        None => sample_night::open_default_night(),
+        None if cli.paths.is_empty() => sample_night::open_default_night(),
+        #[cfg(not(feature = "gui"))]
+        None => anyhow::bail!(
+            "this skycomb was built without the app (feature gui): use its subcommands, e.g. `skycomb scan DIR`"
+        ),
         #[cfg(feature = "gui")]
-        Some(Command::Gui { dir }) => skycomb::gui::run(match dir {
-            Some(d) => d,
-            None => sample_night::default_night_dir()?,
-        }),
+        Some(Command::Gui { paths }) => open_app(paths),
         Some(Command::Scan(a)) => scan::run(&a),
         Some(Command::Header(a)) => header::run(&a),
         Some(Command::Stats(a)) => stats::run(&a),
@@ -90,6 +98,19 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Calibrate(a)) => calibrate::run(&a),
         Some(Command::Run(a)) => run::run(&a),
     }
+}
+
+/// The app on `paths` (a folder or FITS files), or on the built-in sample night when none; a path
+/// that does not exist is refused before the window opens.
+#[cfg(feature = "gui")]
+fn open_app(paths: Vec<PathBuf>) -> anyhow::Result<()> {
+    if let Some(missing) = paths.iter().find(|p| !p.exists()) {
+        anyhow::bail!("{}: no such file or folder", missing.display());
+    }
+    if paths.is_empty() {
+        return skycomb::gui::run(vec![sample_night::default_night_dir()?]);
+    }
+    skycomb::gui::run(paths)
 }
 
 /// Where the built-in sample night is generated once: `$XDG_CACHE_HOME/skycomb` or `~/.cache/skycomb`.

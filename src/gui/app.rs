@@ -2,13 +2,14 @@
 //! with the FITS 1-based pixel and value under the cursor. Scanning and loading run off the UI thread.
 
 use super::blink::{Blink, BlinkTiles};
+use super::dialogs::{Purpose, Requested};
 use super::inspect::Inspector;
 use super::jobs::{JobHandle, JobKind, Jobs};
 use super::photometry::PhotometryTable;
 use super::prefs::Prefs;
 use super::reduce::Reduce;
-use super::stars::{Measuring, OffsetRow, Purpose};
-use crate::collection::{Collection, FrameKind, ScanOptions, scan};
+use super::stars::{Measuring, OffsetRow};
+use crate::collection::{Collection, FrameKind, ScanOptions, scan, scan_files};
 use crate::display::{
     Colormap, Interval, Renderer, Stretch, View, ZScale, histogram_around, limits,
 };
@@ -94,8 +95,8 @@ pub(crate) enum Done {
     Offset(u64, Option<OffsetRow>),
     /// A rendered blink frame of blink run `u64`.
     Blink(u64, PathBuf, BlinkTiles),
-    /// The path chosen in a file dialog (`None`: cancelled or no dialog available).
-    Picked(Purpose, Option<PathBuf>),
+    /// What a desktop file dialog answered.
+    Picked(Purpose, Requested),
     /// Photometry rows of the marked stars, the reference frame's name, and what went wrong.
     Photometry(Vec<crate::photometry::PhotometryRow>, String, Vec<String>),
     /// The shown frame exported as FITS or PNG (where).
@@ -115,7 +116,10 @@ pub(crate) enum Done {
 
 /// The app's runtime state.
 pub struct App {
+    /// The night's folder (for files opened on their own, the first one's folder).
     pub folder: PathBuf,
+    /// The files opened on their own (`skycomb a.fits b.fits`); `None`: the whole folder.
+    pub files: Option<Vec<PathBuf>>,
     pub collection: Option<Collection>,
     /// Why the folder could not be scanned.
     pub scan_error: Option<String>,
@@ -173,6 +177,8 @@ pub struct App {
     pub(crate) shown_generation: u64,
     /// The background work and the results coming back from it.
     pub(crate) jobs: Jobs<Done>,
+    /// The app's own file browser, open where no desktop dialog answered.
+    pub browser: Option<(Purpose, super::file_browser::FileBrowser)>,
     pub(crate) max_texture: usize,
 }
 
@@ -347,8 +353,16 @@ fn sections_of(frame: &crate::Frame) -> Vec<(&'static str, crate::fits::section:
 impl App {
     /// Start scanning `folder` in the background.
     pub fn new(folder: PathBuf) -> App {
-        let mut app = App {
+        let mut app = App::new_unscanned(folder);
+        app.start_scan();
+        app
+    }
+
+    /// The app on `folder`, nothing started yet.
+    fn new_unscanned(folder: PathBuf) -> App {
+        App {
             folder,
+            files: None,
             collection: None,
             scan_error: None,
             selected: None,
@@ -383,16 +397,34 @@ impl App {
             preview: None,
             shown_generation: 0,
             jobs: Jobs::default(),
+            browser: None,
             max_texture: 2048,
-        };
-        app.start_scan();
-        app
+        }
+    }
+
+    /// Start on what the command line named: one folder opens as the night; files (one or more)
+    /// open on their own, the first shown.
+    pub fn open_paths(paths: Vec<PathBuf>) -> App {
+        match paths.as_slice() {
+            [one] if one.is_dir() => App::new(one.clone()),
+            _ => {
+                let folder = paths
+                    .first()
+                    .and_then(|p| p.parent())
+                    .map(|d| d.to_path_buf())
+                    .unwrap_or_default();
+                let mut app = App::new_unscanned(folder);
+                app.files = Some(paths);
+                app.start_scan();
+                app
+            }
+        }
     }
 
     /// Start on `folder` with the preferences saved at `prefs_path` (a damaged file is reported
     /// in the status line and replaced by defaults).
-    pub fn with_prefs(folder: PathBuf, prefs_path: Option<PathBuf>) -> App {
-        let mut app = App::new(folder);
+    pub fn with_prefs(paths: Vec<PathBuf>, prefs_path: Option<PathBuf>) -> App {
+        let mut app = App::open_paths(paths);
         if let Some(path) = &prefs_path {
             let (prefs, why) = Prefs::load(path);
             app.saved_prefs = prefs.clone();
@@ -425,33 +457,25 @@ impl App {
         });
     }
 
-    /// A path chosen in a file dialog.
-    fn picked(&mut self, purpose: Purpose, path: &std::path::Path, ctx: &egui::Context) {
-        let result = match purpose {
-            Purpose::OpenFolder => {
-                self.open_folder(path.to_path_buf(), ctx);
-                Ok(())
-            }
-            Purpose::SaveOffsets => self.save_offsets(path),
-            Purpose::LoadOffsets => self.load_offsets(path),
-            Purpose::SaveRecipe => self.save_recipe(path).map_err(Into::into),
-            Purpose::LoadRecipe => self.load_recipe(path).map_err(Into::into),
-            Purpose::SavePhotometry => self.save_photometry(path).map_err(Into::into),
-            Purpose::ExportFits => {
-                self.export_fits(path.to_path_buf(), ctx);
-                Ok(())
-            }
-            Purpose::ExportPng => {
-                self.export_png(path.to_path_buf(), ctx);
-                Ok(())
-            }
-        };
-        self.notice = result.err().map(|e| format!("{e:#}"));
-    }
-
     /// Open another night: the table, the selection and the shown frame start afresh.
     pub fn open_folder(&mut self, folder: PathBuf, ctx: &egui::Context) {
+        self.open_night(folder, None, ctx);
+    }
+
+    /// Open files on their own (the first shown), as the command line does.
+    pub fn open_files(&mut self, files: Vec<PathBuf>, ctx: &egui::Context) {
+        let folder = files
+            .first()
+            .and_then(|p| p.parent())
+            .map(|d| d.to_path_buf())
+            .unwrap_or_default();
+        self.open_night(folder, Some(files), ctx);
+    }
+
+    /// Open `folder`, or `files` in it on their own: everything shown starts afresh.
+    fn open_night(&mut self, folder: PathBuf, files: Option<Vec<PathBuf>>, ctx: &egui::Context) {
         self.folder = folder;
+        self.files = files;
         self.collection = None;
         self.scan_error = None;
         self.selected = None;
@@ -481,9 +505,12 @@ impl App {
     }
 
     fn start_scan(&mut self) {
-        let folder = self.folder.clone();
+        let (folder, files) = (self.folder.clone(), self.files.clone());
         self.jobs.start(JobKind::Scan, move |h| {
-            let scanned = scan(&folder, &ScanOptions::default());
+            let scanned = match files {
+                Some(files) => Ok(scan_files(&files)),
+                None => scan(&folder, &ScanOptions::default()),
+            };
             // a scan replaced meanwhile (another folder opened) is not shown
             if !h.cancelled() {
                 h.send(Done::Scanned(scanned));
@@ -519,8 +546,13 @@ impl App {
         if self.selected.is_some() || c.frames.is_empty() {
             return;
         }
+        // files opened on their own: the first named; a night: its first light frame
         let light = c.frames.iter().position(|f| f.kind == FrameKind::Light);
-        let i = light.unwrap_or(0);
+        let i = if self.files.is_some() {
+            0
+        } else {
+            light.unwrap_or(0)
+        };
         self.selection.insert(c.frames[i].path.clone());
         self.anchor = Some(c.frames[i].path.clone());
         self.select(i, ctx);
@@ -624,8 +656,7 @@ impl App {
                 }
                 Done::Offset(run, row) => self.receive_offset(run, row),
                 Done::Blink(run, path, tiles) => self.receive_blink(run, path, tiles, ctx),
-                Done::Picked(purpose, Some(path)) => self.picked(purpose, &path, ctx),
-                Done::Picked(_, None) => {}
+                Done::Picked(purpose, answer) => self.dialog_answered(purpose, answer, ctx),
                 Done::Difference(made) => self.receive_difference(made, ctx),
                 Done::Exported(done) => {
                     self.notice = Some(match done {
@@ -701,6 +732,7 @@ impl App {
         self.max_texture = ui.ctx().input(|i| i.max_texture_side).max(256);
         self.jobs.wake_with(ui.ctx());
         self.poll(ui.ctx());
+        self.show_browser(ui.ctx());
         self.take_dropped_files(&ui.ctx().clone());
         egui::Panel::top("toolbar").show(ui, |ui| self.toolbar(ui));
         egui::Panel::bottom("status").show(ui, |ui| self.status_line(ui));
@@ -771,6 +803,13 @@ impl App {
             ui.menu_button("File", |ui| {
                 if ui.button("Open folder ...").clicked() {
                     self.ask_path(Purpose::OpenFolder, &ctx);
+                }
+                if ui
+                    .button("Open files ...")
+                    .on_hover_text("FITS files on their own, as `skycomb a.fits b.fits`")
+                    .clicked()
+                {
+                    self.ask_path(Purpose::OpenFiles, &ctx);
                 }
                 let shown = self.image.is_some();
                 if ui

@@ -4,7 +4,9 @@
 pub mod app;
 pub mod blink;
 mod browser;
+pub mod dialogs;
 pub mod export;
+pub mod file_browser;
 mod histogram;
 pub mod inspect;
 pub mod jobs;
@@ -16,8 +18,8 @@ mod viewer;
 
 pub use app::App;
 
-/// Open the window on a night's folder.
-pub fn run(folder: std::path::PathBuf) -> anyhow::Result<()> {
+/// Open the window on a night's folder, or on FITS files.
+pub fn run(paths: Vec<std::path::PathBuf>) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default().with_inner_size([1400.0, 900.0]),
         ..Default::default()
@@ -27,7 +29,7 @@ pub fn run(folder: std::path::PathBuf) -> anyhow::Result<()> {
         options,
         Box::new(move |_cc| {
             Ok(Box::new(App::with_prefs(
-                folder,
+                paths,
                 prefs::Prefs::default_path(),
             )))
         }),

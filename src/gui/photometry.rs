@@ -3,8 +3,8 @@
 //! frame's scale factor, a plot of flux against frame, and CSV export.
 
 use super::app::{App, Done, file_name};
+use super::dialogs::Purpose;
 use super::jobs::JobKind;
-use super::stars::Purpose;
 use crate::photometry::{
     AnnulusStat, ApertureParams, PhotometryRow, RelativeFlux, measure_all, photometry_csv,
     relative_fluxes,

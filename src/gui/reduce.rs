@@ -3,8 +3,8 @@
 //! progress bar and cancel; the steps run make a recipe that can be saved, loaded and run again.
 
 use super::app::{App, Done, file_name};
+use super::dialogs::Purpose;
 use super::jobs::JobKind;
-use super::stars::Purpose;
 use crate::calibrate::plan_night;
 use crate::collection::FrameKind;
 use crate::progress::Progress;

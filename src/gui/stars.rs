@@ -4,6 +4,7 @@
 //! loaded from a numina-style positions file.
 
 use super::app::{App, Done, file_name};
+use super::dialogs::Purpose;
 use super::jobs::{JobHandle, JobKind};
 use crate::register::centroid::{Centroid, CentroidMethod, CentroidParams, centroid};
 use crate::register::offsets::{
@@ -73,19 +74,6 @@ pub struct Measuring {
     /// "measure offsets" matches the whole star field (rotation, scale, mirror) instead of
     /// following the ref stars.
     pub star_field: bool,
-}
-
-/// What a file dialog was opened for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
-    OpenFolder,
-    SaveOffsets,
-    LoadOffsets,
-    SaveRecipe,
-    LoadRecipe,
-    SavePhotometry,
-    ExportFits,
-    ExportPng,
 }
 
 /// The centroid methods offered, and their names.
@@ -285,26 +273,6 @@ impl App {
     fn path_named(&self, file: &str) -> Option<PathBuf> {
         let c = self.collection.as_ref()?;
         Some(c.frames.iter().find(|f| f.file == file)?.path.clone())
-    }
-
-    /// Ask for a file (or folder) in a dialog on its own thread; the answer arrives as a job.
-    pub fn ask_path(&mut self, purpose: Purpose, ctx: &egui::Context) {
-        let folder = self.folder.clone();
-        self.jobs.wake_with(ctx);
-        self.jobs.start(JobKind::Dialog, move |h| {
-            let dialog = rfd::FileDialog::new().set_directory(&folder);
-            let path = match purpose {
-                Purpose::OpenFolder => dialog.pick_folder(),
-                Purpose::SaveOffsets => dialog.set_file_name("offsets.txt").save_file(),
-                Purpose::LoadOffsets => dialog.pick_file(),
-                Purpose::SaveRecipe => dialog.set_file_name("recipe.toml").save_file(),
-                Purpose::LoadRecipe => dialog.add_filter("recipe", &["toml"]).pick_file(),
-                Purpose::SavePhotometry => dialog.set_file_name("photometry.csv").save_file(),
-                Purpose::ExportFits => dialog.add_filter("FITS", &["fits", "fit"]).save_file(),
-                Purpose::ExportPng => dialog.set_file_name("view.png").save_file(),
-            };
-            h.send(Done::Picked(purpose, path));
-        });
     }
 
     /// The stars table and the offsets table.
