@@ -294,6 +294,35 @@ fn limits_set_under_the_histogram_or_dragged_in_it_redraw_the_frame() {
         "{:?}",
         l.limits
     );
+    let manual = harness.state().prefs.look.interval;
+
+    // the next frame is drawn with zscale again: manual limits do not leak ...
+    show(&mut harness, "sci_R_004.fits");
+    let zscale = skycomb::display::Interval::ZScale(Default::default());
+    assert_eq!(harness.state().prefs.look.interval, zscale);
+    let (_, high) = harness.state().image.as_ref().unwrap().limits;
+    assert_ne!(high, 5000.0);
+    // ... unless locked: then they stay on the next frames of the night
+    show(&mut harness, "sci_R_003.fits");
+    let ctx = harness.ctx.clone();
+    let look = skycomb::gui::app::Look {
+        interval: manual,
+        ..harness.state().prefs.look
+    };
+    harness.state_mut().set_look(look, &ctx);
+    harness.get_by_label("lock").click();
+    harness.run();
+    assert!(harness.state().lock_limits);
+    show(&mut harness, "sci_R_005.fits");
+    assert_eq!(harness.state().prefs.look.interval, manual);
+    assert_eq!(harness.state().image.as_ref().unwrap().limits.1, 5000.0);
+    // another folder: never, lock or not
+    let other = tempfile::tempdir().unwrap();
+    let other = sample_night_at(other.path().to_path_buf());
+    harness.state_mut().open_folder(other, &ctx);
+    settle(&mut harness);
+    assert!(!harness.state().lock_limits);
+    assert_eq!(harness.state().prefs.look.interval, zscale);
 }
 
 #[test]
@@ -1424,4 +1453,46 @@ fn the_apps_own_file_browser_opens_files_and_folders() {
     harness.get_by_label("cancel").click();
     harness.run();
     assert!(harness.state().browser.is_none());
+}
+
+/// Manual limits are never saved for the next start: the preferences keep the interval chosen
+/// before them (and a manual interval in an old preferences file does not come back).
+#[test]
+fn manual_limits_are_not_saved_for_the_next_start() {
+    let d = tempfile::tempdir().unwrap();
+    let night = sample_night_at(d.path().join("night"));
+    let prefs = d.path().join("prefs.json");
+    let mut harness = open_app(App::with_prefs(vec![night.clone()], Some(prefs.clone())));
+    settle(&mut harness);
+    let ctx = harness.ctx.clone();
+    let look = skycomb::gui::app::Look {
+        interval: skycomb::display::Interval::Manual {
+            low: 900.0,
+            high: 5000.0,
+        },
+        stretch: skycomb::display::Stretch::Sqrt,
+        ..harness.state().prefs.look
+    };
+    harness.state_mut().set_look(look, &ctx);
+    harness.run();
+    settle(&mut harness);
+    let saved = (0..200).find_map(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        let p = skycomb::gui::prefs::Prefs::load(&prefs).0;
+        (p.look.stretch == skycomb::display::Stretch::Sqrt).then_some(p)
+    });
+    let saved = saved.expect("the stretch was saved");
+    assert_eq!(
+        saved.look.interval,
+        skycomb::display::Interval::ZScale(Default::default())
+    );
+    // an old file that holds manual limits starts on the automatic interval
+    let mut old = saved.clone();
+    old.look.interval = look.interval;
+    old.save(&prefs).unwrap();
+    let app = App::with_prefs(vec![night], Some(prefs));
+    assert!(!matches!(
+        app.prefs.look.interval,
+        skycomb::display::Interval::Manual { .. }
+    ));
 }

@@ -177,6 +177,11 @@ pub struct App {
     pub(crate) shown_generation: u64,
     /// The background work and the results coming back from it.
     pub(crate) jobs: Jobs<Done>,
+    /// Manual limits stay on the next frames of this night only while locked (never into another
+    /// folder or the next start).
+    pub lock_limits: bool,
+    /// The interval last chosen that is not manual: what the next frame is drawn with.
+    pub automatic: Interval,
     /// The app's own file browser, open where no desktop dialog answered.
     pub browser: Option<(Purpose, super::file_browser::FileBrowser)>,
     pub(crate) max_texture: usize,
@@ -397,6 +402,8 @@ impl App {
             preview: None,
             shown_generation: 0,
             jobs: Jobs::default(),
+            lock_limits: false,
+            automatic: Interval::ZScale(ZScale::default()),
             browser: None,
             max_texture: 2048,
         }
@@ -426,8 +433,12 @@ impl App {
     pub fn with_prefs(paths: Vec<PathBuf>, prefs_path: Option<PathBuf>) -> App {
         let mut app = App::open_paths(paths);
         if let Some(path) = &prefs_path {
-            let (prefs, why) = Prefs::load(path);
+            let (mut prefs, why) = Prefs::load(path);
+            if matches!(prefs.look.interval, Interval::Manual { .. }) {
+                prefs.look.interval = app.automatic;
+            }
             app.saved_prefs = prefs.clone();
+            app.automatic = prefs.look.interval;
             app.prefs = prefs;
             app.notice = why;
         }
@@ -443,9 +454,12 @@ impl App {
         }
         self.saved_prefs = self.prefs.clone();
         let (mut prefs, path) = (self.prefs.clone(), path.clone());
-        // a difference's symmetric limits belong to it, not to the next session
+        // a difference's symmetric limits belong to it, and manual limits to this session
         if let Some((_, before)) = &self.reduce.difference {
             prefs.look.interval = *before;
+        }
+        if matches!(prefs.look.interval, Interval::Manual { .. }) {
+            prefs.look.interval = self.automatic;
         }
         self.jobs.start(JobKind::SavePrefs, move |_| {
             if let Err(e) = prefs.save(&path) {
@@ -462,6 +476,13 @@ impl App {
         self.open_night(folder, None, ctx);
     }
 
+    /// Manual limits give way to the interval chosen before them.
+    fn leave_manual_limits(&mut self) {
+        if matches!(self.prefs.look.interval, Interval::Manual { .. }) {
+            self.prefs.look.interval = self.automatic;
+        }
+    }
+
     /// Open files on their own (the first shown), as the command line does.
     pub fn open_files(&mut self, files: Vec<PathBuf>, ctx: &egui::Context) {
         let folder = files
@@ -474,6 +495,8 @@ impl App {
 
     /// Open `folder`, or `files` in it on their own: everything shown starts afresh.
     fn open_night(&mut self, folder: PathBuf, files: Option<Vec<PathBuf>>, ctx: &egui::Context) {
+        self.lock_limits = false;
+        self.leave_manual_limits();
         self.folder = folder;
         self.files = files;
         self.collection = None;
@@ -576,6 +599,12 @@ impl App {
         if let Some((_, before)) = self.reduce.difference.take_if(|d| d.0 != path) {
             self.prefs.look.interval = before;
         }
+        // another frame is drawn with the automatic limits unless they are locked (a difference
+        // brings its own symmetric ones)
+        let difference = self.reduce.difference.as_ref().is_some_and(|d| d.0 == path);
+        if self.wanted.as_ref() != Some(&path) && !self.lock_limits && !difference {
+            self.leave_manual_limits();
+        }
         self.load_error = None;
         self.wanted = Some(path.clone());
         self.loading = true;
@@ -591,6 +620,9 @@ impl App {
     /// Draw the shown frame with `look`, off the UI thread.
     pub fn set_look(&mut self, look: Look, ctx: &egui::Context) {
         self.prefs.look = look;
+        if !matches!(look.interval, Interval::Manual { .. }) {
+            self.automatic = look.interval;
+        }
         let Some(l) = &self.image else { return };
         // levels depend on the frame and the interval only: the job reuses them if it can
         let known = l.levels.clone();
@@ -840,8 +872,12 @@ impl App {
             }
             if let Some(l) = &self.image {
                 let (low, high) = l.limits;
-                ui.selectable_value(&mut look.interval, Interval::Manual { low, high }, "manual");
+                ui.selectable_value(&mut look.interval, Interval::Manual { low, high }, "manual")
+                    .on_hover_text("these limits, typed or dragged under the histogram");
             }
+            ui.toggle_value(&mut self.lock_limits, "lock").on_hover_text(
+                "keep manual limits for the next frames of this night (never for another folder or the next start)",
+            );
             ui.separator();
             ui.label("stretch:");
             for s in Stretch::ALL {
