@@ -1496,3 +1496,53 @@ fn manual_limits_are_not_saved_for_the_next_start() {
         skycomb::display::Interval::Manual { .. }
     ));
 }
+
+/// Down/up, page down/up and tab/shift-tab step the shown frame through the table's rows and keep
+/// the selection; a click anywhere on a row (not only its name) shows that frame.
+#[test]
+fn keys_step_through_the_frames_keeping_the_selection() {
+    let d = tempfile::tempdir().unwrap();
+    let mut harness = open_sample_night(&d);
+    let shown = |h: &Harness<'static, App>| h.state().image.as_ref().unwrap().name.clone();
+    show(&mut harness, "bias_001.fits");
+    harness
+        .get_by_label("bias_003.fits")
+        .click_modifiers(egui::Modifiers::SHIFT);
+    harness.run();
+    settle(&mut harness);
+    let chosen = harness.state().selection.clone();
+    assert_eq!(chosen.len(), 3);
+    let mut key = |h: &mut Harness<'static, App>, key: egui::Key, modifiers: egui::Modifiers| {
+        h.key_press_modifiers(modifiers, key);
+        h.run();
+        settle(h);
+        shown(h)
+    };
+    let none = egui::Modifiers::NONE;
+    assert_eq!(
+        key(&mut harness, egui::Key::ArrowDown, none),
+        "bias_004.fits"
+    );
+    assert_eq!(
+        key(&mut harness, egui::Key::PageDown, none),
+        "flat_R_001.fits"
+    );
+    assert_eq!(
+        key(&mut harness, egui::Key::ArrowUp, none),
+        "dark_60s_003.fits"
+    );
+    assert_eq!(key(&mut harness, egui::Key::Tab, none), "flat_R_001.fits");
+    assert_eq!(
+        key(&mut harness, egui::Key::Tab, egui::Modifiers::SHIFT),
+        "dark_60s_003.fits"
+    );
+    assert_eq!(key(&mut harness, egui::Key::PageUp, none), "bias_003.fits");
+    assert_eq!(harness.state().selection, chosen, "the selection is kept");
+
+    // a click on a row's EXPTIME cell selects and shows that frame
+    harness.get_all_by_label("60.0").next().unwrap().click();
+    harness.run();
+    settle(&mut harness);
+    assert_eq!(shown(&harness), "dark_60s_001.fits");
+    assert_eq!(harness.state().selection.len(), 1);
+}

@@ -28,6 +28,9 @@ enum Line {
     Frame(usize),
 }
 
+/// Rows a page up or down steps.
+const PAGE_ROWS: i64 = 10;
+
 /// How a row was clicked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Click {
@@ -53,6 +56,8 @@ impl Click {
 
 /// What the user asked of the table this frame, applied after it is drawn.
 enum Ask {
+    /// Show this frame, the selection kept (a key stepped to it).
+    Step(usize),
     Sort(String),
     Click(usize, Click),
     Choose(Vec<usize>),
@@ -112,13 +117,54 @@ impl App {
             })
             .collect();
         let ctx = ui.ctx().clone();
+        let ask = ask.or_else(|| self.stepped(&ctx, &frame_rows).map(Ask::Step));
         match ask {
+            Some(Ask::Step(i)) => self.select(i, &ctx),
             Some(Ask::Sort(column)) => self.sort_rows(&column),
             Some(Ask::Click(i, how)) => self.click_row(i, how, &frame_rows, &ctx),
             Some(Ask::Choose(members)) => self.choose(&members, &ctx),
             Some(Ask::RemoveColumn(k)) => self.prefs.columns.retain(|c| *c != k),
             None => {}
         }
+    }
+
+    /// The frame a key steps to from the one shown, among `frame_rows` (the rows in the order
+    /// shown): down/up and tab/shift-tab one row, page down/up ten; not while typing or blinking.
+    fn stepped(&self, ctx: &egui::Context, frame_rows: &[usize]) -> Option<usize> {
+        if ctx.text_edit_focused() || self.blink.active || frame_rows.is_empty() {
+            return None;
+        }
+        let by: i64 = ctx.input_mut(|i| {
+            let mut by = 0;
+            for (key, step) in [
+                (egui::Key::ArrowDown, 1),
+                (egui::Key::ArrowUp, -1),
+                (egui::Key::PageDown, PAGE_ROWS),
+                (egui::Key::PageUp, -PAGE_ROWS),
+            ] {
+                if i.consume_key(egui::Modifiers::NONE, key) {
+                    by += step;
+                }
+            }
+            if i.consume_key(egui::Modifiers::SHIFT, egui::Key::Tab) {
+                by -= 1;
+            }
+            if i.consume_key(egui::Modifiers::NONE, egui::Key::Tab) {
+                by += 1;
+            }
+            by
+        });
+        if by == 0 {
+            return None;
+        }
+        let here = self
+            .selected
+            .and_then(|s| frame_rows.iter().position(|&i| i == s));
+        let to = match here {
+            Some(h) => (h as i64 + by).clamp(0, frame_rows.len() as i64 - 1) as usize,
+            None => 0,
+        };
+        (Some(to) != here).then(|| frame_rows[to])
     }
 
     /// Chips that group the table, and a box that adds a header keyword as a column.
@@ -183,9 +229,12 @@ impl App {
         let row_height = ui.text_style_height(&egui::TextStyle::Button) + 4.0;
         // one line per row: long names widen their column rather than wrap
         ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Extend);
+        // cells' text is not selectable, so a click anywhere on a row reaches the row
+        ui.style_mut().interaction.selectable_labels = false;
         TableBuilder::new(ui)
             .striped(true)
             .resizable(true)
+            .sense(egui::Sense::click())
             .column(Column::auto().at_least(120.0))
             .columns(Column::auto().at_least(40.0), columns.len() - 1)
             .header(row_height, |mut header| {
@@ -241,6 +290,11 @@ impl App {
                                         k => f.text(k),
                                     });
                                 });
+                            }
+                            // the whole row takes the click, not only the file's name
+                            if ask.is_none() && row.response().clicked() {
+                                let how = Click::from(row.response().ctx.input(|i| i.modifiers));
+                                ask = Some(Ask::Click(*i, how));
                             }
                         }
                     }
