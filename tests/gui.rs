@@ -1512,7 +1512,7 @@ fn keys_step_through_the_frames_keeping_the_selection() {
     settle(&mut harness);
     let chosen = harness.state().selection.clone();
     assert_eq!(chosen.len(), 3);
-    let mut key = |h: &mut Harness<'static, App>, key: egui::Key, modifiers: egui::Modifiers| {
+    let key = |h: &mut Harness<'static, App>, key: egui::Key, modifiers: egui::Modifiers| {
         h.key_press_modifiers(modifiers, key);
         h.run();
         settle(h);
