@@ -1546,3 +1546,25 @@ fn keys_step_through_the_frames_keeping_the_selection() {
     assert_eq!(shown(&harness), "dark_60s_001.fits");
     assert_eq!(harness.state().selection.len(), 1);
 }
+
+/// A removed star comes back with "undo remove" (or ctrl+Z), in its row, with its measurement.
+#[test]
+fn a_removed_star_comes_back_with_undo() {
+    let d = tempfile::tempdir().unwrap();
+    let mut harness = open_sample_night(&d);
+    let truth = truth(&d);
+    mark_a_star_and_measure_offsets(&mut harness, &truth);
+    let before = harness.state().measuring.stars.clone();
+    assert_eq!(before.len(), 1);
+    press(&mut harness, "remove");
+    assert!(harness.state().measuring.stars.is_empty());
+    press(&mut harness, "undo remove (star 1)");
+    assert_eq!(harness.state().measuring.stars, before);
+    // and by key
+    press(&mut harness, "remove");
+    assert!(harness.state().measuring.stars.is_empty());
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    harness.run();
+    assert_eq!(harness.state().measuring.stars, before);
+    assert!(harness.query_by_label("undo remove (star 1)").is_none());
+}

@@ -15,7 +15,7 @@ use crate::register::transform::TransformKind;
 use std::path::{Path, PathBuf};
 
 /// A star picked by a click, 0-based centroid in its frame.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PickedStar {
     pub id: usize,
     /// The frame's file name.
@@ -74,6 +74,9 @@ pub struct Measuring {
     /// "measure offsets" matches the whole star field (rotation, scale, mirror) instead of
     /// following the ref stars.
     pub star_field: bool,
+    /// Stars removed, the latest last, each with the row it had: "undo remove" (ctrl+Z) puts
+    /// them back.
+    pub removed: Vec<(usize, PickedStar)>,
 }
 
 /// The centroid methods offered, and their names.
@@ -84,6 +87,13 @@ const METHODS: [(CentroidMethod, &str); 3] = [
 ];
 
 impl Measuring {
+    /// Put the star removed last back in its row.
+    pub fn undo_remove(&mut self) {
+        if let Some((row, star)) = self.removed.pop() {
+            self.stars.insert(row.min(self.stars.len()), star);
+        }
+    }
+
     /// Offsets by file name (for the registered blink and the canvas outline).
     /// The rows of the offsets table that have an offset.
     pub fn measured_offsets(&self) -> Vec<Offset> {
@@ -346,8 +356,18 @@ impl App {
                     }
                 });
             });
-        if let Some(id) = remove {
-            self.measuring.stars.retain(|s| s.id != id);
+        let m = &mut self.measuring;
+        if let Some(row) = remove.and_then(|id| m.stars.iter().position(|s| s.id == id)) {
+            m.removed.push((row, m.stars.remove(row)));
+        }
+        let undo_key = !ui.ctx().text_edit_focused()
+            && ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::Z));
+        if let Some((_, star)) = m.removed.last() {
+            let label = format!("undo remove (star {})", star.id);
+            let asked = ui.button(label).on_hover_text("ctrl+Z").clicked();
+            if asked || undo_key {
+                m.undo_remove();
+            }
         }
     }
 
