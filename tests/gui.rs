@@ -888,6 +888,39 @@ fn calibrate_combine_the_flats_stack_the_lights_and_look_at_the_npix_map() {
     let npix_path = reduced.join("combined_light_npix.fits");
     let image = skycomb::Frame::open(&stacked).unwrap();
     assert_eq!(image.header.get_f64("NCOMBINE"), Some(7.0));
+    // stacking again asks before replacing the stack; the recipe keeps one step per output
+    let steps = harness.state().reduce.recipe.steps.len();
+    press(&mut harness, "stack the frames");
+    settle(&mut harness);
+    harness.get_by_label("combined_light.fits exists. Replace it?");
+    assert!(
+        harness
+            .state()
+            .reduce
+            .log
+            .iter()
+            .all(|l| !l.contains("--overwrite"))
+    );
+    press(&mut harness, "replace");
+    settle(&mut harness);
+    assert!(harness.state().reduce.ask_overwrite.is_none());
+    assert!(
+        harness
+            .query_by_label("combined_light.fits exists. Replace it?")
+            .is_none()
+    );
+    assert_eq!(harness.state().reduce.recipe.steps.len(), steps);
+    assert!(
+        harness
+            .state()
+            .reduce
+            .log
+            .last()
+            .unwrap()
+            .starts_with("done in"),
+        "{:?}",
+        harness.state().reduce.log
+    );
     // inspect the cosmic ray's pixel on the canvas: rejected by the sigma rule, the result is sky
     let origin = match &harness.state().reduce.result.as_ref().unwrap().report {
         Some(skycomb::recipe::StepReport::Stack(r)) => r.canvas_origin,

@@ -70,6 +70,9 @@ pub struct Reduce {
     pub(crate) plan: Option<(DarkMatchArg, Vec<String>)>,
     /// Whether the calibration's output folder exists (checked once per path and per scan).
     pub(crate) output_exists: Option<(PathBuf, bool)>,
+    /// A step refused because its output exists, and that output: the panel asks whether to
+    /// replace it.
+    pub ask_overwrite: Option<(Step, PathBuf)>,
     /// The difference shown with its symmetric limits, and the interval to go back to after it.
     pub difference: Option<(PathBuf, crate::display::Interval)>,
 }
@@ -125,10 +128,16 @@ impl App {
 
     /// Run `step` off the UI thread.
     pub fn start_step(&mut self, step: Step, ctx: &egui::Context) {
+        let overwrite = self.reduce.overwrite;
+        self.start_step_with(step, overwrite, ctx);
+    }
+
+    /// Run `step` off the UI thread, replacing its outputs if `overwrite`.
+    fn start_step_with(&mut self, step: Step, overwrite: bool, ctx: &egui::Context) {
         if self.reduce.job.is_some() {
             return;
         }
-        let overwrite = self.reduce.overwrite;
+        self.reduce.ask_overwrite = None;
         let job_step = step.clone();
         self.jobs.wake_with(ctx);
         let Some(progress) = self.jobs.start(JobKind::Reduce, move |h| {
@@ -167,6 +176,11 @@ impl App {
                     .push(format!("cancelled: {what} (nothing written)"));
                 return;
             }
+            Err(crate::Error::OutputExists { path }) => {
+                self.reduce.log.push(format!("exists: {}", path.display()));
+                self.reduce.ask_overwrite = Some((step, path));
+                return;
+            }
             Err(e) => {
                 self.reduce.log.push(format!("FAILED: {e}"));
                 return;
@@ -176,7 +190,7 @@ impl App {
         self.reduce
             .log
             .push(format!("done in {seconds:.1} s: {}", step.describe()));
-        self.reduce.recipe.steps.push(step.clone());
+        step.clone().put_into(&mut self.reduce.recipe.steps);
         match (&step, &report) {
             (Step::Calibrate(c), StepReport::Calibrate(r)) => {
                 for p in &r.problems {
@@ -354,6 +368,7 @@ impl App {
         // the running step's bar and cancel stay in view above the scrolling options
         ui.heading("Reduce");
         self.job_status(ui);
+        self.overwrite_question(ui);
         egui::ScrollArea::vertical().show(ui, |ui| {
             egui::CollapsingHeader::new("Calibrate")
                 .default_open(true)
@@ -368,6 +383,29 @@ impl App {
                 .default_open(true)
                 .show(ui, |ui| self.recipe_section(ui));
         });
+    }
+
+    /// A step refused because its output exists: replace it, or keep it.
+    fn overwrite_question(&mut self, ui: &mut egui::Ui) {
+        let Some((step, path)) = self.reduce.ask_overwrite.clone() else {
+            return;
+        };
+        let ctx = ui.ctx().clone();
+        egui::Frame::group(ui.style())
+            .stroke(egui::Stroke::new(1.0, ui.visuals().warn_fg_color))
+            .show(ui, |ui| {
+                ui.label(format!("{} exists. Replace it?", file_name(&path)))
+                    .on_hover_text(path.display().to_string());
+                ui.horizontal(|ui| {
+                    if ui.button("replace").clicked() {
+                        self.start_step_with(step, true, &ctx);
+                    }
+                    if ui.button("keep it").clicked() {
+                        self.reduce.ask_overwrite = None;
+                        self.reduce.log.push(format!("kept {}", path.display()));
+                    }
+                });
+            });
     }
 
     /// The running step's progress bar and cancel button.

@@ -265,6 +265,23 @@ impl Step {
         }
     }
 
+    /// What the step writes: the calibrated folder, or the combined image.
+    pub fn output(&self) -> &Path {
+        match self {
+            Step::Calibrate(s) => &s.output,
+            Step::Combine(s) => &s.output,
+            Step::Stack(s) => &s.output,
+        }
+    }
+
+    /// Add `self` to `steps`, replacing the step that writes the same output (a re-run).
+    pub fn put_into(self, steps: &mut Vec<Step>) {
+        match steps.iter_mut().find(|s| s.output() == self.output()) {
+            Some(old) => *old = self,
+            None => steps.push(self),
+        }
+    }
+
     /// Every path of the step, to rewrite them together.
     fn paths_mut(&mut self) -> Vec<&mut PathBuf> {
         match self {
