@@ -3,7 +3,7 @@
 #![cfg(feature = "gui")]
 
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use skycomb::gui::App;
 
 /// Run frames until the app's background work is done.
@@ -879,8 +879,30 @@ fn calibrate_combine_the_flats_stack_the_lights_and_look_at_the_npix_map() {
     harness.get_by_label_contains("light · R (").click();
     harness.run();
     assert!(harness.state().reduce.dithered, "light frames are stacked");
-    press(&mut harness, "npix, rejected, sigma maps");
+    // the maps are on by default; a stack offers the maps it writes
     assert!(harness.state().reduce.write_maps);
+    harness.get_by_label("npix and rejected maps");
+    // a typo in an option shows before the click, and the button waits for a fix
+    harness.get_by_label("scale").focus();
+    harness.run();
+    harness.get_by_label("scale").type_text("x");
+    harness.run();
+    assert_eq!(harness.state().reduce.combine.scale, "nonex");
+    harness.get_by_label_contains("--scale \"nonex\": expected none");
+    assert!(
+        harness
+            .get_by_label("stack the frames")
+            .accesskit_node()
+            .is_disabled()
+    );
+    harness.state_mut().reduce.combine.scale = "none".into();
+    harness.run();
+    assert!(
+        !harness
+            .get_by_label("stack the frames")
+            .accesskit_node()
+            .is_disabled()
+    );
     press(&mut harness, "use the offsets table");
     assert!(harness.state().reduce.stack.offsets.starts_with("file:"));
     run_step(&mut harness, "stack the frames");

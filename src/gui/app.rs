@@ -386,7 +386,7 @@ impl App {
             new_column: String::new(),
             measuring: Measuring::default(),
             blink: Blink::default(),
-            reduce: Reduce::default(),
+            reduce: Reduce::new(),
             wanted: None,
             loading: false,
             inspector: Inspector::default(),

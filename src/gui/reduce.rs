@@ -73,6 +73,8 @@ pub struct Reduce {
     /// A step refused because its output exists, and that output: the panel asks whether to
     /// replace it.
     pub ask_overwrite: Option<(Step, PathBuf)>,
+    /// The last step checked before its run and what was wrong with it.
+    checked: Option<(Step, Option<String>)>,
     /// The difference shown with its symmetric limits, and the interval to go back to after it.
     pub difference: Option<(PathBuf, crate::display::Interval)>,
 }
@@ -98,6 +100,17 @@ pub fn defaults_for(kind: FrameKind) -> (CombineOptions, bool) {
             false,
         ),
         _ => (clip, true),
+    }
+}
+
+impl Reduce {
+    /// The panel as it opens: a result's npix and rejected maps written (what a user looks at
+    /// first), everything else empty.
+    pub fn new() -> Reduce {
+        Reduce {
+            write_maps: true,
+            ..Reduce::default()
+        }
     }
 }
 
@@ -331,6 +344,29 @@ impl App {
         }))
     }
 
+    /// What is wrong with a combine or stack step's options, found as its run would find it (with
+    /// the first frame's header from the scan), before it is started.
+    pub fn step_problem(&self, step: &Step) -> Option<String> {
+        let files = match step {
+            Step::Combine(c) => &c.files,
+            Step::Stack(s) => &s.files,
+            Step::Calibrate(_) => return None,
+        };
+        let collection = self.collection.as_ref()?;
+        let first = &collection
+            .frames
+            .iter()
+            .find(|f| Some(&f.path) == files.first())?
+            .header;
+        let names: Vec<String> = files.iter().map(|p| file_name(p)).collect();
+        let checked = match step {
+            Step::Combine(c) => c.options.params(&names, first).map(drop),
+            Step::Stack(s) => s.stack.params(&s.options, &names, first).map(drop),
+            Step::Calibrate(_) => Ok(()),
+        };
+        checked.err().map(|e| format!("{e:#}"))
+    }
+
     /// Write the offsets table next to the outputs and point the stack at it.
     fn use_offsets_table(&mut self) -> Result<(), String> {
         let offsets = self.measuring.measured_offsets();
@@ -559,7 +595,12 @@ impl App {
             text_row(ui, "output file", &mut self.reduce.output_name);
             ui.label("");
             ui.horizontal(|ui| {
-                ui.checkbox(&mut self.reduce.write_maps, "npix, rejected, sigma maps");
+                let maps = if self.reduce.dithered {
+                    "npix and rejected maps"
+                } else {
+                    "npix, rejected, sigma maps"
+                };
+                ui.checkbox(&mut self.reduce.write_maps, maps);
                 ui.checkbox(&mut self.reduce.overwrite, "overwrite");
             });
             ui.end_row();
@@ -568,14 +609,28 @@ impl App {
         if self.reduce.dithered {
             self.stack_options(ui);
         }
-        let ready = self.reduce.job.is_none() && !frames.is_empty();
+        let step = self.combine_step();
+        // the options are checked as they are typed (once per change), as the step will check them
+        let problem = match (&step, &self.reduce.checked) {
+            (Some(s), Some((c, p))) if c == s => p.clone(),
+            (Some(s), _) => {
+                let p = self.step_problem(s);
+                self.reduce.checked = Some((s.clone(), p.clone()));
+                p
+            }
+            (None, _) => None,
+        };
+        let ready = self.reduce.job.is_none() && step.is_some() && problem.is_none();
         let label = if self.reduce.dithered {
             "stack the frames"
         } else {
             "combine the frames"
         };
+        if let Some(why) = &problem {
+            ui.colored_label(ui.visuals().error_fg_color, why);
+        }
         if ui.add_enabled(ready, egui::Button::new(label)).clicked()
-            && let Some(step) = self.combine_step()
+            && let Some(step) = step
         {
             self.start_step(step, &ui.ctx().clone());
         }
