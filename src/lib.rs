@@ -10,6 +10,7 @@
 //! - [`recipe`]: a reduction's steps with the command line's options, as TOML; run by `skycomb run` and the app
 //! - `gui` (feature `gui`): the desktop app over all of the above
 
+pub mod arith;
 pub mod calibrate;
 pub mod collection;
 pub mod combine;

@@ -654,3 +654,34 @@ fn detect_on_a_raw_frame_keeps_to_the_trim_section() {
         }
     }
 }
+
+/// `skycomb arith A - B` writes a difference (IMAGETYP 'difference', not A's LIGHT), so a later
+/// scan or plan of the folder never takes it for a science frame.
+#[test]
+fn arith_a_minus_b_is_a_difference() {
+    let d = tempfile::tempdir().unwrap();
+    let night = d.path();
+    let (code, _, err) = skycomb_in(&["sample-night", "--size", "96", "--seed", "3", "."], night);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = skycomb_in(
+        &[
+            "arith",
+            "sci_R_001.fits",
+            "-",
+            "sci_R_002.fits",
+            "-o",
+            "d.fits",
+        ],
+        night,
+    );
+    assert_eq!(code, 0, "{err}");
+    let d = skycomb::Frame::open(&night.join("d.fits")).unwrap();
+    assert_eq!(d.header.get_str("IMAGETYP"), Some("difference"));
+    assert_eq!(
+        d.header.get_str("ARITH"),
+        Some("sci_R_001.fits - sci_R_002.fits")
+    );
+    let (code, out, _) = skycomb_in(&["scan", ".", "--where", "IMAGETYP=light"], night);
+    assert_eq!(code, 0);
+    assert!(!out.contains("d.fits"), "{out}");
+}

@@ -918,28 +918,11 @@ impl App {
 /// `diff_A_minus_B.fits` (A's header, IMAGETYP 'difference', HISTORY); the half-width of a symmetric stretch
 /// (the larger end of the difference's zscale limits) comes with it.
 pub fn write_difference(a: &Path, b: &Path, folder: &Path) -> crate::Result<(PathBuf, f64)> {
-    let (fa, fb) = (crate::Frame::open(a)?, crate::Frame::open(b)?);
-    if fa.data.dim() != fb.data.dim() {
-        let (ya, xa) = fa.data.dim();
-        let (yb, xb) = fb.data.dim();
-        return Err(crate::Error::Invalid(format!(
-            "{} is {xa}x{ya} but {} is {xb}x{yb}: a difference needs one shape",
-            file_name(a),
-            file_name(b)
-        )));
-    }
-    let d = &fa.data - &fb.data;
+    use crate::arith::{Op, Operand, arith};
+    let open = |p: &Path| crate::Frame::open(p).map(|f| Operand::Frame(Box::new(f)));
+    let (d, header) = arith(&open(a)?, Op::Sub, &open(b)?)?;
     let stem = |p: &Path| file_name(p).trim_end_matches(".fits").to_string();
     let out = folder.join(format!("diff_{}_minus_{}.fits", stem(a), stem(b)));
-    let mut header = fa.header.clone();
-    // not a light frame any more: the plan and the kind chips leave it alone
-    let kind = crate::fits::Value::Str("difference".into());
-    header.set("IMAGETYP", kind, "A - B of two frames");
-    header.add_history(&format!(
-        "skycomb difference: {} - {}",
-        file_name(a),
-        file_name(b)
-    ));
     std::fs::create_dir_all(folder)
         .map_err(|e| crate::Error::io(folder, "cannot create folder", e))?;
     crate::fits::refuse_inputs(&out, &[a.to_path_buf(), b.to_path_buf()])?;
