@@ -18,10 +18,20 @@ mod viewer;
 
 pub use app::App;
 
+/// The app's icon (assets/skycomb.png, made from assets/skycomb.svg).
+const ICON_PNG: &[u8] = include_bytes!("../../assets/skycomb.png");
+
 /// Open the window on a night's folder, or on FITS files.
 pub fn run(paths: Vec<std::path::PathBuf>) -> anyhow::Result<()> {
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_inner_size([1400.0, 900.0])
+        .with_app_id("skycomb");
+    // the icon of assets/skycomb.png (its .desktop entry names it too)
+    if let Ok(icon) = eframe::icon_data::from_png_bytes(ICON_PNG) {
+        viewport = viewport.with_icon(icon);
+    }
     let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default().with_inner_size([1400.0, 900.0]),
+        viewport,
         ..Default::default()
     };
     eframe::run_native(
@@ -35,4 +45,13 @@ pub fn run(paths: Vec<std::path::PathBuf>) -> anyhow::Result<()> {
         }),
     )
     .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_window_icon_decodes() {
+        let icon = eframe::icon_data::from_png_bytes(super::ICON_PNG).unwrap();
+        assert_eq!((icon.width, icon.height), (256, 256));
+    }
 }
