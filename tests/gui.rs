@@ -840,6 +840,8 @@ fn calibrate_combine_the_flats_stack_the_lights_and_look_at_the_npix_map() {
     harness.get_by_label_contains("master bias  <-");
     harness.get_by_label_contains("science sci_R_001.fits");
     run_step(&mut harness, "calibrate the night");
+    // the log names files relative to the night's folder, the whole path on hover
+    harness.get_by_label_contains("s: calibrate raw -> raw_reduced");
     let reduced = d.path().join("raw_reduced");
     assert_eq!(harness.state().folder, reduced);
     settle(&mut harness);

@@ -57,6 +57,19 @@ impl Stretch {
             Stretch::HistEq => "histogram equalisation",
         }
     }
+
+    /// What the stretch does, in a line (the toolbar's tooltip).
+    pub fn describe(self) -> &'static str {
+        match self {
+            Stretch::Linear => "brightness in proportion to the value between the limits",
+            Stretch::Sqrt => "the square root: faint light lifted a little",
+            Stretch::Log => "log(1000 x + 1) / log(1001): faint nebulosity and wings lifted hard",
+            Stretch::Asinh => {
+                "asinh(x / 0.1) / asinh(10): linear when faint, logarithmic when bright"
+            }
+            Stretch::HistEq => "brightness by the fraction of pixels below the value",
+        }
+    }
 }
 
 /// Anchor colours of the perceptual maps (matplotlib's, at 0, 0.25, 0.5, 0.75, 1), interpolated linearly.

@@ -833,7 +833,11 @@ impl App {
         let ctx = ui.ctx().clone();
         ui.horizontal_wrapped(|ui| {
             ui.menu_button("File", |ui| {
-                if ui.button("Open folder ...").clicked() {
+                if ui
+                    .button("Open folder ...")
+                    .on_hover_text("a night: every FITS file of a folder")
+                    .clicked()
+                {
                     self.ask_path(Purpose::OpenFolder, &ctx);
                 }
                 if ui
@@ -865,10 +869,13 @@ impl App {
                 &mut look.interval,
                 Interval::ZScale(ZScale::default()),
                 "zscale",
-            );
-            ui.selectable_value(&mut look.interval, Interval::MinMax, "minmax");
+            )
+            .on_hover_text("IRAF's zscale: limits about the sky from a sample of pixels (ds9's too)");
+            ui.selectable_value(&mut look.interval, Interval::MinMax, "minmax")
+                .on_hover_text("the lowest and the highest finite pixel");
             for p in [99.5, 99.0, 98.0, 95.0, 90.0] {
-                ui.selectable_value(&mut look.interval, Interval::Percentile(p), format!("{p}%"));
+                ui.selectable_value(&mut look.interval, Interval::Percentile(p), format!("{p}%"))
+                    .on_hover_text(format!("the central {p}% of the pixels between the limits"));
             }
             if let Some(l) = &self.image {
                 let (low, high) = l.limits;
@@ -881,17 +888,21 @@ impl App {
             ui.separator();
             ui.label("stretch:");
             for s in Stretch::ALL {
-                ui.selectable_value(&mut look.stretch, s, s.name());
+                ui.selectable_value(&mut look.stretch, s, s.name())
+                    .on_hover_text(s.describe());
             }
             ui.separator();
             ui.label("colours:");
             for c in Colormap::ALL {
-                ui.selectable_value(&mut look.colormap, c, c.name());
+                ui.selectable_value(&mut look.colormap, c, c.name())
+                    .on_hover_text("the colours from the low limit to the high one");
             }
             ui.separator();
             self.dock_toggle(ui, Dock::Header);
-            ui.toggle_value(&mut self.prefs.show_histogram, "histogram");
-            ui.toggle_value(&mut self.prefs.show_magnifier, "magnifier");
+            ui.toggle_value(&mut self.prefs.show_histogram, "histogram")
+                .on_hover_text("the pixel values about the limits; type or drag the limits there");
+            ui.toggle_value(&mut self.prefs.show_magnifier, "magnifier")
+                .on_hover_text("the pixels under the cursor, enlarged");
             self.dock_toggle(ui, Dock::Stars);
             self.dock_toggle(ui, Dock::Reduce);
             let mut blinking = self.blink.active;

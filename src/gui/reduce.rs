@@ -696,13 +696,20 @@ impl App {
             ui.label(format!("{}. {}", i + 1, step.describe()));
         }
         ui.separator();
+        // files are named relative to the folder the night lives in; the whole line on hover
+        let night = self.reduce.raw_folder.as_ref().unwrap_or(&self.folder);
+        let base = night
+            .parent()
+            .map(|p| format!("{}/", p.display()))
+            .filter(|b| b != "/");
         for line in self.reduce.log.iter().rev().take(30) {
             let colour = if line.starts_with("FAILED") || line.starts_with("problem") {
-                egui::Color32::LIGHT_RED
+                ui.visuals().error_fg_color
             } else {
                 ui.visuals().text_color()
             };
-            ui.colored_label(colour, line);
+            let short = base.as_ref().map_or(line.clone(), |b| line.replace(b, ""));
+            ui.colored_label(colour, short).on_hover_text(line);
         }
     }
 
