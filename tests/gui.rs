@@ -1625,3 +1625,28 @@ fn a_removed_star_comes_back_with_undo() {
     assert_eq!(harness.state().measuring.stars, before);
     assert!(harness.query_by_label("undo remove (star 1)").is_none());
 }
+
+/// File > Recent lists the folders opened, the latest first, and opens one again.
+#[test]
+fn recent_folders_are_remembered_and_reopened() {
+    let d = tempfile::tempdir().unwrap();
+    let a = sample_night_at(d.path().join("night_a"));
+    let b = d.path().join("night_b");
+    std::fs::create_dir(&b).unwrap();
+    let prefs = d.path().join("prefs.json");
+    let mut harness = open_app(App::with_prefs(vec![a.clone()], Some(prefs.clone())));
+    settle(&mut harness);
+    let ctx = harness.ctx.clone();
+    harness.state_mut().open_folder(b.clone(), &ctx);
+    settle(&mut harness);
+    assert_eq!(harness.state().prefs.recent, vec![b.clone(), a.clone()]);
+    harness.get_by_label("File").click();
+    harness.run();
+    harness.get_by_label("Recent").click();
+    harness.run();
+    harness.get_by_label("night_a").click();
+    harness.run();
+    settle(&mut harness);
+    assert_eq!(harness.state().folder, a);
+    assert_eq!(harness.state().prefs.recent, vec![a, b]);
+}

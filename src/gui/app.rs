@@ -440,6 +440,10 @@ impl App {
             app.saved_prefs = prefs.clone();
             app.automatic = prefs.look.interval;
             app.prefs = prefs;
+            if app.files.is_none() {
+                let folder = app.folder.clone();
+                app.prefs.opened(&folder);
+            }
             app.notice = why;
         }
         app.prefs_path = prefs_path;
@@ -495,6 +499,9 @@ impl App {
 
     /// Open `folder`, or `files` in it on their own: everything shown starts afresh.
     fn open_night(&mut self, folder: PathBuf, files: Option<Vec<PathBuf>>, ctx: &egui::Context) {
+        if files.is_none() {
+            self.prefs.opened(&folder);
+        }
         self.lock_limits = false;
         self.leave_manual_limits();
         self.folder = folder;
@@ -847,6 +854,22 @@ impl App {
                 {
                     self.ask_path(Purpose::OpenFiles, &ctx);
                 }
+                let recent: Vec<PathBuf> = self.prefs.recent.clone();
+                ui.menu_button("Recent", |ui| {
+                    if recent.is_empty() {
+                        ui.weak("no folder opened yet");
+                    }
+                    for folder in recent {
+                        let there = folder.is_dir();
+                        let name = file_name(&folder);
+                        let r = ui
+                            .add_enabled(there, egui::Button::new(name))
+                            .on_hover_text(folder.display().to_string());
+                        if r.clicked() {
+                            self.open_folder(folder, &ctx);
+                        }
+                    }
+                });
                 let shown = self.image.is_some();
                 if ui
                     .add_enabled(shown, egui::Button::new("Save frame as FITS ..."))

@@ -36,6 +36,8 @@ pub struct Prefs {
     pub blink_whole_pixels: bool,
     /// Draw BIASSEC and TRIMSEC rectangles.
     pub show_sections: bool,
+    /// Folders opened, the latest first (File > Recent).
+    pub recent: Vec<PathBuf>,
 }
 
 impl Default for Prefs {
@@ -56,11 +58,22 @@ impl Default for Prefs {
             blink_registered: true,
             blink_whole_pixels: false,
             show_sections: true,
+            recent: Vec::new(),
         }
     }
 }
 
+/// Folders File > Recent remembers.
+const RECENT_FOLDERS: usize = 8;
+
 impl Prefs {
+    /// Put `folder` first among the recent folders (once), keeping at most [`RECENT_FOLDERS`].
+    pub fn opened(&mut self, folder: &Path) {
+        self.recent.retain(|f| f != folder);
+        self.recent.insert(0, folder.to_path_buf());
+        self.recent.truncate(RECENT_FOLDERS);
+    }
+
     /// Where preferences live: `$SKYCOMB_PREFS`, else `$XDG_CONFIG_HOME/skycomb/prefs.json`, else
     /// `~/.config/skycomb/prefs.json`.
     pub fn default_path() -> Option<PathBuf> {
