@@ -622,6 +622,10 @@ fn a_click_snaps_to_the_star_and_offsets_follow_it_through_the_light_frames() {
     assert!((back.0 - saved.0).abs() < 1e-3 && (back.1 - saved.1).abs() < 1e-3);
 
     // blink the seven frames registered: the star stands still on the screen
+    assert!(
+        harness.query_by_label("high").is_some(),
+        "the histogram's limits"
+    );
     harness.get_by_label("blink").click();
     harness.step();
     settle(&mut harness);
@@ -650,6 +654,13 @@ fn a_click_snaps_to_the_star_and_offsets_follow_it_through_the_light_frames() {
         assert!(moved < 0.1, "frame {k}: the star moved {moved} px");
         let caption = format!("sci_R_00{}.fits   {} of 7   dx ", k + 1, k + 1);
         assert!(harness.query_by_label_contains(&caption).is_some());
+        // the status line names the frame on screen, and no histogram of another frame shows
+        let status = format!("sci_R_00{}.fits (blink {}/7)", k + 1, k + 1);
+        assert!(
+            harness.query_by_label_contains(&status).is_some(),
+            "{status}"
+        );
+        assert!(harness.query_by_label("high").is_none(), "no histogram");
     }
     // raw, the star jumps by the dither
     harness.get_by_label("registered").click();

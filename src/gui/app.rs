@@ -781,7 +781,8 @@ impl App {
             .default_size(460.0f32.min(side))
             .max_size(side)
             .show(ui, |ui| self.browser(ui));
-        if self.prefs.show_histogram && self.image.is_some() {
+        // the histogram is the selected frame's: not shown while other frames blink
+        if self.prefs.show_histogram && self.image.is_some() && !self.blink.active {
             egui::Panel::bottom("histogram")
                 .default_size(150.0)
                 .show(ui, |ui| self.histogram_panel(ui));
@@ -986,10 +987,26 @@ impl App {
                 self.prefs.look.stretch.name()
             );
         }
+        // blinking: the frame on screen, not the one selected in the table (whose pixels are the
+        // only ones in memory: no value under the cursor then)
+        let blinked = self.blink.frame().filter(|_| self.blink.active);
+        if let Some(f) = blinked {
+            text = format!(
+                "{} (blink {}/{})   limits {:.1} .. {:.1}   {}",
+                f.file,
+                self.blink.current + 1,
+                self.blink.frames.len(),
+                f.limits.0,
+                f.limits.1,
+                self.prefs.look.stretch.name()
+            );
+        }
         if let Some(v) = &self.view {
             text.push_str(&format!("   zoom {}", v.zoom_text()));
         }
-        if let Some((x, y, v)) = self.hover {
+        if let (Some((x, y, _)), Some(_)) = (self.hover, blinked) {
+            text.push_str(&format!("   x {} y {}", x + 1, y + 1));
+        } else if let Some((x, y, v)) = self.hover {
             text.push_str(&format!("   x {} y {}  value {v}", x + 1, y + 1));
             if let Some(w) = self.image.as_ref().and_then(|l| l.wcs.as_ref()) {
                 let (ra, dec) = w.pixel_to_world(x as f64, y as f64);
