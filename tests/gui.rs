@@ -612,6 +612,19 @@ fn a_click_snaps_to_the_star_and_offsets_follow_it_through_the_light_frames() {
         );
     }
 
+    // the star's marker is on every frame, carried through its offset to the star there
+    for k in 2..=7 {
+        let file = format!("sci_R_{k:03}.fits");
+        let markers = harness.state().markers_on(&file);
+        assert_eq!(markers.len(), 1, "{file}");
+        let (x, y) = (
+            star["x"].as_f64().unwrap() + dither(&file, "dx"),
+            star["y"].as_f64().unwrap() + dither(&file, "dy"),
+        );
+        let m = &markers[0];
+        assert!(!m.picked_here && (m.at.0 - x).abs() < 0.1 && (m.at.1 - y).abs() < 0.1);
+    }
+
     // save, edit, load back: the file holds what was measured
     let path = d.path().join("offsets.txt");
     harness.state_mut().save_offsets(&path).unwrap();

@@ -66,7 +66,7 @@ impl App {
             self.draw_canvas(&painter, (nx, ny), &on_screen);
         }
         let zoom = a.view.zoom / a.ppp;
-        draw_markers(&painter, &self.measuring.stars, &l.name, zoom, &on_screen);
+        draw_markers(&painter, &self.markers_on(&l.name), zoom, &on_screen);
         if let Some(c) = a.cursor.filter(|_| self.prefs.show_magnifier) {
             magnifier(ui, a.rect, &a.view, c, a.ppp, &self.textures, ny);
         }
@@ -128,13 +128,7 @@ impl App {
             _ => f.file.clone(),
         };
         let zoom = a.view.zoom / a.ppp;
-        draw_markers(
-            &painter,
-            &self.measuring.stars,
-            &markers_of,
-            zoom,
-            &on_screen,
-        );
+        draw_markers(&painter, &self.markers_on(&markers_of), zoom, &on_screen);
     }
 
     /// While a calibration region is being drawn: the drag's rectangle, and its section on release.
@@ -457,29 +451,72 @@ fn draw_sections(
     }
 }
 
-/// Circles with ids around the stars picked on this frame (`zoom`: points per image pixel).
+/// A star's marker on a frame: where, how wide, its id, and whether it was picked there (else it
+/// is carried from the reference frame through the frame's offset).
+pub struct Marker {
+    pub at: (f64, f64),
+    pub fwhm: f64,
+    pub id: usize,
+    pub reference: bool,
+    pub picked_here: bool,
+}
+
+impl App {
+    /// The markers on `file`: the stars picked on it, and those of the offsets' reference frame
+    /// mapped through `file`'s measured offset.
+    pub fn markers_on(&self, file: &str) -> Vec<Marker> {
+        let m = &self.measuring;
+        let reference = m.reference.as_ref().map(|r| r.0.as_str());
+        let offset = m
+            .offsets
+            .iter()
+            .find(|r| r.file == file)
+            .and_then(|r| r.current());
+        m.stars
+            .iter()
+            .filter_map(|s| {
+                let c = &s.centroid;
+                let at = if s.file == file {
+                    (c.x, c.y)
+                } else if Some(s.file.as_str()) == reference {
+                    offset.as_ref()?.transform.apply(c.x, c.y)
+                } else {
+                    return None;
+                };
+                Some(Marker {
+                    at,
+                    fwhm: if c.fwhm.is_finite() { c.fwhm } else { 3.0 },
+                    id: s.id,
+                    reference: s.reference,
+                    picked_here: s.file == file,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Circles with ids around the markers (`zoom`: points per image pixel); a marker carried through
+/// an offset is drawn thinner.
 fn draw_markers(
     painter: &egui::Painter,
-    stars: &[super::stars::PickedStar],
-    file: &str,
+    markers: &[Marker],
     zoom: f64,
     on_screen: &impl Fn((f64, f64)) -> egui::Pos2,
 ) {
-    for s in stars.iter().filter(|s| s.file == file) {
-        let c = &s.centroid;
-        let at = on_screen((c.x + 0.5, c.y + 0.5));
-        let fwhm = if c.fwhm.is_finite() { c.fwhm } else { 3.0 };
-        let radius = ((1.5 * fwhm * zoom) as f32).max(6.0);
-        let colour = if s.reference {
+    for m in markers {
+        let at = on_screen((m.at.0 + 0.5, m.at.1 + 0.5));
+        let radius = ((1.5 * m.fwhm * zoom) as f32).max(6.0);
+        let colour = if m.reference {
             egui::Color32::from_rgb(255, 80, 80)
         } else {
             egui::Color32::from_rgb(80, 255, 120)
         };
-        painter.circle_stroke(at, radius, egui::Stroke::new(1.5, colour));
+        let width = if m.picked_here { 1.5 } else { 1.0 };
+        painter.circle_stroke(at, radius, egui::Stroke::new(width, colour));
         painter.text(
             at + egui::vec2(radius * 0.75, -radius * 0.75),
             egui::Align2::LEFT_BOTTOM,
-            s.id.to_string(),
+            m.id.to_string(),
             egui::FontId::proportional(13.0),
             colour,
         );
