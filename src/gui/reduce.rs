@@ -405,7 +405,7 @@ impl App {
         ui.heading("Reduce");
         self.job_status(ui);
         self.overwrite_question(ui);
-        egui::ScrollArea::vertical().show(ui, |ui| {
+        egui::ScrollArea::both().show(ui, |ui| {
             egui::CollapsingHeader::new("Calibrate")
                 .default_open(true)
                 .show(ui, |ui| self.calibrate_section(ui));
