@@ -835,58 +835,61 @@ impl App {
         self.save_prefs_if_changed();
     }
 
+    /// File: open a folder, files or a recent folder; save or export the frame shown.
+    fn file_menu(&mut self, ui: &mut egui::Ui, ctx: &egui::Context) {
+        if ui
+            .button("Open folder ...")
+            .on_hover_text("a night: every FITS file of a folder")
+            .clicked()
+        {
+            self.ask_path(Purpose::OpenFolder, ctx);
+        }
+        if ui
+            .button("Open files ...")
+            .on_hover_text("FITS files on their own, as `skycomb a.fits b.fits`")
+            .clicked()
+        {
+            self.ask_path(Purpose::OpenFiles, ctx);
+        }
+        let recent: Vec<PathBuf> = self.prefs.recent.clone();
+        ui.menu_button("Recent", |ui| {
+            if recent.is_empty() {
+                ui.weak("no folder opened yet");
+            }
+            for folder in recent {
+                let there = folder.is_dir();
+                let name = file_name(&folder);
+                let r = ui
+                    .add_enabled(there, egui::Button::new(name))
+                    .on_hover_text(folder.display().to_string());
+                if r.clicked() {
+                    self.open_folder(folder, ctx);
+                }
+            }
+        });
+        let shown = self.image.is_some();
+        if ui
+            .add_enabled(shown, egui::Button::new("Save frame as FITS ..."))
+            .on_hover_text("the shown frame or result with its header (provenance)")
+            .clicked()
+        {
+            self.ask_path(Purpose::ExportFits, ctx);
+        }
+        if ui
+            .add_enabled(shown, egui::Button::new("Export view as PNG ..."))
+            .on_hover_text("every pixel, with the limits, stretch and colours shown")
+            .clicked()
+        {
+            self.ask_path(Purpose::ExportPng, ctx);
+        }
+    }
+
     /// The File menu; interval, stretch and colormap choices; the panels shown.
     fn toolbar(&mut self, ui: &mut egui::Ui) {
         let mut look = self.prefs.look;
         let ctx = ui.ctx().clone();
         ui.horizontal_wrapped(|ui| {
-            ui.menu_button("File", |ui| {
-                if ui
-                    .button("Open folder ...")
-                    .on_hover_text("a night: every FITS file of a folder")
-                    .clicked()
-                {
-                    self.ask_path(Purpose::OpenFolder, &ctx);
-                }
-                if ui
-                    .button("Open files ...")
-                    .on_hover_text("FITS files on their own, as `skycomb a.fits b.fits`")
-                    .clicked()
-                {
-                    self.ask_path(Purpose::OpenFiles, &ctx);
-                }
-                let recent: Vec<PathBuf> = self.prefs.recent.clone();
-                ui.menu_button("Recent", |ui| {
-                    if recent.is_empty() {
-                        ui.weak("no folder opened yet");
-                    }
-                    for folder in recent {
-                        let there = folder.is_dir();
-                        let name = file_name(&folder);
-                        let r = ui
-                            .add_enabled(there, egui::Button::new(name))
-                            .on_hover_text(folder.display().to_string());
-                        if r.clicked() {
-                            self.open_folder(folder, &ctx);
-                        }
-                    }
-                });
-                let shown = self.image.is_some();
-                if ui
-                    .add_enabled(shown, egui::Button::new("Save frame as FITS ..."))
-                    .on_hover_text("the shown frame or result with its header (provenance)")
-                    .clicked()
-                {
-                    self.ask_path(Purpose::ExportFits, &ctx);
-                }
-                if ui
-                    .add_enabled(shown, egui::Button::new("Export view as PNG ..."))
-                    .on_hover_text("every pixel, with the limits, stretch and colours shown")
-                    .clicked()
-                {
-                    self.ask_path(Purpose::ExportPng, &ctx);
-                }
-            });
+            ui.menu_button("File", |ui| self.file_menu(ui, &ctx));
             ui.separator();
             ui.label("limits:");
             ui.selectable_value(

@@ -125,7 +125,6 @@ impl FileBrowser {
 
     /// Draw the browser as a window; the answer once the user gives one.
     pub fn show(&mut self, ctx: &egui::Context) -> Option<Answer> {
-        let mut answer = None;
         let title = match self.want {
             Want::Folder => "Open folder",
             Want::Files => "Open files",
@@ -136,82 +135,102 @@ impl FileBrowser {
             .collapsible(false)
             .default_size([600.0, 680.0])
             .show(ctx, |ui| {
-                ui.horizontal(|ui| {
-                    if ui.button("up").on_hover_text("the folder above").clicked()
-                        && let Some(up) = self.dir.parent().map(Path::to_path_buf)
-                    {
-                        self.go(&up);
-                    }
-                    if ui.button("home").clicked()
-                        && let Some(home) = std::env::var_os("HOME")
-                    {
-                        self.go(Path::new(&home));
-                    }
-                    let typed = ui.add(
-                        egui::TextEdit::singleline(&mut self.typed_dir)
-                            .desired_width(f32::INFINITY)
-                            .hint_text("a folder: type and press Enter"),
-                    );
-                    if typed.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
-                        let to = PathBuf::from(self.typed_dir.trim());
-                        self.go(&to);
-                    }
-                });
-                if let Some(e) = &self.error {
-                    ui.colored_label(ui.visuals().error_fg_color, e);
-                }
+                self.path_bar(ui);
                 ui.separator();
-                let height = (ui.available_height() - 40.0).max(240.0);
-                egui::ScrollArea::vertical()
-                    .max_height(height)
-                    .auto_shrink([false, false])
-                    .show(ui, |ui| {
-                        for entry in self.entries.clone() {
-                            let label = if entry.is_dir {
-                                format!("{}/", entry.name)
-                            } else {
-                                entry.name.clone()
-                            };
-                            let on = self.picked.contains(&entry.name);
-                            let r = ui.selectable_label(on, label);
-                            if r.clicked() || r.double_clicked() {
-                                let ctrl = ui.input(|i| i.modifiers.command);
-                                if let Some(a) = self.click(&entry, ctrl, r.double_clicked()) {
-                                    answer = Some(a);
-                                }
-                            }
+                let picked = self.entries_list(ui);
+                ui.separator();
+                let pressed = self.buttons(ui);
+                picked.or(pressed)
+            })
+            .and_then(|r| r.inner.flatten())
+    }
+
+    /// Up, home and the folder typed.
+    fn path_bar(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            if ui.button("up").on_hover_text("the folder above").clicked()
+                && let Some(up) = self.dir.parent().map(Path::to_path_buf)
+            {
+                self.go(&up);
+            }
+            if ui.button("home").clicked()
+                && let Some(home) = std::env::var_os("HOME")
+            {
+                self.go(Path::new(&home));
+            }
+            let typed = ui.add(
+                egui::TextEdit::singleline(&mut self.typed_dir)
+                    .desired_width(f32::INFINITY)
+                    .hint_text("a folder: type and press Enter"),
+            );
+            if typed.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                let to = PathBuf::from(self.typed_dir.trim());
+                self.go(&to);
+            }
+        });
+        if let Some(e) = &self.error {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        }
+    }
+
+    /// The folder's entries, folders first (named with a trailing `/`); the answer of a double
+    /// click.
+    fn entries_list(&mut self, ui: &mut egui::Ui) -> Option<Answer> {
+        let mut answer = None;
+        let height = (ui.available_height() - 40.0).max(240.0);
+        egui::ScrollArea::vertical()
+            .max_height(height)
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                for entry in self.entries.clone() {
+                    let label = if entry.is_dir {
+                        format!("{}/", entry.name)
+                    } else {
+                        entry.name.clone()
+                    };
+                    let r = ui.selectable_label(self.picked.contains(&entry.name), label);
+                    if r.clicked() || r.double_clicked() {
+                        let ctrl = ui.input(|i| i.modifiers.command);
+                        if let Some(a) = self.click(&entry, ctrl, r.double_clicked()) {
+                            answer = Some(a);
                         }
-                    });
-                ui.separator();
-                ui.horizontal(|ui| {
-                    if let Want::SaveAs(_) = self.want {
-                        let label = ui.label("name:");
-                        ui.text_edit_singleline(&mut self.name)
-                            .labelled_by(label.id);
                     }
-                    let ok = match self.want {
-                        Want::SaveAs(_) => "save",
-                        Want::Folder => "open this folder",
-                        _ => "open",
-                    };
-                    let ready = self.answer();
-                    if ui
-                        .add_enabled(ready.is_some(), egui::Button::new(ok))
-                        .clicked()
-                    {
-                        answer = ready.map(Answer::Chosen);
-                    }
-                    if ui.button("cancel").clicked() {
-                        answer = Some(Answer::Cancelled);
-                    }
-                    let hint = match self.want {
-                        Want::Files => "ctrl-click picks several; a double click opens",
-                        Want::Folder => "a click opens a folder",
-                        _ => "a double click takes the file",
-                    };
-                    ui.weak(hint);
-                });
+                }
             });
+        answer
+    }
+
+    /// The name to save under, the open (save) and cancel buttons and a hint.
+    fn buttons(&mut self, ui: &mut egui::Ui) -> Option<Answer> {
+        let mut answer = None;
+        ui.horizontal(|ui| {
+            if let Want::SaveAs(_) = self.want {
+                let label = ui.label("name:");
+                ui.text_edit_singleline(&mut self.name)
+                    .labelled_by(label.id);
+            }
+            let ok = match self.want {
+                Want::SaveAs(_) => "save",
+                Want::Folder => "open this folder",
+                _ => "open",
+            };
+            let ready = self.answer();
+            if ui
+                .add_enabled(ready.is_some(), egui::Button::new(ok))
+                .clicked()
+            {
+                answer = ready.map(Answer::Chosen);
+            }
+            if ui.button("cancel").clicked() {
+                answer = Some(Answer::Cancelled);
+            }
+            let hint = match self.want {
+                Want::Files => "ctrl-click picks several; a double click opens",
+                Want::Folder => "a click opens a folder",
+                _ => "a double click takes the file",
+            };
+            ui.weak(hint);
+        });
         answer
     }
 }
