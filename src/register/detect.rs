@@ -664,17 +664,15 @@ mod tests {
         })
     }
 
+    /// `n` stars (x, y, flux) along a line: each value `start + k step`.
+    fn diagonal(n: usize, x: (f64, f64), y: (f64, f64), flux: (f64, f64)) -> Vec<(f64, f64, f64)> {
+        let at = |(start, step): (f64, f64), k: usize| start + step * k as f64;
+        (0..n).map(|k| (at(x, k), at(y, k), at(flux, k))).collect()
+    }
+
     #[test]
     fn two_pixel_hits_are_no_stars_and_each_star_comes_once() {
-        let stars: Vec<(f64, f64, f64)> = (0..12)
-            .map(|k| {
-                (
-                    20.0 + 14.3 * k as f64,
-                    30.0 + 11.7 * k as f64,
-                    5000.0 + 900.0 * k as f64,
-                )
-            })
-            .collect();
+        let stars = diagonal(12, (20.0, 14.3), (30.0, 11.7), (5000.0, 900.0));
         let mut img = field(&stars);
         // a two-pixel cosmic ray, bright enough to pass the one-pixel sharpness test
         img[[150, 60]] += 800.0;
@@ -747,15 +745,7 @@ mod tests {
 
     #[test]
     fn a_star_with_a_hit_on_its_flank_is_fitted_without_the_hit() {
-        let stars: Vec<(f64, f64, f64)> = (0..8)
-            .map(|k| {
-                (
-                    25.0 + 20.0 * k as f64,
-                    30.0 + 18.0 * k as f64,
-                    3000.0 + 400.0 * k as f64,
-                )
-            })
-            .collect();
+        let stars = diagonal(8, (25.0, 20.0), (30.0, 18.0), (3000.0, 400.0));
         let mut img = field(&stars);
         // hits of two pixels 1.5-2 px from three of the stars, far brighter than their peaks
         for (k, (dx, dy)) in [(1, (1, 1)), (4, (-2, 0)), (6, (0, 2))] {
