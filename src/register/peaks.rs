@@ -109,6 +109,19 @@ pub(super) fn without_hit(
     if peak <= HIT_MIN_SIGMA * noise {
         return peak as f32;
     }
+    let ring = ring_of(image, (x, y), b);
+    if ring.len() < 3 {
+        return peak as f32;
+    }
+    if pair_hit(peak, &ring, noise, sharpness) {
+        ring[ring.len() / 2] as f32
+    } else {
+        peak as f32
+    }
+}
+
+/// The finite values less `b` of the (up to) eight neighbours of (x, y) inside the image, sorted.
+fn ring_of(image: ArrayView2<f32>, (x, y): (usize, usize), b: f64) -> Vec<f64> {
     let (ny, nx) = image.dim();
     let mut ring: Vec<f64> = (-1i64..=1)
         .flat_map(|dy| (-1i64..=1).map(move |dx| (dx, dy)))
@@ -120,16 +133,18 @@ pub(super) fn without_hit(
         })
         .filter(|w| w.is_finite())
         .collect();
-    if ring.len() < 3 {
-        return peak as f32;
-    }
     ring.sort_by(f64::total_cmp);
-    let others = ring[..ring.len() - 1].iter().sum::<f64>() / (ring.len() - 1) as f64;
-    if peak > PAIR_SHARPNESS * sharpness * others.max(noise) {
-        ring[ring.len() / 2] as f32
-    } else {
-        peak as f32
-    }
+    ring
+}
+
+/// Whether `peak` is a hit of one or two pixels: [`PAIR_SHARPNESS`] times `sharpness` above the
+/// mean of its sorted neighbours `ring` less the brightest (a second hit pixel).
+fn pair_hit(peak: f64, ring: &[f64], noise: f64, sharpness: f64) -> bool {
+    let Some((_, others)) = ring.split_last().filter(|(_, o)| !o.is_empty()) else {
+        return false;
+    };
+    let mean = others.iter().sum::<f64>() / others.len() as f64;
+    peak > PAIR_SHARPNESS * sharpness * mean.max(noise)
 }
 
 /// Rows of the smoothed image made at a time.
@@ -355,14 +370,8 @@ fn too_sharp(
     .map(|v| *v as f64 - b)
     .sum::<f64>()
         / 4.0;
-    let mut ring: Vec<f64> = (-1i64..=1)
-        .flat_map(|dy| (-1i64..=1).map(move |dx| (dx, dy)))
-        .filter(|d| *d != (0, 0))
-        .map(|(dx, dy)| image[[(y as i64 + dy) as usize, (x as i64 + dx) as usize]] as f64 - b)
-        .collect();
-    ring.sort_by(f64::total_cmp);
-    let others = ring[..7].iter().sum::<f64>() / 7.0;
-    peak > sharpness * around.max(noise) || peak > PAIR_SHARPNESS * sharpness * others.max(noise)
+    peak > sharpness * around.max(noise)
+        || pair_hit(peak, &ring_of(image, (x, y), b), noise, sharpness)
 }
 
 /// Whether a pixel of the 3x3 about (x, y) reaches the saturation level.
