@@ -621,14 +621,23 @@ fn bad_arguments_and_files_are_refused_clearly() {
     assert_eq!(j["max"].as_f64().unwrap(), max, "{out}");
 }
 
+/// The 96-px sample night of seed 3 (the app's test night) in a fresh folder.
+fn small_night() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    let (code, _, err) = skycomb_in(
+        &["sample-night", "--size", "96", "--seed", "3", "."],
+        d.path(),
+    );
+    assert_eq!(code, 0, "{err}");
+    d
+}
+
 /// A raw frame is searched inside its TRIMSEC: every star found on the raw frames of a 96-px
 /// night is a true star (no edge of the overscan strip, no star cut by it).
 #[test]
 fn detect_on_a_raw_frame_keeps_to_the_trim_section() {
-    let d = tempfile::tempdir().unwrap();
+    let d = small_night();
     let night = d.path();
-    let (code, _, err) = skycomb_in(&["sample-night", "--size", "96", "--seed", "3", "."], night);
-    assert_eq!(code, 0, "{err}");
     let truth: Json =
         serde_json::from_str(&std::fs::read_to_string(night.join("truth.json")).unwrap()).unwrap();
     for k in 1..=7 {
@@ -659,10 +668,8 @@ fn detect_on_a_raw_frame_keeps_to_the_trim_section() {
 /// scan or plan of the folder never takes it for a science frame.
 #[test]
 fn arith_a_minus_b_is_a_difference() {
-    let d = tempfile::tempdir().unwrap();
+    let d = small_night();
     let night = d.path();
-    let (code, _, err) = skycomb_in(&["sample-night", "--size", "96", "--seed", "3", "."], night);
-    assert_eq!(code, 0, "{err}");
     let (code, _, err) = skycomb_in(
         &[
             "arith",
